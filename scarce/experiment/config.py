@@ -1,0 +1,167 @@
+"""Experiment configs: dataclasses with defaults, set from YAML, overridden by ``--set a.b=v``.
+
+Unknown keys and wrong types are errors that name the key (with a "did you mean").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scarce._checks import did_you_mean
+
+
+@dataclass
+class DatasetConfig:
+    name: str = "digits"
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class ModelConfig:
+    name: str = "auto"
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class SubsetConfig:
+    """``per_class``: each size is k examples per class; ``long_tailed``: each size is the head
+    class's count and the others follow the exponential profile with ``imbalance_ratio``."""
+
+    kind: str = "per_class"
+    imbalance_ratio: float = 1.0
+    val_fraction: float = 0.2
+
+
+@dataclass
+class TrainSection:
+    """Training budget and the (lr, weight decay) grid tuned on the validation split."""
+
+    steps: int = 300
+    batch_size: int = 64
+    optimizer: str = "adamw"
+    lr: list[float] = field(default_factory=lambda: [1e-3, 3e-3])
+    weight_decay: list[float] = field(default_factory=lambda: [1e-4])
+    warmup: float = 0.05
+    eval_every: int = 50
+    patience: int | None = None
+    recompute_bn: bool = True
+    device: str = "auto"
+    num_workers: int = 0
+
+
+@dataclass
+class ExperimentConfig:
+    """A whole ablation: dataset × sizes × seeds × remedies.
+
+    Attributes:
+        metric: the headline metric of tables and plots.
+        logreg_baseline: also report logistic regression on raw features (C tuned on val).
+        test_limit: evaluate on a fixed stratified sample of this many test examples (``None``: all).
+    """
+
+    name: str = "experiment"
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    subset: SubsetConfig = field(default_factory=SubsetConfig)
+    sizes: list[int] = field(default_factory=lambda: [5, 10, 25, 50])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    train: TrainSection = field(default_factory=TrainSection)
+    remedies: list[Any] = field(default_factory=lambda: ["baseline"])
+    metric: str = "accuracy"
+    logreg_baseline: bool = True
+    test_limit: int | None = None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp).replace("typing.", ""))
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` (recursing into dataclasses and lists)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], key)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, prefix=f"{key}.")
+    if origin is list:
+        if not isinstance(value, list):
+            raise ValueError(f"Config key '{key}' must be a list, got {value!r}.")
+        return [_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)] if args else value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is dict and value is None:
+        return {}
+    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        raise ValueError(f"Config key '{key}' must be {_type_name(tp)}, got {value!r} ({type(value).__name__}).")
+    return value
+
+
+def from_dict(cls: type, data: Any, *, prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from a mapping; unknown keys and wrong types raise ``ValueError``."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError(f"Config section '{prefix.rstrip('.') or '<top>'}' must be a mapping, got {data!r}.")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in names:
+            raise ValueError(f"Unknown config key '{prefix}{key}'.{did_you_mean(str(key), names)} "
+                             f"Known keys here: {', '.join(names)}.")
+        kwargs[key] = _coerce(value, hints[key], prefix + key)
+    return cls(**kwargs)
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply ``a.b=value`` overrides (values parsed as YAML) to a nested dict, in place."""
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"`--set` takes key=value (e.g. train.steps=100), got {item!r}.")
+        node, parts = data, key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"`--set {item}`: '{part}' is not a section.")
+        node[parts[-1]] = yaml.safe_load(raw)
+    return data
+
+
+def load_config(path: str | Path, *, overrides: list[str] = ()) -> ExperimentConfig:
+    """Read a YAML experiment config, apply overrides and validate it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Config file not found: '{path}'.")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"Config '{path}' must be a YAML mapping at the top, got {type(data).__name__}.")
+    data.setdefault("name", path.stem)
+    return from_dict(ExperimentConfig, apply_overrides(data, list(overrides)))
+
+
+def smoke(config: ExperimentConfig) -> ExperimentConfig:
+    """The smoke version: first size and seed, a few steps, one grid point, 200 test examples."""
+    t = dataclasses.replace(config.train, steps=min(config.train.steps, 2), eval_every=1,
+                            lr=config.train.lr[:1], weight_decay=config.train.weight_decay[:1])
+    return dataclasses.replace(config, name=f"{config.name}-smoke", sizes=config.sizes[:1], seeds=config.seeds[:1],
+                               train=t, test_limit=min(config.test_limit or 200, 200))
+
+
+def dump_config(config: ExperimentConfig) -> str:
+    return yaml.safe_dump(config.to_dict(), sort_keys=False)

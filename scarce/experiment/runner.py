@@ -1,0 +1,171 @@
+"""The experiment runner: remedies × sizes × seeds, one JSON line per finished cell, resumable.
+
+Cells are appended to ``results.jsonl`` (flushed and fsynced) as they finish; a rerun skips the
+cells already there, so a killed sweep resumes where it stopped. The resolved config is saved as
+``config.yaml``; an output folder holding results of a different config is refused unless
+``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scarce._checks import check_choice, check_int
+from scarce._io import atomic_write_text
+from scarce.data.loaders import DATASETS
+from scarce.experiment.cells import LOGREG, RAW_FEATURES, Task, model_fn_for, cut_subset, get_bundle, run_task
+from scarce.experiment.config import ExperimentConfig, dump_config
+from scarce.experiment.executor import make_executor
+from scarce.experiment.setup import create_remedy, remedy_label
+from scarce.metrics import METRICS
+
+LOG, CONFIG = "results.jsonl", "config.yaml"
+OUTPUTS = (LOG, "results.md", "results.csv", "metric_vs_size.png", "command.txt")
+
+
+def read_log(path: Path) -> list[dict]:
+    """Records of a results log; a last line cut off by a kill is ignored."""
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def _repair_tail(path: Path) -> None:
+    """Drop a partial last line (a kill in the middle of a write) before appending."""
+    if path.exists() and path.stat().st_size:
+        data = path.read_bytes()
+        if not data.endswith(b"\n"):
+            with open(path, "r+b") as f:
+                f.truncate(data.rfind(b"\n") + 1)
+
+
+def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[Task]:
+    """Check everything that can be checked before training; return the grid's tasks."""
+    from scarce.models import list_models
+    from scarce.train import TrainConfig
+
+    if not config.sizes or not config.seeds:
+        raise ValueError("Config keys 'sizes' and 'seeds' must each hold at least one value.")
+    for i, s in enumerate(config.sizes):
+        check_int(f"sizes[{i}]", s, minimum=1)
+    for i, s in enumerate(config.seeds):
+        check_int(f"seeds[{i}]", s, minimum=0)
+    if len(set(config.sizes)) != len(config.sizes) or len(set(config.seeds)) != len(config.seeds):
+        raise ValueError(f"Config keys 'sizes' and 'seeds' must not repeat values, got {config.sizes} and {config.seeds}.")
+    check_choice("subset.kind", config.subset.kind, ("per_class", "long_tailed"))
+    check_choice("metric", config.metric, METRICS)
+    check_choice("model.name", config.model.name, list_models())
+    DATASETS.get(config.dataset.name)
+    t = config.train
+    if not t.lr or not t.weight_decay:
+        raise ValueError("Config keys 'train.lr' and 'train.weight_decay' must each hold at least one value.")
+    for lr in t.lr:
+        for wd in t.weight_decay:
+            TrainConfig(steps=t.steps, batch_size=t.batch_size, optimizer=t.optimizer, lr=lr, weight_decay=wd,
+                        warmup=t.warmup, eval_every=t.eval_every, patience=t.patience, device=t.device,
+                        num_workers=t.num_workers)
+    if config.subset.val_fraction == 0 and len(t.lr) * len(t.weight_decay) > 1:
+        raise ValueError("A grid of several (lr, weight_decay) points needs 'subset.val_fraction' > 0.")
+    if config.test_limit is not None:
+        check_int("test_limit", config.test_limit, minimum=1)
+    labels = []
+    for spec in config.remedies:
+        create_remedy(spec)
+        labels.append(remedy_label(spec))
+    if len(set(labels)) != len(labels) or LOGREG in labels:
+        raise ValueError(f"Remedy labels must be unique and not '{LOGREG}'; got {labels}. Give each a `label:`.")
+    bundle = get_bundle(config, data_root)
+    if bundle.modality == "image":
+        model_fn_for(config, bundle.train.get(0))(bundle.num_classes)  # bad model options fail here, not mid-run
+    for size in config.sizes:
+        cut_subset(config, bundle.train.labels, size, config.seeds[0])
+    rows = list(zip(labels, config.remedies))
+    if config.logreg_baseline and bundle.modality in RAW_FEATURES:
+        rows.append((LOGREG, None))
+    return [Task(label, spec, size, seed) for size in config.sizes for seed in config.seeds for label, spec in rows]
+
+
+class Experiment:
+    """Run an ablation grid into ``out_dir``.
+
+    Example:
+        >>> from scarce.experiment.config import ExperimentConfig, TrainSection
+        >>> cfg = ExperimentConfig(sizes=[5], seeds=[0], train=TrainSection(steps=2, lr=[1e-3]))
+        >>> import tempfile
+        >>> results = Experiment(cfg, out_dir=tempfile.mkdtemp(), progress=False).run()
+        >>> sorted({r["remedy"] for r in results.records})
+        ['baseline', 'logreg']
+    """
+
+    def __init__(self, config: ExperimentConfig, *, out_dir: str | os.PathLike, data_root: str | None = None,
+                 jobs: int = 1, overwrite: bool = False, progress: bool = True, command: str | None = None) -> None:
+        self.config, self.out_dir, self.data_root = config, Path(out_dir), data_root
+        self.executor = make_executor(jobs)
+        self.tasks = validate_config(config, data_root=data_root)
+        self.overwrite, self.progress, self.command = overwrite, progress, command
+        self._check_out_dir()
+
+    def _check_out_dir(self) -> None:
+        cfg_path = self.out_dir / CONFIG
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise NotADirectoryError(f"`out_dir` must be a folder, got the file '{self.out_dir}'.")
+        if cfg_path.exists() and not self.overwrite:
+            old = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+            if old != self.config.to_dict():
+                raise FileExistsError(
+                    f"'{self.out_dir}' holds results of a different config ({cfg_path}); choose another --out "
+                    "or pass --overwrite to replace them."
+                )
+        elif not cfg_path.exists() and (self.out_dir / LOG).exists() and not self.overwrite:
+            raise FileExistsError(f"'{self.out_dir}' holds a results log without its config; pass --overwrite.")
+
+    def pending(self) -> list[Task]:
+        done = {r.get("key") for r in read_log(self.out_dir / LOG)}
+        return [t for t in self.tasks if t.key not in done]
+
+    def run(self):
+        """Run the cells not yet in the log, then rebuild the tables and plot. Returns ``Results``."""
+        from tqdm.auto import tqdm
+
+        from scarce.experiment.results import Results
+
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.overwrite:
+            for name in OUTPUTS:
+                (self.out_dir / name).unlink(missing_ok=True)
+        atomic_write_text(self.out_dir / CONFIG, dump_config(self.config))
+        if self.command:
+            atomic_write_text(self.out_dir / "command.txt", self.command + "\n")
+        log = self.out_dir / LOG
+        _repair_tail(log)
+        todo = self.pending()
+        fn = functools.partial(run_task, self.config, self.data_root)
+        with open(log, "a", encoding="utf-8") as f, tqdm(total=len(todo), desc=self.config.name, unit="cell",
+                                                         disable=not self.progress, file=sys.stderr) as bar:
+            for task, record in self.executor.run(fn, todo):
+                f.write(json.dumps(record, sort_keys=True) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+                bar.set_postfix_str(f"{task.label} k={task.size} s={task.seed}", refresh=False)
+                bar.update()
+        results = Results.from_dir(self.out_dir)
+        results.write(self.out_dir)
+        return results
+
+
+def ablate(config: ExperimentConfig, **kwargs: Any):
+    """Shortcut: ``Experiment(config, **kwargs).run()``."""
+    return Experiment(config, **kwargs).run()

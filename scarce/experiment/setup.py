@@ -1,0 +1,150 @@
+"""The two central abstractions: a :class:`TrainSetup` and the :class:`Remedy` that transforms it.
+
+A remedy for scarce data changes how a classifier is trained (data added, augmentation, sampler,
+loss, model) and never the test set, which is not part of the setup. ``apply`` is pure: it returns
+a new setup (``dataclasses.replace``) and leaves the given one as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+
+from scarce.data.datasets import LabelledDataset
+from scarce.registry import Registry
+
+REMEDIES = Registry("remedy")
+
+
+@dataclass(frozen=True)
+class TrainSetup:
+    """Everything a remedy may change about training; the test set is deliberately absent.
+
+    Attributes:
+        train: the training data (the cell's subset, plus whatever a remedy adds).
+        num_classes: number of classes.
+        model_fn: ``model_fn(num_classes) -> nn.Module``.
+        transform: per-sample ``transform(x, rng=np.random.Generator) -> x``.
+        batch_transform: ``batch_transform(x, y, generator=torch.Generator) -> (x, y)`` on device.
+        sampler_fn: ``sampler_fn(labels, seed=int)`` → an iterable of indices into ``train``.
+        loss_fn: ``loss_fn(logits, targets) -> scalar`` (targets may be soft).
+        collate: list of ``(x, y)`` → tensors; ``None`` means the engine's image collate.
+        param_groups_fn: ``model -> optimiser param groups`` (freezing, discriminative rates).
+        clean_train: the untouched real subset, used for BatchNorm re-estimation; remedies keep it.
+        notes: what the remedy did, for the results log (e.g. ``{"n_synthetic": 500}``).
+    """
+
+    train: LabelledDataset
+    num_classes: int
+    model_fn: Callable[[int], Any]
+    transform: Callable | None = None
+    batch_transform: Callable | None = None
+    sampler_fn: Callable | None = None
+    loss_fn: Callable | None = None
+    collate: Callable | None = None
+    param_groups_fn: Callable | None = None
+    clean_train: LabelledDataset | None = None
+    notes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def with_notes(self, **notes: Any) -> "TrainSetup":
+        """A copy with ``notes`` added (existing keys are kept unless overwritten)."""
+        return replace(self, notes=MappingProxyType({**self.notes, **notes}))
+
+
+@runtime_checkable
+class Remedy(Protocol):
+    """A remedy: ``name`` and a pure ``apply(setup, *, seed) -> TrainSetup``."""
+
+    name: str
+
+    def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup: ...
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The setup unchanged: what every remedy is compared with."""
+
+    name: str = "baseline"
+
+    def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
+        return setup
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Apply several remedies in order; each gets its own seed derived from ``seed``.
+
+    Example:
+        >>> Chain(Baseline(), Baseline()).name
+        'baseline+baseline'
+    """
+
+    remedies: tuple[Remedy, ...]
+    name: str = ""
+
+    def __init__(self, *remedies: Remedy, name: str = "") -> None:
+        if not remedies:
+            raise ValueError("`Chain` needs at least one remedy.")
+        for r in remedies:
+            if not isinstance(r, Remedy):
+                raise TypeError(f"`Chain` takes remedies (with name and apply), got {type(r).__name__}.")
+        object.__setattr__(self, "remedies", tuple(remedies))
+        object.__setattr__(self, "name", name or "+".join(r.name for r in remedies))
+
+    def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
+        for i, remedy in enumerate(self.remedies):
+            setup = remedy.apply(setup, seed=seed * 1000 + i)
+        return setup
+
+
+def create_remedy(spec: str | Mapping[str, Any]) -> Remedy:
+    """Build a remedy from a config entry: a name, or ``{name: ..., label: ..., **options}``.
+
+    ``chain`` takes ``remedies: [spec, ...]``. The ``label`` (default: the remedy's name) is the
+    row name in the results.
+    """
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, Mapping) or "name" not in spec:
+        raise ValueError(f"A remedy must be a name or a mapping with a 'name' key, got {spec!r}.")
+    options = {k: v for k, v in spec.items() if k not in ("name", "label")}
+    if spec["name"] == "chain":
+        parts = options.pop("remedies", None)
+        if not parts or options:
+            raise ValueError(f"Remedy 'chain' takes only `remedies: [...]` (a non-empty list), got {dict(spec)!r}.")
+        remedy = Chain(*(create_remedy(p) for p in parts))
+    else:
+        remedy = REMEDIES.create(spec["name"], **options)
+    return _Renamed(remedy, str(spec["label"])) if spec.get("label") else remedy
+
+
+@dataclass(frozen=True)
+class _Renamed:
+    """A remedy shown under another name (a config's ``label``)."""
+
+    inner: Remedy
+    name: str
+
+    def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
+        return self.inner.apply(setup, seed=seed)
+
+
+def remedy_label(spec: str | Mapping[str, Any]) -> str:
+    """The results-row name of a remedy spec (without building it)."""
+    if isinstance(spec, str):
+        return spec
+    if spec.get("label"):
+        return str(spec["label"])
+    if spec.get("name") == "chain":
+        return "+".join(remedy_label(p) for p in spec.get("remedies", []))
+    opts = ",".join(f"{k}={v}" for k, v in spec.items() if k not in ("name", "label"))
+    return f"{spec['name']}({opts})" if opts else str(spec["name"])
+
+
+def list_remedies() -> list[str]:
+    return ["chain", *REMEDIES.names()]
+
+
+REMEDIES.register("baseline", Baseline, help="no remedy: the reference every gain is measured against")

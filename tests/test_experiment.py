@@ -1,0 +1,145 @@
+import json
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+import yaml
+
+from scarce.experiment import REMEDIES, Baseline, Chain, Experiment, Results, TrainSetup, create_remedy
+from scarce.experiment.config import ExperimentConfig, TrainSection, apply_overrides, from_dict, load_config, smoke
+from scarce.experiment.runner import read_log
+
+TINY = dict(name="tiny", sizes=[3, 6], seeds=[0, 1], train=TrainSection(steps=4, lr=[1e-2], eval_every=2),
+            test_limit=60)
+
+
+def tiny_config(**kw):
+    return ExperimentConfig(**{**TINY, **kw})
+
+
+@dataclass(frozen=True)
+class AddCopies:
+    """A test remedy: duplicates the training set (no information added)."""
+
+    name: str = "copies"
+
+    def apply(self, setup, *, seed):
+        from scarce.data import ConcatDataset
+
+        return replace(setup, train=ConcatDataset([setup.train, setup.train])).with_notes(copies=2)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _register_test_remedy():
+    if "copies" not in REMEDIES:
+        REMEDIES.register("copies", AddCopies, help="test only")
+
+
+def test_grid_runs_every_cell_once_and_writes_outputs(tmp_path):
+    cfg = tiny_config(remedies=["baseline", "copies"])
+    res = Experiment(cfg, out_dir=tmp_path, progress=False).run()
+    keys = [r["key"] for r in read_log(tmp_path / "results.jsonl")]
+    assert sorted(keys) == sorted(f"{r}|{k}|{s}" for r in ("baseline", "copies", "logreg") for k in (3, 6)
+                                  for s in (0, 1))
+    for name in ("results.md", "results.csv", "config.yaml", "metric_vs_size.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text()) == cfg.to_dict()
+    copies = [r for r in res.records if r["remedy"] == "copies"]
+    assert all(r["n_train_after_remedy"] == 2 * r["n_train"] and r["notes"] == {"copies": 2} for r in copies)
+    md = (tmp_path / "results.md").read_text()
+    assert "gain in accuracy over `baseline`" in md and "| copies |" in md and "| logreg |" in md
+
+
+def test_same_subset_for_every_remedy_in_a_cell(tmp_path):
+    res = Experiment(tiny_config(remedies=["baseline", "copies"]), out_dir=tmp_path, progress=False).run()
+    by_cell = {}
+    for r in res.records:
+        by_cell.setdefault((r["size"], r["seed"]), set()).add((r["n_train"], r["n_val"]))
+    assert all(len(v) == 1 for v in by_cell.values())
+
+
+def test_resume_skips_finished_cells_and_repairs_partial_line(tmp_path):
+    cfg = tiny_config()
+    Experiment(cfg, out_dir=tmp_path, progress=False).run()
+    log = tmp_path / "results.jsonl"
+    lines = log.read_text().splitlines()
+    full = {json.loads(line)["key"]: json.loads(line)["metrics"] for line in lines}
+    log.write_text("\n".join(lines[:3]) + "\n" + lines[3][:25])  # killed in the middle of a write
+    exp = Experiment(cfg, out_dir=tmp_path, progress=False)
+    assert len(exp.pending()) == len(lines) - 3
+    exp.run()
+    again = read_log(log)
+    assert len(again) == len(lines) and len({r["key"] for r in again}) == len(lines)
+    assert {r["key"]: r["metrics"] for r in again} == full
+
+
+def test_out_dir_with_other_config_is_refused(tmp_path):
+    Experiment(tiny_config(seeds=[0]), out_dir=tmp_path, progress=False).run()
+    other = tiny_config(seeds=[0], sizes=[3])
+    with pytest.raises(FileExistsError, match="different config"):
+        Experiment(other, out_dir=tmp_path, progress=False)
+    Experiment(other, out_dir=tmp_path, overwrite=True, progress=False).run()
+    assert {r["size"] for r in read_log(tmp_path / "results.jsonl")} == {3}
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(remedies=["baselin"]), "Did you mean 'baseline'"),
+    (dict(sizes=[0]), "sizes\\[0\\]"),
+    (dict(sizes=[500]), "smallest class size"),
+    (dict(metric="acc"), "`metric` must be one of"),
+    (dict(remedies=["baseline", "baseline"]), "unique"),
+    (dict(remedies=[{"name": "copies", "strength": 2}]), "Bad options for remedy 'copies'"),
+    (dict(train=TrainSection(lr=[-1.0])), "`lr` must be in"),
+    (dict(train=TrainSection(lr=[1e-3, 1e-2]), subset=from_dict(
+        __import__("scarce.experiment.config", fromlist=["SubsetConfig"]).SubsetConfig, {"val_fraction": 0.0})),
+     "needs 'subset.val_fraction'"),
+])
+def test_bad_configs_fail_before_any_work(tmp_path, change, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        Experiment(tiny_config(**change), out_dir=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_yaml_unknown_key_and_wrong_type(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("sizes: [5]\ntrain: {stpes: 3}\n")
+    with pytest.raises(ValueError, match="Unknown config key 'train.stpes'. Did you mean 'steps'"):
+        load_config(p)
+    p.write_text("sizes: five\n")
+    with pytest.raises(ValueError, match="'sizes' must be a list"):
+        load_config(p)
+    p.write_text("train: {steps: 1.5}\n")
+    with pytest.raises(ValueError, match="'train.steps' must be int"):
+        load_config(p)
+    p.write_text("sizes: [5]\n")
+    cfg = load_config(p, overrides=["train.steps=7", "seeds=[3]"])
+    assert cfg.train.steps == 7 and cfg.seeds == [3] and cfg.name == "c"
+    with pytest.raises(ValueError, match="key=value"):
+        apply_overrides({}, ["train.steps"])
+
+
+def test_smoke_is_one_cell_and_tiny():
+    s = smoke(load_config("recipes/digits.yaml"))
+    assert s.sizes == [5] and s.seeds == [0] and s.train.steps <= 2 and len(s.train.lr) == 1
+
+
+def test_chain_and_labels():
+    r = create_remedy({"name": "chain", "label": "both", "remedies": ["baseline", {"name": "copies"}]})
+    assert r.name == "both"
+    setup = TrainSetup(train=None, num_classes=2, model_fn=None)
+    assert Chain(Baseline()).apply(setup, seed=0) is setup
+    with pytest.raises(ValueError, match="at least one"):
+        Chain()
+
+
+def test_report_rebuilds_from_log(tmp_path):
+    Experiment(tiny_config(seeds=[0, 1, 2]), out_dir=tmp_path, progress=False).run()
+    (tmp_path / "results.md").unlink()
+    res = Results.from_dir(tmp_path)
+    res.write(tmp_path)
+    rows = [r for r in res.summary("accuracy") if r["remedy"] == "logreg"]
+    assert len(rows) == 2 and all(r["n_seeds"] == 3 and "gain" in r for r in rows)
+    vals = [r["metrics"]["accuracy"] for r in res.records if r["remedy"] == "baseline" and r["size"] == 3]
+    row = next(r for r in res.summary("accuracy") if r["remedy"] == "baseline" and r["size"] == 3)
+    assert row["mean"] == pytest.approx(np.mean(vals))
+    assert (tmp_path / "results.md").exists()

@@ -1,0 +1,130 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from scarce.models import create_model, list_models
+from scarce.train import TrainConfig, evaluate, fit, fit_tuned, image_collate, recompute_batchnorm, resolve_device
+
+
+def small(num_classes=3):
+    return lambda: create_model("small_cnn", num_classes=num_classes, in_channels=1, image_size=8, width=8)
+
+
+def test_fit_learns_and_is_deterministic(tiny_images):
+    cfg = TrainConfig(steps=40, lr=1e-2, eval_every=20)
+    a = fit(small(), tiny_images, config=cfg, seed=1, val=tiny_images)
+    b = fit(small(), tiny_images, config=cfg, seed=1, val=tiny_images)
+    assert evaluate(a.model, tiny_images)["accuracy"] == 1.0
+    for pa, pb in zip(a.model.state_dict().values(), b.model.state_dict().values()):
+        assert torch.equal(pa, pb)
+    c = fit(small(), tiny_images, config=cfg, seed=2)
+    assert not torch.equal(a.model[0].weight, c.model[0].weight)
+
+
+def test_fit_leaves_global_rng_alone(tiny_images):
+    before = torch.random.get_rng_state()
+    fit(small(), tiny_images, config=TrainConfig(steps=3), seed=0)
+    assert torch.equal(before, torch.random.get_rng_state())
+
+
+def test_exact_step_budget_whatever_the_data_size(tiny_images):
+    calls = []
+
+    def loss(logits, y):
+        calls.append(len(y))
+        return nn.functional.cross_entropy(logits, y)
+
+    for data in (tiny_images.subset(range(0, 60, 10)), tiny_images):
+        calls.clear()
+        fit(small(), data, config=TrainConfig(steps=17, batch_size=16), seed=0, loss_fn=loss)
+        assert len(calls) == 17
+        assert calls[0] == min(16, len(data))
+
+
+def test_recompute_batchnorm_gives_exact_statistics(tiny_images):
+    model = nn.Sequential(nn.BatchNorm2d(1))
+    model[0].running_mean.fill_(100.0)
+    recompute_batchnorm(model, tiny_images, collate=image_collate, device=torch.device("cpu"), batch_size=7)
+    x, _ = image_collate([tiny_images[i] for i in range(len(tiny_images))])
+    assert model[0].running_mean.item() == pytest.approx(x.mean().item(), abs=1e-5)
+    assert model[0].running_var.item() == pytest.approx(x.var().item(), rel=1e-3)
+    assert model[0].momentum == 0.1
+
+
+def test_fit_tuned_selects_on_validation(tiny_images):
+    r = fit_tuned(small(), tiny_images, config=TrainConfig(steps=30, eval_every=10), lrs=[1e-7, 1e-2],
+                  weight_decays=[0.0], seed=0, val=tiny_images)
+    assert r.lr == 1e-2 and r.val_score[0] == 1.0
+    with pytest.raises(ValueError, match="needs a validation split"):
+        fit_tuned(small(), tiny_images, config=TrainConfig(steps=1), lrs=[1e-3, 1e-2], weight_decays=[0.0], seed=0)
+
+
+def _recording_transform(seen):
+    def t(x, rng):
+        seen.append(int(rng.integers(1 << 30)))
+        return x
+    return t
+
+
+def test_transform_stream_seeded_and_varies_per_draw(tiny_images):
+    runs = []
+    for _ in range(2):
+        seen = []
+        fit(small(), tiny_images, config=TrainConfig(steps=4, batch_size=30), seed=5,
+            transform=_recording_transform(seen))
+        runs.append(seen)
+    assert runs[0] == runs[1] and len(runs[0]) == 120
+    assert len(set(runs[0])) == 120  # a new draw for every sample, across epochs too
+
+
+def test_transform_stream_same_with_workers(tiny_images):
+    def sig(workers):
+        out = []
+
+        def t(x, rng):
+            return (x.astype(np.int16) + rng.integers(0, 5)).clip(0, 255).astype(np.uint8)
+
+        def loss(logits, y):
+            out.append(logits.detach().sum().item())
+            return nn.functional.cross_entropy(logits, y)
+
+        fit(small(), tiny_images, config=TrainConfig(steps=3, batch_size=20, num_workers=workers), seed=0,
+            transform=t, loss_fn=loss)
+        return out
+
+    assert sig(0) == pytest.approx(sig(2), rel=1e-5)
+
+
+def test_batch_transform_and_sampler_are_used(tiny_images):
+    seen_idx, gens = [], []
+
+    class OnlyClassZero:
+        def __iter__(self):
+            return iter(range(20))
+
+    def bt(x, y, generator):
+        gens.append(generator)
+        seen_idx.extend(y.tolist())
+        return x, y
+
+    fit(small(), tiny_images, config=TrainConfig(steps=5, batch_size=8), seed=0, batch_transform=bt,
+        sampler=OnlyClassZero())
+    assert set(seen_idx) == {0} and isinstance(gens[0], torch.Generator)
+
+
+def test_bad_train_config():
+    with pytest.raises(ValueError, match="`lr` must be in"):
+        TrainConfig(lr=0)
+    with pytest.raises(ValueError, match="`optimizer` must be one of"):
+        TrainConfig(optimizer="adam")
+
+
+def test_device_auto_and_models():
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert {"auto", "small_cnn", "resnet18"} <= set(list_models())
+    for size, channels in ((8, 1), (32, 3)):
+        m = create_model("auto", num_classes=4, in_channels=channels, image_size=size)
+        assert m(torch.zeros(2, channels, size, size)).shape == (2, 4)
+    with pytest.raises(ValueError, match="Did you mean 'resnet18'"):
+        create_model("resnet19", num_classes=4)
