@@ -35,7 +35,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def _list(what: str) -> list[str]:
     from scarce.data.loaders import DATASETS
-    from scarce.experiment.setup import REMEDIES
+    from scarce.experiment.remedies import REMEDIES
     from scarce.models import MODELS
 
     reg = {"datasets": DATASETS, "remedies": REMEDIES, "models": MODELS}[what]

@@ -19,6 +19,7 @@ from scarce.data.datasets import LabelledDataset, Subset
 from scarce.data.loaders import DatasetBundle, load_dataset, stratified_test_split
 from scarce.data.subsets import SubsetSplit, long_tailed_subset, stratified_subset
 from scarce.experiment.config import ExperimentConfig
+from scarce.experiment.pipelines import FEATURIZERS, PIPELINES
 from scarce.experiment.setup import TrainSetup, create_remedy
 
 LOGREG = "logreg"
@@ -68,19 +69,18 @@ def test_set(config: ExperimentConfig, bundle: DatasetBundle) -> LabelledDataset
     return Subset(test, keep)
 
 
-RAW_FEATURES = {"image": lambda ds: np.stack([np.asarray(ds.get(i), np.float32).ravel() / 255.0 for i in range(len(ds))])}
-
-
 def run_logreg(train: LabelledDataset, val: LabelledDataset, test: LabelledDataset) -> dict:
-    """Logistic regression on standardised raw features, C chosen on the validation split."""
+    """Logistic regression on standardised raw features of the modality (fitted on ``train``),
+    C chosen on the validation split."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     from scarce.metrics import classification_metrics
 
-    feats = RAW_FEATURES[train.modality]
-    xtr, xva, xte = feats(train), feats(val) if len(val) else None, feats(test)
+    feats = FEATURIZERS.create(train.modality)
+    xtr = feats.fit_transform(train)
+    xva, xte = feats.transform(val) if len(val) else None, feats.transform(test)
     best = None
     for c in (0.01, 0.1, 1.0, 10.0):
         clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(xtr, train.labels)
@@ -91,19 +91,6 @@ def run_logreg(train: LabelledDataset, val: LabelledDataset, test: LabelledDatas
             break
     metrics = classification_metrics(test.labels, best[2].predict(xte), num_classes=test.num_classes)
     return {"metrics": metrics, "hparams": {"C": best[1]}, "val_accuracy": best[0]}
-
-
-def model_fn_for(config: ExperimentConfig, example: Any):
-    from scarce.models import create_model
-
-    x = np.asarray(example)
-    channels = x.shape[2] if x.ndim == 3 else 1
-
-    def build(num_classes: int):
-        return create_model(config.model.name, num_classes=num_classes, in_channels=channels,
-                            image_size=int(min(x.shape[:2])), **config.model.options)
-
-    return build
 
 
 def run_task(config: ExperimentConfig, data_root: str | None, task: Task) -> dict:
@@ -119,7 +106,9 @@ def run_task(config: ExperimentConfig, data_root: str | None, task: Task) -> dic
     if task.label == LOGREG:
         record.update(run_logreg(train, val, test))
     else:
-        setup = TrainSetup(train=train, num_classes=bundle.num_classes, model_fn=model_fn_for(config, train.get(0)),
+        model_fn, collate = PIPELINES.create(bundle.modality, model=config.model, train=train,
+                                             num_classes=bundle.num_classes)
+        setup = TrainSetup(train=train, num_classes=bundle.num_classes, model_fn=model_fn, collate=collate,
                            clean_train=train)
         setup = create_remedy(task.spec).apply(setup, seed=task.seed)
         t = config.train

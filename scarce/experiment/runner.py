@@ -20,8 +20,9 @@ import yaml
 from scarce._checks import check_choice, check_int
 from scarce._io import atomic_write_text
 from scarce.data.loaders import DATASETS
-from scarce.experiment.cells import LOGREG, RAW_FEATURES, Task, model_fn_for, cut_subset, get_bundle, run_task
+from scarce.experiment.cells import LOGREG, Task, cut_subset, get_bundle, run_task
 from scarce.experiment.config import ExperimentConfig, dump_config
+from scarce.experiment.pipelines import FEATURIZERS, PIPELINES
 from scarce.experiment.executor import make_executor
 from scarce.experiment.setup import create_remedy, remedy_label
 from scarce.metrics import METRICS
@@ -54,7 +55,6 @@ def _repair_tail(path: Path) -> None:
 
 def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[Task]:
     """Check everything that can be checked before training; return the grid's tasks."""
-    from scarce.models import list_models
     from scarce.train import TrainConfig
 
     if not config.sizes or not config.seeds:
@@ -67,7 +67,6 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
         raise ValueError(f"Config keys 'sizes' and 'seeds' must not repeat values, got {config.sizes} and {config.seeds}.")
     check_choice("subset.kind", config.subset.kind, ("per_class", "long_tailed"))
     check_choice("metric", config.metric, METRICS)
-    check_choice("model.name", config.model.name, list_models())
     DATASETS.get(config.dataset.name)
     t = config.train
     if not t.lr or not t.weight_decay:
@@ -88,12 +87,12 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
     if len(set(labels)) != len(labels) or LOGREG in labels:
         raise ValueError(f"Remedy labels must be unique and not '{LOGREG}'; got {labels}. Give each a `label:`.")
     bundle = get_bundle(config, data_root)
-    if bundle.modality == "image":
-        model_fn_for(config, bundle.train.get(0))(bundle.num_classes)  # bad model options fail here, not mid-run
+    model_fn, _ = PIPELINES.create(bundle.modality, model=config.model, train=bundle.train, num_classes=bundle.num_classes)
+    model_fn(bundle.num_classes)  # unknown models and bad model options fail here, not mid-run
     for size in config.sizes:
         cut_subset(config, bundle.train.labels, size, config.seeds[0])
     rows = list(zip(labels, config.remedies))
-    if config.logreg_baseline and bundle.modality in RAW_FEATURES:
+    if config.logreg_baseline and bundle.modality in FEATURIZERS:
         rows.append((LOGREG, None))
     return [Task(label, spec, size, seed) for size in config.sizes for seed in config.seeds for label, spec in rows]
 

@@ -109,6 +109,8 @@ def create_remedy(spec: str | Mapping[str, Any]) -> Remedy:
         spec = {"name": spec}
     if not isinstance(spec, Mapping) or "name" not in spec:
         raise ValueError(f"A remedy must be a name or a mapping with a 'name' key, got {spec!r}.")
+    import scarce.experiment.remedies  # noqa: F401  (registers the catalogue)
+
     options = {k: v for k, v in spec.items() if k not in ("name", "label")}
     if spec["name"] == "chain":
         parts = options.pop("remedies", None)
@@ -144,6 +146,8 @@ def remedy_label(spec: str | Mapping[str, Any]) -> str:
 
 
 def list_remedies() -> list[str]:
+    import scarce.experiment.remedies  # noqa: F401  (registers the catalogue)
+
     return ["chain", *REMEDIES.names()]
 
 
