@@ -89,8 +89,12 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
     bundle = get_bundle(config, data_root)
     model_fn, _ = PIPELINES.create(bundle.modality, model=config.model, train=bundle.train, num_classes=bundle.num_classes)
     model_fn(bundle.num_classes)  # unknown models and bad model options fail here, not mid-run
+    grid = len(t.lr) * len(t.weight_decay)
     for size in config.sizes:
-        cut_subset(config, bundle.train.labels, size, config.seeds[0])
+        split = cut_subset(config, bundle.train.labels, size, config.seeds[0])
+        if grid > 1 and len(split.val) == 0:
+            raise ValueError(f"Size {size} leaves no validation example to tune {grid} (lr, weight_decay) points on; "
+                             "use sizes >= 2, a single grid point, or a larger 'subset.val_fraction'.")
     rows = list(zip(labels, config.remedies))
     if config.logreg_baseline and bundle.modality in FEATURIZERS:
         rows.append((LOGREG, None))
