@@ -104,3 +104,28 @@ def test_crt_freezes_features_and_balances_in_second_phase(lt_images):
     assert drawn[2] > 8  # class-balanced draws in the second phase
     sampler.set_epoch(0)  # a new run resets the clock to the first phase: a plain permutation
     assert sorted(sampler) == list(range(56))
+
+
+def test_long_tail_recipes_validate_and_smoke(tmp_path):
+    import os
+    from pathlib import Path
+
+    from scarce.cli import main
+    from scarce.experiment.config import load_config
+    from scarce.experiment.runner import validate_config
+
+    recipes = Path(__file__).resolve().parents[1] / "recipes"
+    digits = load_config(recipes / "long_tail_digits.yaml")
+    assert digits.subset.kind == "long_tailed" and digits.metric == "balanced_accuracy"
+    assert len(validate_config(digits, data_root=None)) == len(digits.remedies) * len(digits.seeds)
+    cifar = load_config(recipes / "long_tail.yaml")
+    assert {r if isinstance(r, str) else r["name"] for r in cifar.remedies} >= set(BALANCE)
+    out = tmp_path / "smoke"
+    assert main(["ablate", str(recipes / "long_tail_digits.yaml"), "--smoke", "--quiet", "--out", str(out),
+                 "--set", "remedies=[baseline, drw, crt]"]) == 0
+    records = [__import__("json").loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert {r["remedy"] for r in records} == {"baseline", "drw", "crt"}
+    assert all(len(r["metrics"]["per_class_recall"]) == 10 for r in records)
+    root = os.environ.get("SCARCE_DATA")
+    if root and (Path(root) / "cifar10-jpeg").is_dir():
+        assert len(validate_config(cifar, data_root=root)) == len(cifar.remedies) * len(cifar.seeds)
