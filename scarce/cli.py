@@ -3,6 +3,7 @@
     scarce ablate recipes/digits.yaml [--out DIR] [--set key=value ...] [--smoke] [--jobs N]
     scarce report DIR
     scarce list datasets|remedies|models
+    scarce rebalance LABELS.csv --out INDICES.csv [--method sampler|over|under] [--strategy S] ...
 """
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ def get_args_parser() -> argparse.ArgumentParser:
     a.add_argument("--quiet", action="store_true", help="no progress bar")
     r = sub.add_parser("report", help="rebuild results.md/.csv and the plot from results.jsonl")
     r.add_argument("out", help="an ablation's output folder")
+    rb = sub.add_parser("rebalance", help="rebalanced indices for a CSV of labels (index,label out)")
+    rb.add_argument("labels", help="CSV with a header row and a label column")
+    rb.add_argument("--out", required=True, help="output CSV of drawn rows: index,label (written atomically)")
+    rb.add_argument("--column", help="label column (default: 'label', or the only column)")
+    rb.add_argument("--method", default="sampler", choices=["sampler", "over", "under"],
+                    help="sampler: one epoch of class-balanced draws; over/under: random resampling")
+    rb.add_argument("--strategy", help="sampler: inverse|sqrt|instance|power(q)|effective_number(b); "
+                    "over/under: auto, a ratio, or a YAML dict {class: count}")
+    rb.add_argument("--num-samples", type=int, help="sampler: draws per epoch (default: number of rows)")
+    rb.add_argument("--seed", type=int, default=0)
+    rb.add_argument("--epoch", type=int, default=0)
+    rb.add_argument("--rank", type=int, default=0)
+    rb.add_argument("--world-size", type=int, default=1)
     ls = sub.add_parser("list", help="list registered names")
     ls.add_argument("what", choices=["datasets", "remedies", "models"])
     return p
@@ -47,11 +61,29 @@ def _list(what: str) -> list[str]:
     return lines
 
 
+def _rebalance(args: argparse.Namespace) -> None:
+    import yaml
+
+    from scarce.balance.rebalance import rebalance_csv
+
+    strategy = args.strategy
+    if strategy is not None and args.method != "sampler":
+        strategy = yaml.safe_load(strategy)  # 0.5 -> float, {cat: 10} -> dict
+    kwargs = {"num_samples": args.num_samples, "epoch": args.epoch, "rank": args.rank, "world_size": args.world_size}
+    if args.method != "sampler":
+        kwargs = {k: v for k, v in kwargs.items() if v not in (None, 0) and not (k == "world_size" and v == 1)}
+    out = rebalance_csv(args.labels, args.out, column=args.column, method=args.method, strategy=strategy,
+                        seed=args.seed, **kwargs)
+    print(f"Wrote {out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     try:
         if args.command == "list":
             print("\n".join(_list(args.what)))
+        elif args.command == "rebalance":
+            _rebalance(args)
         elif args.command == "report":
             from scarce.experiment.results import Results
 

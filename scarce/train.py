@@ -268,6 +268,8 @@ def fit(
         batch_transform: ``batch_transform(x, y, generator=torch.Generator) -> (x, y)`` on device.
         sampler: an iterable of indices into ``train`` (``set_epoch`` is called if present).
         loss_fn: ``loss_fn(logits, targets) -> scalar``; default cross-entropy (soft targets ok).
+            If it has ``set_progress(fraction)``, that is called before every step with
+            ``(step - 1) / config.steps`` (schedules such as deferred re-weighting).
         collate: turns a list of ``(x, y)`` into tensors.
         param_groups_fn: ``model -> list of param groups`` (e.g. discriminative rates); default all
             trainable parameters.
@@ -286,6 +288,7 @@ def fit(
     device = resolve_device(config.device)
     bn_data = train if bn_data is None else bn_data
     loss_fn = loss_fn or F.cross_entropy
+    progress_hook = getattr(loss_fn, "set_progress", None)
     batch = min(config.batch_size, len(train))
     cuda_ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda_ids):
@@ -310,6 +313,8 @@ def fit(
         model.train()
         for step, (x, y) in enumerate(loader, start=1):
             x, y = _to_device(x, device), y.to(device)
+            if progress_hook is not None:
+                progress_hook((step - 1) / config.steps)
             if batch_transform is not None:
                 x, y = batch_transform(x, y, generator=gen)
             with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):

@@ -9,3 +9,12 @@ nothing heavy. Add one line per remedy.
 from scarce.experiment.setup import REMEDIES
 
 # REMEDIES.register("name", "scarce.experiment.remedies.family:Class", help="one line")
+REMEDIES.register("balanced_sampler", "scarce.experiment.remedies.balance:BalancedSampler", help="class-balanced sampler (strategy: inverse, sqrt, power(q), effective_number(b))")
+REMEDIES.register("oversample", "scarce.experiment.remedies.balance:Oversample", help="random over-sampling of the training rows (strategy: auto, ratio, {class: count})")
+REMEDIES.register("undersample", "scarce.experiment.remedies.balance:Undersample", help="random under-sampling of the training rows (strategy: auto, ratio, {class: count})")
+REMEDIES.register("class_weights", "scarce.experiment.remedies.balance:ClassWeights", help="cross-entropy with class-balanced weights (inverse or effective number)")
+REMEDIES.register("focal", "scarce.experiment.remedies.balance:Focal", help="focal loss (gamma)")
+REMEDIES.register("logit_adjust", "scarce.experiment.remedies.balance:LogitAdjust", help="logit adjustment by tau*log prior, in the loss or post-hoc (mode)")
+REMEDIES.register("balanced_softmax", "scarce.experiment.remedies.balance:BalancedSoftmax", help="Balanced Softmax: cross-entropy on logits + log prior")
+REMEDIES.register("drw", "scarce.experiment.remedies.balance:DRW", help="deferred re-weighting: class-balanced weights from `start` of training on")
+REMEDIES.register("crt", "scarce.experiment.remedies.balance:CRT", help="classifier re-training: freeze features at `start`, retrain the head class-balanced")

@@ -1,0 +1,71 @@
+import csv
+
+import numpy as np
+import pytest
+
+from scarce.balance.rebalance import encode_labels, rebalance, rebalance_csv
+from scarce.cli import main
+
+
+def write(path, rows, header=("id", "label")):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def read(path):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["index", "label"]
+    return [(int(i), lab) for i, lab in rows[1:]]
+
+
+def test_encode_labels_sorts_numbers_as_numbers():
+    codes, names = encode_labels(["10", "2", "2"])
+    assert names == ["2", "10"] and codes.tolist() == [1, 0, 0]
+
+
+def test_cli_rebalance_sampler_and_resample(tmp_path, capsys):
+    labels = ["cat"] * 30 + ["dog"] * 6 + ["eel"] * 4
+    src = write(tmp_path / "y.csv", [(i, lab) for i, lab in enumerate(labels)])
+    out = tmp_path / "idx.csv"
+    assert main(["rebalance", str(src), "--out", str(out), "--num-samples", "3000", "--seed", "1"]) == 0
+    rows = read(out)
+    assert len(rows) == 3000 and all(labels[i] == lab for i, lab in rows)
+    freq = np.unique([lab for _, lab in rows], return_counts=True)[1] / 3000
+    assert np.abs(freq - 1 / 3).max() < 0.05
+    assert main(["rebalance", str(src), "--out", str(out), "--method", "under", "--strategy", "{cat: 10}"]) == 0
+    got = [lab for _, lab in read(out)]
+    assert (got.count("cat"), got.count("dog"), got.count("eel")) == (10, 6, 4)
+    assert main(["rebalance", str(src), "--out", str(out), "--method", "over"]) == 0
+    assert len(read(out)) == 90
+
+
+def test_cli_rebalance_errors(tmp_path, capsys):
+    src = write(tmp_path / "y.csv", [(0, "a"), (1, "b")])
+    out = tmp_path / "idx.csv"
+    assert main(["rebalance", str(src), "--out", str(out), "--column", "lbl"]) == 2
+    assert "`column` must be one of the CSV's columns (id, label), got 'lbl'" in capsys.readouterr().err
+    assert main(["rebalance", str(tmp_path / "none.csv"), "--out", str(out)]) == 2
+    assert main(["rebalance", str(src), "--out", str(out), "--method", "under", "--strategy", "{z: 1}"]) == 2
+    assert "unknown class" in capsys.readouterr().err
+    one = write(tmp_path / "one.csv", [(0, "a"), (1, "a")])
+    assert main(["rebalance", str(one), "--out", str(out)]) == 2
+    assert "at least two classes" in capsys.readouterr().err
+    assert not out.exists()  # nothing half-written on error
+
+
+def test_rebalance_api_shards_and_rejects_sampler_options_for_resampling():
+    y = [0] * 50 + [1] * 5
+    parts = [rebalance(y, num_samples=100, rank=r, world_size=4, seed=2) for r in range(4)]
+    np.testing.assert_array_equal(np.concatenate(parts), rebalance(y, num_samples=100, seed=2))
+    with pytest.raises(ValueError, match="apply to method='sampler' only"):
+        rebalance(y, method="over", num_samples=10)
+
+
+def test_rebalance_csv_api(tmp_path):
+    src = write(tmp_path / "y.csv", [("x",), ("x",), ("y",)], header=("label",))
+    path = rebalance_csv(src, tmp_path / "o.csv", method="over", seed=0)
+    assert [lab for _, lab in read(path)] == ["x", "x", "y", "y"]
