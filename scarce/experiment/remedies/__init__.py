@@ -18,3 +18,7 @@ REMEDIES.register("logit_adjust", "scarce.experiment.remedies.balance:LogitAdjus
 REMEDIES.register("balanced_softmax", "scarce.experiment.remedies.balance:BalancedSoftmax", help="Balanced Softmax: cross-entropy on logits + log prior")
 REMEDIES.register("drw", "scarce.experiment.remedies.balance:DRW", help="deferred re-weighting: class-balanced weights from `start` of training on")
 REMEDIES.register("crt", "scarce.experiment.remedies.balance:CRT", help="classifier re-training: freeze features at `start`, retrain the head class-balanced")
+REMEDIES.register("augment", "scarce.experiment.remedies.image_aug:Augment", help="per-sample image augmentation: preset light/medium/strong or randaugment/trivialaugment")
+REMEDIES.register("mixup", "scarce.experiment.remedies.image_aug:MixUpRemedy", help="batch MixUp (per-sample lambda, soft targets)")
+REMEDIES.register("cutmix", "scarce.experiment.remedies.image_aug:CutMixRemedy", help="batch CutMix (per-sample box, soft targets)")
+REMEDIES.register("augment_balance", "scarce.experiment.remedies.image_aug:AugmentBalance", help="oversample minority classes with augmented copies")

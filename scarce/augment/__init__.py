@@ -1,0 +1,10 @@
+"""Augmentation libraries for the remedies (this package imports ``scarce.data`` at most).
+
+* :mod:`scarce.augment.image`: albumentations-backed per-sample pipelines with seeded streams and
+  the ``light`` / ``medium`` / ``strong`` presets (``create_augment``, ``list_augments``);
+* :mod:`scarce.augment.policies`: RandAugment and TrivialAugmentWide on albumentations ops;
+* :mod:`scarce.augment.mix`: batch MixUp / CutMix on tensors with soft targets;
+* :mod:`scarce.augment.expand`: offline augmented copies and minority oversampling by augmentation.
+
+Nothing heavy is imported here: import the submodule you need.
+"""
