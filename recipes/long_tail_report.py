@@ -41,11 +41,17 @@ def report(out: str | Path, *, rarest: int = 3) -> str:
         ba = mean_ci([r["metrics"]["balanced_accuracy"] for r in recs])
         acc = mean_ci([r["metrics"]["accuracy"] for r in recs])
         g = gains.get(m)
-        gain = "" if g is None else f"{100 * g['gain']:+.1f} [{100 * g['gain_low']:+.1f}, {100 * g['gain_high']:+.1f}]" + (
-            " *" if g["significant"] else "")
+        if g is None:
+            gain = ""
+        elif g["n_seeds"] < 2:
+            gain = f"{100 * g['gain']:+.1f} (1 seed, no CI)"
+        else:
+            gain = f"{100 * g['gain']:+.1f} [{100 * g['gain_low']:+.1f}, {100 * g['gain_high']:+.1f}]" + (
+                " *" if g["significant"] else "")
+        spread = f" ± {100 * ba.half_width:.1f}" if ba.n >= 2 else ""
         rec = np.array([r["metrics"]["per_class_recall"] for r in recs], dtype=float)
         cells = " | ".join(f"{100 * np.nanmean(rec[:, k]):.1f}" for k in tail)
-        lines.append(f"| {m} | {100 * ba.mean:.1f} ± {100 * ba.half_width:.1f} | {gain} | {100 * acc.mean:.1f} | {cells} |")
+        lines.append(f"| {m} | {100 * ba.mean:.1f}{spread} | {gain} | {100 * acc.mean:.1f} | {cells} |")
     return "\n".join(lines) + "\n"
 
 

@@ -69,3 +69,30 @@ def test_rebalance_csv_api(tmp_path):
     src = write(tmp_path / "y.csv", [("x",), ("x",), ("y",)], header=("label",))
     path = rebalance_csv(src, tmp_path / "o.csv", method="over", seed=0)
     assert [lab for _, lab in read(path)] == ["x", "x", "y", "y"]
+
+
+def test_long_tail_report_shows_gain_and_rarest_recalls(tmp_path):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    spec = importlib.util.spec_from_file_location(
+        "long_tail_report", Path(__file__).resolve().parents[1] / "recipes" / "long_tail_report.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cfg = {"name": "lt", "remedies": ["baseline", "balanced_softmax"], "sizes": [100],
+           "subset": {"kind": "long_tailed", "imbalance_ratio": 10.0}, "metric": "balanced_accuracy"}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    recs = []
+    for seed, (b, s) in enumerate([(0.5, 0.6), (0.52, 0.64)]):
+        for name, ba in (("baseline", b), ("balanced_softmax", s)):
+            recs.append({"key": f"{name}|100|{seed}", "remedy": name, "size": 100, "seed": seed,
+                         "metrics": {"balanced_accuracy": ba, "accuracy": ba, "macro_f1": ba,
+                                     "per_class_recall": [0.9, 0.5, ba / 2, 0.1 if name == "baseline" else 0.4]}})
+    (tmp_path / "results.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    text = mod.report(tmp_path, rarest=2)
+    row = next(line for line in text.splitlines() if line.startswith("| balanced_softmax"))
+    assert "+11.0 [" in row and row.rstrip().endswith("| 31.0 | 40.0 |")
+    assert "recall class 3 (n=10)" in text  # profile: 100 * 10^(-3/3)

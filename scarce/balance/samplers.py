@@ -87,7 +87,7 @@ class ClassBalancedSampler(_Base):
     Example:
         >>> s = ClassBalancedSampler([0] * 90 + [1] * 10, strategy="inverse", seed=0)
         >>> idx = list(s)
-        >>> len(idx), 0.4 < np.mean(np.asarray(idx) >= 90) < 0.6
+        >>> len(idx), bool(0.4 < np.mean(np.asarray(idx) >= 90) < 0.6)
         (100, True)
     """
 
