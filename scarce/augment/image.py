@@ -125,7 +125,7 @@ class ImageAugment:
             return x
         if not self._album:
             return self.pipeline(x, rng=rng)
-        self.pipeline.set_random_state(rng, random.Random(int(rng.integers(1 << 62))))
+        self.pipeline.set_random_state(rng, random.Random(rng.bit_generator.random_raw()))
         return self.pipeline(image=x)["image"]
 
     def __repr__(self) -> str:
