@@ -106,3 +106,11 @@ def test_works_on_the_generator_device_cpu_and_cuda_if_present():
         g = torch.Generator(device=dev).manual_seed(0)
         xo, yo = MixUpOrCutMix(num_classes=5)(x.to(dev), y.to(dev), generator=g)
         assert xo.device.type == dev and yo.device.type == dev
+
+
+def test_switch_extremes_are_pure_cutmix_or_pure_mixup():
+    x, y = _batch(16)
+    xc, _ = MixUpOrCutMix(num_classes=5, switch_prob=1.0)(x, y, generator=_gen(0))
+    assert ((xc[:, None] == x[None]).all(2).any(1)).all()  # every pixel is copied from some sample
+    xm, ym = MixUpOrCutMix(num_classes=5, switch_prob=0.0)(x, y, generator=_gen(0))
+    assert not ((xm[:, None] == x[None]).all(2).any(1)).all()  # blended pixels

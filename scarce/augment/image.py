@@ -88,6 +88,9 @@ class ImageAugment:
         channels: the channel count the pipeline was built for (checked on every call).
         name: shown in notes and reprs.
 
+    The generator is installed into the pipeline for the duration of a call, so one instance
+    must not be called from several threads at once (DataLoader workers are processes: fine).
+
     Example:
         >>> import albumentations as A, numpy as np
         >>> aug = ImageAugment(A.Compose([A.HorizontalFlip(p=0.5)]), channels=3)
@@ -125,7 +128,7 @@ class ImageAugment:
             return x
         if not self._album:
             return self.pipeline(x, rng=rng)
-        self.pipeline.set_random_state(rng, random.Random(int(rng.integers(1 << 62))))
+        self.pipeline.set_random_state(rng, random.Random(rng.bit_generator.random_raw()))
         return self.pipeline(image=x)["image"]
 
     def __repr__(self) -> str:

@@ -73,7 +73,7 @@ class _Mix:
 def mixup(x: torch.Tensor, y_soft: torch.Tensor, perm: torch.Tensor, lam: torch.Tensor):
     """MixUp kernel: ``λ·x + (1-λ)·x[perm]`` per sample, same for the targets."""
     lx = lam.view(-1, *([1] * (x.dim() - 1)))
-    return lx * x + (1 - lx) * x[perm], lam[:, None] * y_soft + (1 - lam[:, None]) * y_soft[perm]
+    return x[perm].lerp_(x, lx), y_soft[perm].lerp_(y_soft, lam[:, None])
 
 
 def cutmix_boxes(lam: torch.Tensor, height: int, width: int, centres: torch.Tensor) -> torch.Tensor:
@@ -87,17 +87,22 @@ def cutmix_boxes(lam: torch.Tensor, height: int, width: int, centres: torch.Tens
     return torch.stack([y0.round(), y1.round(), x0.round(), x1.round()], dim=1)
 
 
+def box_mask(boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Boolean ``(B, 1, H, W)`` masks, True inside each sample's box."""
+    rows = torch.arange(height, device=boxes.device, dtype=boxes.dtype)
+    cols = torch.arange(width, device=boxes.device, dtype=boxes.dtype)
+    in_rows = (rows[None, :] >= boxes[:, 0:1]) & (rows[None, :] < boxes[:, 1:2])
+    in_cols = (cols[None, :] >= boxes[:, 2:3]) & (cols[None, :] < boxes[:, 3:4])
+    return (in_rows[:, :, None] & in_cols[:, None, :])[:, None]
+
+
 def cutmix(x: torch.Tensor, y_soft: torch.Tensor, perm: torch.Tensor, boxes: torch.Tensor):
     """CutMix kernel: paste ``x[perm]`` inside each sample's box; targets weighted by the exact
     pasted area."""
-    _, _, h, w = x.shape
-    rows = torch.arange(h, device=x.device, dtype=boxes.dtype)
-    cols = torch.arange(w, device=x.device, dtype=boxes.dtype)
-    in_rows = (rows[None, :] >= boxes[:, 0:1]) & (rows[None, :] < boxes[:, 1:2])
-    in_cols = (cols[None, :] >= boxes[:, 2:3]) & (cols[None, :] < boxes[:, 3:4])
-    mask = (in_rows[:, :, None] & in_cols[:, None, :])[:, None]
-    lam = 1.0 - mask.flatten(1).float().mean(1).to(y_soft.dtype)
-    return torch.where(mask, x[perm], x), lam[:, None] * y_soft + (1 - lam[:, None]) * y_soft[perm]
+    mask = box_mask(boxes.to(x.device), x.shape[2], x.shape[3])
+    lam = 1.0 - mask.flatten(1).to(y_soft.dtype).mean(1)
+    # lerp with a 0/1 weight returns either end exactly, and is faster than a broadcast where
+    return x[perm].lerp_(x, (~mask).to(x.dtype)), y_soft[perm].lerp_(y_soft, lam[:, None])
 
 
 class MixUp(_Mix):
@@ -157,6 +162,9 @@ class MixUpOrCutMix(_Mix):
         use_cut = (torch.rand(b, generator=generator, device=dev).to(x.device) < self.switch_prob)
         if self.p < 1.0:
             lam_cut = torch.where(lam_mix == 1.0, torch.ones_like(lam_cut), lam_cut)
-        xm, ym = mixup(x, y_soft, perm, lam_mix.to(x.dtype))
-        xc, yc = cutmix(x, y_soft, perm, cutmix_boxes(lam_cut, x.shape[2], x.shape[3], centres))
-        return (torch.where(use_cut[:, None, None, None], xc, xm), torch.where(use_cut[:, None], yc, ym))
+        mask = box_mask(cutmix_boxes(lam_cut, x.shape[2], x.shape[3], centres), x.shape[2], x.shape[3])
+        lam_box = 1.0 - mask.flatten(1).to(x.dtype).mean(1)
+        # one pass: per-pixel weight of the sample itself (λ for MixUp, outside-the-box for CutMix)
+        weight = torch.where(use_cut[:, None, None, None], (~mask).to(x.dtype), lam_mix.to(x.dtype).view(-1, 1, 1, 1))
+        lam = torch.where(use_cut, lam_box, lam_mix.to(x.dtype))
+        return x[perm].lerp_(x, weight), y_soft[perm].lerp_(y_soft, lam[:, None].to(y_soft.dtype))
