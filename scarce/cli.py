@@ -69,8 +69,11 @@ def _advise(args) -> None:
         if not sep:
             raise ValueError(f"`--option` takes key=value, got {item!r}.")
         options[key] = yaml.safe_load(raw)
+    from scarce.experiment.remedies.transfer import default_cache_dir
+
     bundle = load_dataset(args.dataset, root=args.data_root, **options)
-    advice = advise(bundle.train, per_class=args.per_class, backbone=args.backbone, size=args.size)
+    advice = advise(bundle.train, per_class=args.per_class, backbone=args.backbone, size=args.size,
+                    cache=str(default_cache_dir()))
     print(advice)
     if args.verify:
         from scarce.experiment.advise import verification_config, verify_advice

@@ -45,3 +45,15 @@ def test_advise_measures_on_a_small_sample(tiny_images):
     a = advise(tiny_images, per_class=10, sample_per_class=4, size=32)
     assert a.case.startswith("small") and set(a.measures) == {"similarity", "acc_pretrained", "acc_pixels", "n"}
     assert a.measures["n"] == 12 and "1-NN" in a.reasons[-1]
+
+
+def test_cli_advise_prints_case_and_reasons(capsys, tmp_path, monkeypatch):
+    from scarce.cli import main
+
+    monkeypatch.setenv("SCARCE_FEATURE_CACHE", str(tmp_path))
+    assert main(["advise", "digits", "--per-class", "10", "--size", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "Case: small & " in out and "1-NN accuracy" in out
+    assert list(tmp_path.rglob("*.npz"))  # features went to the cache
+    assert main(["advise", "digits", "--per-class", "0"]) == 2
+    assert "`per_class` must be >= 1" in capsys.readouterr().err

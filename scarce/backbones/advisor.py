@@ -176,6 +176,9 @@ def advise(data, *, per_class: int | None = None, backbone: str = "efficientnet_
     """
     if per_class is None:
         per_class = int(np.bincount(data.labels).min())
+    check_int("per_class", per_class, minimum=1)  # before any work
+    check_int("size_threshold", size_threshold, minimum=2)
+    check_float("similarity_threshold", similarity_threshold, low=-1.0, high=1.0)
     m = measure_similarity(data, backbone=backbone, sample_per_class=sample_per_class, size=size, seed=seed,
                            cache=cache, device=device)
     adv = decide(per_class, m["similarity"], size_threshold=size_threshold, similarity_threshold=similarity_threshold)

@@ -24,7 +24,8 @@ def _check_xy(x, y, name: str = "train"):
 
 def logistic_probe(x, y, *, val: tuple | None = None, cs: Sequence[float] = (0.01, 0.1, 1.0, 10.0),
                    max_iter: int = 2000):
-    """Standardised features + scikit-learn logistic regression; ``C`` chosen on ``val`` if given.
+    """Standardised features + scikit-learn logistic regression; ``C`` chosen on ``val`` if given
+    (``val = (features, labels)``), else 1 (or the only value of ``cs``).
 
     Example:
         >>> import numpy as np
@@ -40,7 +41,8 @@ def logistic_probe(x, y, *, val: tuple | None = None, cs: Sequence[float] = (0.0
     if not cs:
         raise ValueError("`cs` must hold at least one value.")
     best = None
-    for c in (cs if val is not None else cs[-2:-1] or cs):
+    candidates = list(cs) if val is not None else [1.0 if 1.0 in cs else cs[0]]  # no val: C=1 (default)
+    for c in candidates:
         clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter)).fit(x, y)
         score = clf.score(*val) if val is not None else 0.0
         if best is None or score > best[0]:
