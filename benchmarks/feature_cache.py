@@ -28,7 +28,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-class", type=int, default=10)
     p.add_argument("--test", type=int, default=500, help="fixed test images")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--throughput-images", type=int, default=64)
+    p.add_argument("--throughput-images", type=int, default=64, help="0 skips the throughput part")
     p.add_argument("--throughput-sizes", default="224,128,64")
     p.add_argument("--data-root", default=None)
     return p
@@ -108,6 +108,8 @@ def main(args) -> None:
     print(f"with cache, warm rerun       : {t_warm:7.1f} s   speed-up x{t_ref / t_warm:.1f}   "
           f"hit rate {warm.hit_rate:.1%}")
     print(f"mean probe accuracy over cells: {np.mean(acc_ref):.3f} (identical with and without cache)")
+    if args.throughput_images <= 0:
+        return
     print("# extraction throughput (no cache), images/s")
     images = [np.asarray(train_pool.get(i)) for i in range(args.throughput_images)]
     base = None

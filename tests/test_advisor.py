@@ -57,3 +57,13 @@ def test_cli_advise_prints_case_and_reasons(capsys, tmp_path, monkeypatch):
     assert list(tmp_path.rglob("*.npz"))  # features went to the cache
     assert main(["advise", "digits", "--per-class", "0"]) == 2
     assert "`per_class` must be >= 1" in capsys.readouterr().err
+
+
+def test_verification_config_runs_scratch_and_the_four_strategies():
+    from scarce.experiment.advise import verification_config
+    from scarce.experiment.setup import create_remedy
+
+    cfg = verification_config("digits", per_class=10, seeds=(0,), steps=4, size=32)
+    labels = [spec["label"] for spec in cfg.remedies]
+    assert labels == ["scratch", "linear_probe", "finetune_last", "truncate", "finetune_all"]
+    assert cfg.sizes == [10] and all(create_remedy(s) for s in cfg.remedies)
