@@ -4,6 +4,7 @@
     scarce report DIR
     scarce list datasets|remedies|models
     scarce rebalance LABELS.csv --out INDICES.csv [--method sampler|over|under] [--strategy S] ...
+    scarce advise DATASET --per-class K [--verify]
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ def get_args_parser() -> argparse.ArgumentParser:
     rb.add_argument("--epoch", type=int, default=0)
     rb.add_argument("--rank", type=int, default=0)
     rb.add_argument("--world-size", type=int, default=1)
+    adv = sub.add_parser("advise", help="recommend a transfer-learning strategy (four-case rule, measured similarity)")
+    adv.add_argument("dataset", help="a registered dataset (scarce list datasets)")
+    adv.add_argument("--per-class", type=int, required=True, help="labelled training examples per class you have")
+    adv.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="dataset option (repeatable)")
+    adv.add_argument("--backbone", default="efficientnet_lite0", help="pretrained backbone (default efficientnet_lite0)")
+    adv.add_argument("--size", type=int, default=96, help="input size in px for the similarity measure (default 96)")
+    adv.add_argument("--verify", action="store_true", help="run the small ablation of the four strategies vs scratch")
+    adv.add_argument("--out", help="output folder of --verify (default runs/advise_<dataset>_<k>)")
+    adv.add_argument("--data-root", help="folder with the datasets (default: $SCARCE_DATA)")
     ls = sub.add_parser("list", help="list registered names")
     ls.add_argument("what", choices=["datasets", "remedies", "models"])
     return p
@@ -77,10 +87,42 @@ def _rebalance(args: argparse.Namespace) -> None:
     print(f"Wrote {out}")
 
 
+def _advise(args) -> None:
+    import yaml
+
+    from scarce.backbones.advisor import advise
+    from scarce.data.loaders import load_dataset
+
+    options = {}
+    for item in args.option:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"`--option` takes key=value, got {item!r}.")
+        options[key] = yaml.safe_load(raw)
+    from scarce.experiment.remedies.transfer import default_cache_dir
+
+    bundle = load_dataset(args.dataset, root=args.data_root, **options)
+    advice = advise(bundle.train, per_class=args.per_class, backbone=args.backbone, size=args.size,
+                    cache=str(default_cache_dir()))
+    print(advice)
+    if args.verify:
+        from scarce.experiment.advise import verification_config, verify_advice
+
+        config = verification_config(args.dataset, per_class=args.per_class, options=options, backbone=args.backbone)
+        out = Path(args.out or Path("runs") / config.name)
+        check = verify_advice(advice, config, out_dir=out, data_root=args.data_root)
+        for name, (mean, lo, hi) in sorted(check["table"].items(), key=lambda kv: -kv[1][0]):
+            print(f"  {name:14s} {100 * mean:5.1f}%  [{100 * lo:.1f}, {100 * hi:.1f}]")
+        print(f"Winner: {check['winner']}; advice {'held' if check['held'] else 'did not hold'} "
+              f"(results in {out}/).")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     try:
-        if args.command == "list":
+        if args.command == "advise":
+            _advise(args)
+        elif args.command == "list":
             print("\n".join(_list(args.what)))
         elif args.command == "rebalance":
             _rebalance(args)

@@ -272,7 +272,7 @@ def fit(
             ``(step - 1) / config.steps`` (schedules such as deferred re-weighting).
         collate: turns a list of ``(x, y)`` into tensors.
         param_groups_fn: ``model -> list of param groups`` (e.g. discriminative rates); default all
-            trainable parameters.
+            trainable parameters. A group's ``lr_scale`` sets its rate to ``lr_scale * config.lr``.
 
     Example:
         >>> from scarce.data import load_dataset
@@ -301,6 +301,9 @@ def fit(
             opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
         else:
             opt = torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay, momentum=0.9, nesterov=True)
+        for group in opt.param_groups:  # relative rates (discriminative fine-tuning): lr_scale × lr
+            if "lr_scale" in group:
+                group["lr"] = config.lr * float(group["lr_scale"])
         sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(config.steps, config.warmup))
         scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
         gen = torch.Generator(device=device).manual_seed(seed)

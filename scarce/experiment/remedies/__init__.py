@@ -22,3 +22,7 @@ REMEDIES.register("augment", "scarce.experiment.remedies.image_aug:Augment", hel
 REMEDIES.register("mixup", "scarce.experiment.remedies.image_aug:MixUpRemedy", help="batch MixUp (per-sample lambda, soft targets)")
 REMEDIES.register("cutmix", "scarce.experiment.remedies.image_aug:CutMixRemedy", help="batch CutMix (per-sample box, soft targets)")
 REMEDIES.register("augment_balance", "scarce.experiment.remedies.image_aug:AugmentBalance", help="oversample minority classes with augmented copies")
+REMEDIES.register("linear_probe", "scarce.experiment.remedies.transfer:LinearProbe", help="frozen pretrained features (disk-cached) + linear head")
+REMEDIES.register("finetune", "scarce.experiment.remedies.transfer:Finetune", help="fine-tune a pretrained backbone (last n stages or all) at a lower rate")
+REMEDIES.register("truncate", "scarce.experiment.remedies.transfer:truncate", help="only the first n stages of a pretrained backbone + new head")
+REMEDIES.register("gradual_unfreeze", "scarce.experiment.remedies.transfer:gradual_unfreeze", help="head first, then one more pretrained stage every k steps")

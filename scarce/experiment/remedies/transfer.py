@@ -1,0 +1,244 @@
+"""Transfer-learning remedies: a pretrained backbone replaces the from-scratch model.
+
+* ``linear_probe``: frozen backbone features (computed once per image, disk-cached) + a linear head;
+* ``finetune``: ``strategy: finetune_last`` (``n_stages``) or ``finetune_all``, pretrained layers at
+  a lower rate (``backbone_lr_scale``), optional layer-wise decay (``decay``);
+* ``truncate``: the first ``n_stages`` only, frozen (cached features, default) or fine-tuned;
+* ``gradual_unfreeze``: head first, then one more stage every ``every`` steps.
+
+Each sets the setup's own ``model_fn`` and ``collate`` (resizing + the backbone's normalisation,
+not the engine's ``(x/255-0.5)/0.25``). Greyscale images are repeated to three channels
+explicitly (``grayscale: repeat``, the default, noted in the results) or refused
+(``grayscale: error``). Augmentation composes with ``finetune``/``gradual_unfreeze`` in a chain
+placed after it; the frozen-feature remedies refuse a per-sample or batch transform (features
+would have to be recomputed for every augmented view).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from scarce._checks import check_choice, check_float, check_int
+from scarce.experiment.setup import TrainSetup
+
+_CACHES: dict = {}
+_BACKBONE_STATE: dict = {}
+
+
+def default_cache_dir() -> Path:
+    """``$SCARCE_FEATURE_CACHE``, else ``~/.cache/scarce/features``."""
+    return Path(os.environ.get("SCARCE_FEATURE_CACHE") or Path.home() / ".cache" / "scarce" / "features")
+
+
+def _cache(where):
+    from scarce.backbones.cache import FeatureCache
+
+    if where in (None, "none", False):
+        return None
+    root = str(default_cache_dir() if where == "default" else Path(where).expanduser())
+    if root not in _CACHES:
+        _CACHES[root] = FeatureCache(root)
+    return _CACHES[root]
+
+
+def load_backbone(name: str, pretrained):
+    """A fresh backbone; the pretrained weights are read once per process and copied after."""
+    import copy
+
+    from scarce.backbones import create_backbone
+
+    key = (name, str(pretrained))
+    if key not in _BACKBONE_STATE:
+        _BACKBONE_STATE[key] = create_backbone(name, pretrained=pretrained)
+    return copy.deepcopy(_BACKBONE_STATE[key])
+
+
+def _channels(setup: TrainSetup) -> int:
+    if setup.train.modality != "image":
+        raise ValueError(f"Transfer remedies take image data, got modality '{setup.train.modality}'.")
+    x = np.asarray(setup.train.get(0))
+    return x.shape[2] if x.ndim == 3 else 1
+
+
+@dataclass(frozen=True)
+class _Common:
+    backbone: str = "efficientnet_lite0"
+    pretrained: bool | str = True
+    size: int | None = 96
+    grayscale: str = "repeat"
+
+    def _check_common(self) -> None:
+        from scarce.backbones import BACKBONES
+
+        BACKBONES.get(self.backbone)  # unknown name → "did you mean", before any work
+        if self.size is not None:
+            check_int("size", self.size, minimum=16)
+        check_choice("grayscale", self.grayscale, ("repeat", "error"))
+
+    def _prepare(self, setup: TrainSetup):
+        from scarce.backbones.base import Preprocess
+
+        channels = _channels(setup)
+        if channels == 1 and self.grayscale == "error":
+            raise ValueError(f"Backbone '{self.backbone}' takes 3-channel images and the data has 1; set "
+                             "`grayscale: repeat` to repeat the grey channel explicitly.")
+        bb = load_backbone(self.backbone, self.pretrained)
+        notes = {"backbone": self.backbone, "pretrained": str(self.pretrained), "input_size": self.size or
+                 bb.data_config.size}
+        if channels == 1:
+            notes["grayscale"] = "repeated to 3 channels"
+        return bb, Preprocess(bb.data_config, size=self.size, grayscale=self.grayscale), notes
+
+
+def _probe_head(dim: int, mean: np.ndarray, std: np.ndarray, num_classes: int):
+    from torch import nn
+
+    from scarce.backbones.strategies import Standardize
+
+    return nn.Sequential(Standardize(mean, std), nn.Linear(dim, num_classes))
+
+
+class _HeadFn:
+    def __init__(self, dim, mean, std):
+        self.dim, self.mean, self.std = dim, mean, std
+
+    def __call__(self, num_classes: int):
+        return _probe_head(self.dim, self.mean, self.std, num_classes)
+
+
+class FeatureCollate:
+    """``list[(image, label)]`` → (frozen features, labels), through the extractor's cache."""
+
+    def __init__(self, extractor) -> None:
+        self.extractor = extractor
+
+    def __call__(self, batch):
+        import torch
+
+        x = torch.from_numpy(self.extractor([b[0] for b in batch]))
+        ys = [b[1] for b in batch]
+        y = torch.as_tensor(np.asarray(ys), dtype=torch.float32 if np.ndim(ys[0]) else torch.int64)
+        return x, y
+
+
+@dataclass(frozen=True)
+class LinearProbe(_Common):
+    """Frozen pretrained features (cached on disk) + a linear head trained by the engine.
+
+    Options: ``backbone``, ``pretrained`` (True/False/path), ``size`` (input px; default 96),
+    ``grayscale`` (``repeat``/``error``), ``cache`` (``default``: ``$SCARCE_FEATURE_CACHE`` or
+    ``~/.cache/scarce/features``; a folder; ``null`` to recompute), ``n_stages`` (use only the
+    first stages: a truncated probe), ``batch_size`` for extraction.
+    """
+
+    cache: str | None = "default"
+    n_stages: int | None = None
+    batch_size: int = 64
+    name: str = "linear_probe"
+
+    def __post_init__(self) -> None:
+        self._check_common()
+        check_int("batch_size", self.batch_size, minimum=1)
+        if self.n_stages is not None:
+            check_int("n_stages", self.n_stages, minimum=1)
+
+    def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
+        from scarce.backbones.cache import FeatureExtractor
+
+        if setup.transform is not None or setup.batch_transform is not None:
+            raise ValueError(f"Remedy '{self.name}' uses frozen features computed once per image and cannot take "
+                             "a per-sample or batch augmentation; chain the augmentation with `finetune` instead.")
+        bb, pre, notes = self._prepare(setup)
+        if self.n_stages is not None:
+            check_int("n_stages", self.n_stages, minimum=1, maximum=bb.num_stages)
+            bb = bb.truncated(self.n_stages)
+            notes["n_stages"] = self.n_stages
+        fx = FeatureExtractor(bb, pre, cache=_cache(self.cache), batch_size=self.batch_size, progress=False)
+        feats = fx.dataset(setup.train)
+        mean, std = feats.mean(0), feats.std(0) + 1e-6
+        return replace(setup, model_fn=_HeadFn(feats.shape[1], mean, std), collate=FeatureCollate(fx),
+                       param_groups_fn=None).with_notes(**notes, feature_dim=int(feats.shape[1]))
+
+
+@dataclass(frozen=True)
+class _FinetuneModelFn:
+    backbone: str
+    pretrained: bool | str
+    strategy: str
+    n_stages: int | None
+    gradual: int | None
+    bn: str
+    dropout: float
+
+    def __call__(self, num_classes: int):
+        from scarce.backbones.strategies import build_transfer_model
+
+        return build_transfer_model(load_backbone(self.backbone, self.pretrained), num_classes=num_classes,
+                                    strategy=self.strategy, n_stages=self.n_stages, gradual=self.gradual, bn=self.bn,
+                                    dropout=self.dropout)
+
+
+@dataclass(frozen=True)
+class Finetune(_Common):
+    """Fine-tune a pretrained backbone with a new head through the engine.
+
+    Options: ``strategy`` (``finetune_last``/``finetune_all``), ``n_stages`` (for
+    ``finetune_last``; default 2), ``backbone_lr_scale`` (pretrained layers' rate relative to the
+    head's; default 0.1), ``decay`` (layer-wise decay per stage; 1 = none), ``bn``
+    (``train``/``frozen``), ``dropout``, plus ``backbone``, ``pretrained``, ``size``, ``grayscale``.
+    """
+
+    strategy: str = "finetune_last"
+    n_stages: int | None = 2
+    backbone_lr_scale: float = 0.1
+    decay: float = 1.0
+    bn: str = "train"
+    dropout: float = 0.0
+    gradual: int | None = None
+    name: str = "finetune"
+
+    def __post_init__(self) -> None:
+        self._check_common()
+        check_choice("strategy", self.strategy, ("finetune_last", "finetune_all", "truncate"))
+        if self.n_stages is not None:
+            check_int("n_stages", self.n_stages, minimum=1)
+        if self.gradual is not None:
+            check_int("gradual", self.gradual, minimum=1)
+        check_float("backbone_lr_scale", self.backbone_lr_scale, low=0.0, low_inclusive=False)
+        check_float("decay", self.decay, low=0.0, high=1.0, low_inclusive=False)
+        check_choice("bn", self.bn, ("train", "frozen"))
+        check_float("dropout", self.dropout, low=0.0, high=1.0, high_inclusive=False)
+
+    def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
+        from scarce.backbones.base import Collate
+        from scarce.backbones.strategies import ParamGroups
+
+        bb, pre, notes = self._prepare(setup)
+        n = None if self.strategy == "finetune_all" else self.n_stages
+        if n is not None:
+            check_int("n_stages", n, minimum=1, maximum=bb.num_stages)
+        model_fn = _FinetuneModelFn(self.backbone, self.pretrained, self.strategy, n, self.gradual, self.bn,
+                                    self.dropout)
+        notes.update(strategy=self.strategy, n_stages=n, backbone_lr_scale=self.backbone_lr_scale, decay=self.decay,
+                     bn=self.bn, gradual=self.gradual)
+        return replace(setup, model_fn=model_fn, collate=Collate(pre),
+                       param_groups_fn=ParamGroups(backbone_lr_scale=self.backbone_lr_scale, decay=self.decay)
+                       ).with_notes(**notes)
+
+
+def truncate(*, n_stages: int, frozen: bool = True, **options):
+    """Use only the first ``n_stages`` of the backbone: frozen + cached (default) or fine-tuned."""
+    check_int("n_stages", n_stages, minimum=1)
+    if frozen:
+        return LinearProbe(n_stages=n_stages, name="truncate", **options)
+    return Finetune(strategy="truncate", n_stages=n_stages, name="truncate", **options)
+
+
+def gradual_unfreeze(*, every: int = 25, **options):
+    """Head alone first, then one more stage (from the top) every ``every`` steps."""
+    check_int("every", every, minimum=1)
+    return Finetune(strategy="finetune_all", gradual=every, name="gradual_unfreeze", **options)

@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+import torch
+
+from scarce.backbones import Preprocess, create_backbone
+from scarce.backbones.cache import FeatureCache, FeatureExtractor, extract_features
+
+
+@pytest.fixture(scope="module")
+def backbone():
+    torch.manual_seed(0)
+    return create_backbone("resnet18", pretrained=False)
+
+
+def images(n, seed=0):
+    return np.random.default_rng(seed).integers(0, 255, (n, 16, 16, 3), dtype=np.uint8)
+
+
+def test_hits_misses_and_no_second_forward(tmp_path, backbone):
+    cache = FeatureCache(tmp_path)
+    fx = FeatureExtractor(backbone, Preprocess(backbone.data_config, size=32), cache=cache, progress=False)
+    x = images(10)
+    first = fx(x)
+    assert (cache.hits, cache.misses, fx.forward_images) == (0, 10, 10)
+    again = fx(x[3:8])
+    assert (cache.hits, cache.misses, fx.forward_images) == (5, 10, 10)
+    np.testing.assert_array_equal(again, first[3:8])
+    mixed = fx(np.concatenate([x[:2], images(3, seed=1)]))
+    assert fx.forward_images == 13 and cache.hit_rate == pytest.approx(7 / 20)
+    np.testing.assert_array_equal(mixed[:2], first[:2])
+    # a new process (new cache object) reads the shards from disk
+    fresh = FeatureCache(tmp_path)
+    fx2 = FeatureExtractor(backbone, Preprocess(backbone.data_config, size=32), cache=fresh, progress=False)
+    np.testing.assert_array_equal(fx2(x), first)
+    assert fx2.forward_images == 0 and fresh.hits == 10
+
+
+def test_key_includes_preprocessing_and_weights(tmp_path, backbone):
+    cache = FeatureCache(tmp_path)
+    x = images(4)
+    extract_features(backbone, x, size=32, cache=cache, progress=False)
+    extract_features(backbone, x, size=48, cache=cache, progress=False)  # other resolution: recomputed
+    assert cache.misses == 8
+    other = create_backbone("resnet18", pretrained=False)  # other weights: recomputed
+    extract_features(other, x, size=32, cache=cache, progress=False)
+    assert cache.misses == 12 and cache.hits == 0
+    np.testing.assert_allclose(extract_features(backbone, x, size=32, progress=False),
+                               extract_features(backbone, x, size=32, cache=cache, progress=False), rtol=1e-5)
+    assert cache.hits == 4
+
+
+def test_corrupted_entry_is_detected_recomputed_and_not_used(tmp_path, backbone):
+    x = images(6)
+    pre = Preprocess(backbone.data_config, size=32)
+    good = FeatureExtractor(backbone, pre, cache=FeatureCache(tmp_path), progress=False)(x)
+    (shard,) = list(tmp_path.rglob("*.npz"))
+    import io
+
+    with np.load(shard) as z:
+        keys, feats, checksum = z["keys"], z["features"].copy(), z["checksum"]
+    feats[0, 0] += 1.0  # silent bit rot: still a valid file, wrong numbers
+    buf = io.BytesIO()
+    np.savez(buf, keys=keys, features=feats, checksum=checksum)
+    shard.write_bytes(buf.getvalue())
+    cache = FeatureCache(tmp_path)
+    fx = FeatureExtractor(backbone, pre, cache=cache, progress=False)
+    with pytest.warns(RuntimeWarning, match="failed its checksum"):
+        out = fx(x)
+    assert cache.corrupt == 1 and fx.forward_images == 6
+    np.testing.assert_allclose(out, good, rtol=1e-5)
+    shard2 = list(tmp_path.rglob("*.npz"))[0]
+    shard2.write_bytes(b"not a zip")  # truncated/garbage file
+    cache3 = FeatureCache(tmp_path)
+    with pytest.warns(RuntimeWarning):
+        FeatureExtractor(backbone, pre, cache=cache3, progress=False)(x)
+    assert cache3.corrupt == 1
+
+
+def test_features_of_a_labelled_dataset_with_greyscale(tiny_images, backbone):
+    with pytest.raises(ValueError, match="grayscale='repeat'"):
+        extract_features(backbone, tiny_images, size=32, progress=False)
+    f = extract_features(backbone, tiny_images, size=32, grayscale="repeat", progress=False, batch_size=16)
+    assert f.shape == (60, 512) and f.dtype == np.float32
