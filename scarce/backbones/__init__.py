@@ -1,0 +1,1 @@
+"""Pretrained backbones and frozen encoders (feature extraction with caches)."""
