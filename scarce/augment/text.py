@@ -118,11 +118,17 @@ class _TextAugmenter:
                            if self.reserved else ())
         check_choice("on_empty", self.on_empty, EMPTY_POLICIES)
 
-    def _augment_one(self, text: str, rng: np.random.Generator) -> str:  # pragma: no cover - abstract
+    def _augment_one(self, text: str, r: random.Random) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def __call__(self, text: str, *, rng: np.random.Generator) -> str:
-        """Augment one text with ``rng`` (the engine's per-sample transform interface)."""
+    def __call__(self, text: str, *, rng: np.random.Generator | random.Random) -> str:
+        """Augment one text with ``rng`` (the engine's per-sample transform interface).
+
+        A NumPy generator is turned into one seeded ``random.Random`` per call: the kernels draw
+        from it because its scalar draws are several times cheaper than NumPy's.
+        """
+        if not isinstance(rng, random.Random):
+            rng = random.Random(int(rng.integers(2**63)))
         if not isinstance(text, str):
             raise TypeError(f"`text` must be a str, got {type(text).__name__}.")
         if not text.strip():
@@ -142,7 +148,7 @@ class _TextAugmenter:
         texts = check_texts(texts)
         seed = check_int("seed", seed, minimum=0)
         self._check_empty(texts)
-        return [self(t, rng=np.random.default_rng([seed, i])) for i, t in enumerate(texts)]
+        return [self(t, rng=random.Random(f"{seed}/{i}")) for i, t in enumerate(texts)]
 
     def _check_empty(self, texts: list[str]) -> None:
         if self.on_empty == "error":
@@ -205,10 +211,10 @@ class EDA(_TextAugmenter):
                 out.append(i)
         return out
 
-    def _augment_one(self, text: str, rng: np.random.Generator) -> str:
+    def _augment_one(self, text: str, rng: random.Random) -> str:
         tokens = text.split()
         n = len(tokens)
-        op = self.operations[int(rng.integers(len(self.operations)))]
+        op = self.operations[rng.randrange(len(self.operations))]
         k = max(1, int(self.alpha * n))
         if op == "sr":
             tokens = self._replace(tokens, k, rng)
@@ -216,34 +222,37 @@ class EDA(_TextAugmenter):
             tokens = self._insert(tokens, k, rng)
         elif op == "rs" and n >= 2:
             for _ in range(k):
-                i, j = rng.choice(n, 2, replace=False)
+                i, j = rng.sample(range(n), 2)
                 tokens[i], tokens[j] = tokens[j], tokens[i]
         elif op == "rd" and n >= 2:
             keep = [t for t in tokens if self._is_reserved(_split_core(t)[1], t) or rng.random() >= self.alpha]
-            tokens = keep if keep else [tokens[int(rng.integers(n))]]  # never delete every word
+            tokens = keep if keep else [tokens[rng.randrange(n)]]  # never delete every word
         return " ".join(tokens)
 
-    def _replace(self, tokens: list[str], k: int, rng: np.random.Generator) -> list[str]:
+    def _replace(self, tokens: list[str], k: int, rng: random.Random) -> list[str]:
         tokens = list(tokens)
         done = 0
-        for i in rng.permutation(self._candidates(tokens)).tolist():
+        order = self._candidates(tokens)
+        rng.shuffle(order)
+        for i in order:
             pre, core, post = _split_core(tokens[i])
             syns = self.synonyms(core)
             if syns:
-                tokens[i] = pre + _match_case(syns[int(rng.integers(len(syns)))], core) + post
+                tokens[i] = pre + _match_case(syns[rng.randrange(len(syns))], core) + post
                 done += 1
                 if done >= k:
                     break
         return tokens
 
-    def _insert(self, tokens: list[str], k: int, rng: np.random.Generator) -> list[str]:
+    def _insert(self, tokens: list[str], k: int, rng: random.Random) -> list[str]:
+        words = [_split_core(tokens[i])[1] for i in self._candidates(tokens)]
         tokens = list(tokens)
-        sources = self._candidates(tokens)
         for _ in range(k):
-            for i in rng.permutation(sources).tolist():
-                syns = self.synonyms(_split_core(tokens[i])[1])
+            rng.shuffle(words)
+            for w in words:
+                syns = self.synonyms(w)
                 if syns:
-                    tokens.insert(int(rng.integers(len(tokens) + 1)), syns[int(rng.integers(len(syns)))].lower())
+                    tokens.insert(rng.randrange(len(tokens) + 1), syns[rng.randrange(len(syns))].lower())
                     break
             else:
                 break
@@ -269,12 +278,11 @@ class AEDA(_TextAugmenter):
         if not self.marks or not all(isinstance(m, str) and m for m in self.marks):
             raise ValueError(f"`marks` must be a non-empty list of non-empty strings, got {self.marks!r}.")
 
-    def _augment_one(self, text: str, rng: np.random.Generator) -> str:
+    def _augment_one(self, text: str, rng: random.Random) -> str:
         tokens = text.split()
-        count = int(rng.integers(1, max(1, int(self.ratio * len(tokens))) + 1))
-        for pos in sorted(rng.choice(len(tokens) + 1, size=min(count, len(tokens) + 1), replace=False).tolist(),
-                          reverse=True):
-            tokens.insert(pos, self.marks[int(rng.integers(len(self.marks)))])
+        count = rng.randint(1, max(1, int(self.ratio * len(tokens))))
+        for pos in sorted(rng.sample(range(len(tokens) + 1), min(count, len(tokens) + 1)), reverse=True):
+            tokens.insert(pos, self.marks[rng.randrange(len(self.marks))])
         return " ".join(tokens)
 
 
@@ -328,11 +336,11 @@ class CharNoise(_TextAugmenter):
             object.__setattr__(self, "_backend", aug)
         return aug
 
-    def _augment_one(self, text: str, rng: np.random.Generator) -> str:
+    def _augment_one(self, text: str, rng: random.Random) -> str:
         aug = self._nlpaug()
         py_state, np_state = random.getstate(), np.random.get_state()
         try:
-            s = int(rng.integers(2**31))
+            s = rng.getrandbits(31)
             random.seed(s)
             np.random.seed(s)
             out = aug.augment(text)
@@ -354,7 +362,7 @@ def expand(augmenter: _TextAugmenter, texts: Sequence[str], labels, *, n_aug: in
         texts: the training texts.
         labels: one label per text.
         n_aug: augmented copies per text (>= 1).
-        seed: copy ``j`` of a text draws from ``default_rng([seed, text_key(text), j])``: the same
+        seed: copy ``j`` of a text draws from ``random.Random(f"{seed}/{text_key(text)}/{j}")``: the same
             text gets the same copies whatever its position, so nested subsets share their
             augmented rows (and an embedding cache hits across sizes).
         keep_original: also keep each original text (as the EDA paper does).
@@ -381,7 +389,7 @@ def expand(augmenter: _TextAugmenter, texts: Sequence[str], labels, *, n_aug: in
             out_y.append(y)
         key = text_key(t)
         for j in range(n_aug):
-            out_t.append(augmenter(t, rng=np.random.default_rng([seed, key, j])))
+            out_t.append(augmenter(t, rng=random.Random(f"{seed}/{key}/{j}")))
             out_y.append(y)
     return out_t, np.asarray(out_y, dtype=labels.dtype)
 

@@ -64,6 +64,9 @@ def find_wordnet(nltk_data: str | os.PathLike | None = None, *, data_root: str |
     raise FileNotFoundError(f"WordNet not found; looked in {shown}. {INSTALL_HINT}")
 
 
+_CACHES: dict[str, dict[str, tuple[str, ...]]] = {}
+
+
 class WordNetSynonyms:
     """``synonyms(word) -> tuple[str, ...]``: WordNet synonyms of exactly this word form, cached.
 
@@ -77,12 +80,16 @@ class WordNetSynonyms:
 
     def __init__(self, *, nltk_data: str | os.PathLike | None = None, data_root: str | os.PathLike | None = None) -> None:
         self.folder = str(find_wordnet(nltk_data, data_root=data_root))
-        self._cache: dict[str, tuple[str, ...]] = {}
+        self._cache = _CACHES.setdefault(self.folder, {})  # shared by every instance in this process
         self._wn = None
         self.lookups = 0
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_wn": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._cache = _CACHES.setdefault(self.folder, state["_cache"])
 
     def _reader(self):
         if self._wn is None:
@@ -105,9 +112,13 @@ class WordNetSynonyms:
         if hit is not None:
             return hit
         self.lookups += 1
+        table = _TABLES.get(self.folder) or _load_table(Path(self.folder))
+        if table is not None:
+            names_lists = table.get(key, ())
+        else:  # a zipped WordNet: NLTK's reader, one word at a time (cached)
+            names_lists = [ss.lemma_names() for ss in self._reader().synsets(key)]
         out: dict[str, None] = {}
-        for synset in self._reader().synsets(key):
-            names = synset.lemma_names()
+        for names in names_lists:
             if key not in (n.lower() for n in names):  # `key` is an inflected form of this synset's lemma
                 continue
             for name in names:
@@ -116,6 +127,31 @@ class WordNetSynonyms:
                     out[cand] = None
         self._cache[key] = result = tuple(out)
         return result
+
+
+_TABLES: dict[str, dict[str, list[list[str]]]] = {}
+
+
+def _load_table(folder: Path) -> dict[str, list[list[str]]] | None:
+    """Every synset's lemma names, indexed by each lower-cased lemma, read once from WordNet's
+    ``data.{noun,verb,adj,adv}`` files (about 1 s; NLTK's per-word reader costs ~1 ms a word).
+    ``None`` when the files are not unpacked (then NLTK's reader is used)."""
+    files = [folder / "corpora" / "wordnet" / f"data.{pos}" for pos in ("noun", "verb", "adj", "adv")]
+    if not all(f.is_file() for f in files):
+        return None
+    table: dict[str, list[list[str]]] = {}
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("  "):  # licence header
+                    continue
+                fields = line.split()
+                count = int(fields[3], 16)
+                names = [w.split("(")[0] for w in fields[4 : 4 + 2 * count : 2]]  # drop adjective markers "(a)"
+                for name in names:
+                    table.setdefault(name.lower(), []).append(names)
+    _TABLES[str(folder)] = table
+    return table
 
 
 class DictSynonyms:
