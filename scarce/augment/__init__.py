@@ -4,7 +4,8 @@
   the ``light`` / ``medium`` / ``strong`` presets (``create_augment``, ``list_augments``);
 * :mod:`scarce.augment.policies`: RandAugment and TrivialAugmentWide on albumentations ops;
 * :mod:`scarce.augment.mix`: batch MixUp / CutMix on tensors with soft targets;
-* :mod:`scarce.augment.expand`: offline augmented copies and minority oversampling by augmentation.
+* :mod:`scarce.augment.expand`: offline augmented copies and minority oversampling by augmentation;
+* :mod:`scarce.augment.text`: offline EDA / AEDA and nlpaug character noise (list[str] in and out).
 
 Nothing heavy is imported here: import the submodule you need.
 """

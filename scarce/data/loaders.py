@@ -179,3 +179,8 @@ def image_folder(*, root=None, path: str, test_path: str | None = None, test_fra
         return DatasetBundle("image_folder", full, ImageFolderDataset(t, class_names=full.class_names, mode=mode), str(t))
     pool, test = stratified_test_split(full.labels, test_fraction=test_fraction, seed=0)
     return DatasetBundle("image_folder", Subset(full, pool), Subset(full, test), f"stratified {test_fraction:.0%}, seed 0")
+
+
+DATASETS.register("rotten_tomatoes", "scarce.data.text:rotten_tomatoes",
+                  help="Rotten Tomatoes critic snippets, fresh vs rotten (<root>/rotten-tomatoes)")
+DATASETS.register("text_csv", "scarce.data.text:text_csv", help="your own texts: a CSV/JSONL text column + label column")

