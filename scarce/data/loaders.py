@@ -179,3 +179,7 @@ def image_folder(*, root=None, path: str, test_path: str | None = None, test_fra
         return DatasetBundle("image_folder", full, ImageFolderDataset(t, class_names=full.class_names, mode=mode), str(t))
     pool, test = stratified_test_split(full.labels, test_fraction=test_fraction, seed=0)
     return DatasetBundle("image_folder", Subset(full, pool), Subset(full, test), f"stratified {test_fraction:.0%}, seed 0")
+
+
+DATASETS.register("fsdd", "scarce.data.audio:fsdd", help="Free Spoken Digit Dataset (<root>/fsdd/recordings; test: takes 0-4)")
+DATASETS.register("audio_folder", "scarce.data.audio:audio_folder", help="your own clips: <path>/<class>/*.wav|flac")

@@ -44,3 +44,8 @@ class FlatPixels:
 
 
 FEATURIZERS.register("image", FlatPixels, help="raw pixels, flattened")
+
+
+PIPELINES.register("audio", "scarce.audio_models:audio_pipeline",
+                   help="log-mel collate (B, 2, mels, T) + audio models (audio_tdnn, audio_cnn2d)")
+FEATURIZERS.register("audio", "scarce.audio_features:MfccStats", help="MFCC mean + std per clip")

@@ -9,3 +9,5 @@ nothing heavy. Add one line per remedy.
 from scarce.experiment.setup import REMEDIES
 
 # REMEDIES.register("name", "scarce.experiment.remedies.family:Class", help="one line")
+REMEDIES.register("waveform", "scarce.experiment.remedies.audio:Waveform", help="audio: audiomentations preset light/medium/strong per clip")
+REMEDIES.register("specaugment", "scarce.experiment.remedies.audio:SpecAugmentRemedy", help="audio: SpecAugment masks (+ warp) on log-mel batches, on device")

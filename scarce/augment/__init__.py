@@ -1,0 +1,1 @@
+"""Augmentation libraries (image, text, audio, batch mixing). Each submodule imports its backend lazily."""
