@@ -28,9 +28,8 @@ def _check_width(name: str, value) -> int | float:
     return check_float(name, value, low=0.0, high=1.0, low_inclusive=False)
 
 
-def _uniform_int(high: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Integers uniform in ``0..high`` (inclusive, elementwise)."""
-    u = torch.rand(high.shape, generator=generator, device=high.device)
+def _uniform_int(high: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Integers uniform in ``0..high`` (inclusive, elementwise) from uniforms ``u`` in [0, 1)."""
     return torch.minimum((u * (high + 1).float()).long(), high)
 
 
@@ -50,19 +49,22 @@ def draw_params(*, batch: int, n_freq: int, lengths: torch.Tensor, generator: to
         short = int(lengths.min())
         raise ValueError(f"A clip of {short} valid frames is shorter than the time-mask width `time_width`={time_width}; "
                          "use a smaller width or a fraction of the clip length (e.g. time_width=0.1).")
-    apply = torch.rand(batch, generator=generator, device=device) < p
-    fw = _uniform_int(torch.full((batch, freq_masks), freq_width, device=device), generator)
-    f0 = _uniform_int(n_freq - fw, generator)
+    # one call to the generator for the whole batch: [apply | fw | f0 | tw | t0 | warp centre, shift]
+    u = torch.rand(batch, 3 + 2 * freq_masks + 2 * time_masks, generator=generator, device=device)
+    uf, ut = u[:, 1:1 + 2 * freq_masks], u[:, 1 + 2 * freq_masks:1 + 2 * freq_masks + 2 * time_masks]
+    apply = u[:, 0] < p
+    fw = _uniform_int(torch.full((batch, freq_masks), freq_width, device=device), uf[:, :freq_masks])
+    f0 = _uniform_int(n_freq - fw, uf[:, freq_masks:])
     max_t = (torch.full_like(lengths, time_width) if isinstance(time_width, int)
              else torch.floor(lengths.float() * time_width).long())
-    tw = _uniform_int(max_t[:, None].expand(batch, time_masks).contiguous(), generator)
-    t0 = _uniform_int(lengths[:, None] - tw, generator)
+    tw = _uniform_int(max_t[:, None].expand(batch, time_masks), ut[:, :time_masks])
+    t0 = _uniform_int(lengths[:, None] - tw, ut[:, time_masks:])
     params = {"apply": apply, "f0": f0, "fw": fw, "t0": t0, "tw": tw}
     if time_warp:
         # warp point in [W, L - W) moved by d in [-W, W]; clips too short to warp get d = 0
         room = (lengths - 2 * time_warp).clamp_min(0)
-        centre = time_warp + _uniform_int((room - 1).clamp_min(0), generator)
-        shift = _uniform_int(torch.full_like(lengths, 2 * time_warp), generator) - time_warp
+        centre = time_warp + _uniform_int((room - 1).clamp_min(0), u[:, -2])
+        shift = _uniform_int(torch.full_like(lengths, 2 * time_warp), u[:, -1]) - time_warp
         params.update(warp_centre=centre, warp_shift=torch.where(room > 0, shift, torch.zeros_like(shift)))
     return params
 
@@ -85,21 +87,36 @@ def _time_warp(x: torch.Tensor, lengths: torch.Tensor, centre: torch.Tensor, shi
     return torch.gather(x, 3, idx(lo)) * (1 - a) + torch.gather(x, 3, idx(hi)) * a
 
 
+def _fill_spans(out: torch.Tensor, start: torch.Tensor, width: torch.Tensor, apply: torch.Tensor, size: int,
+                axis: int, value: float) -> None:
+    """Write ``value`` into every span ``[start, start + width)`` of ``axis`` (2: mel, 3: time) of
+    the augmented samples, with one indexed assignment that touches only the masked cells."""
+    if start.numel() == 0:
+        return
+    offsets = torch.arange(size, device=out.device)
+    keep = (offsets < width[..., None]) & apply[:, None, None]  # (B, n, size)
+    batch, mask, offset = keep.nonzero(as_tuple=True)
+    rows = start[batch, mask] + offset
+    if axis == 2:
+        out[batch, :, rows, :] = value
+    else:
+        out[batch, :, :, rows] = value
+
+
 def apply_params(x: torch.Tensor, params: dict[str, torch.Tensor], *, lengths: torch.Tensor | None = None,
-                 mask_value: float = 0.0) -> torch.Tensor:
-    """Apply drawn masks (and warps) to ``(B, C, F, T)`` at once; returns a new tensor."""
-    b, _, f, t = x.shape
+                 mask_value: float = 0.0, inplace: bool = False) -> torch.Tensor:
+    """Apply drawn masks (and warps) to ``(B, C, F, T)`` for the whole batch at once.
+
+    Returns a new tensor unless ``inplace`` (then ``x`` itself is masked, saving a copy).
+    """
     apply = params["apply"]
-    out = x
+    out = x if inplace else x.clone()
     if "warp_centre" in params:
         warped = _time_warp(x, lengths, params["warp_centre"], params["warp_shift"])
-        out = torch.where(apply[:, None, None, None], warped, x)
-    fr = torch.arange(f, device=x.device)[None, None]
-    tr = torch.arange(t, device=x.device)[None, None]
-    fmask = ((fr >= params["f0"][..., None]) & (fr < (params["f0"] + params["fw"])[..., None])).any(1)  # (B, F)
-    tmask = ((tr >= params["t0"][..., None]) & (tr < (params["t0"] + params["tw"])[..., None])).any(1)  # (B, T)
-    mask = (fmask[:, :, None] | tmask[:, None, :]) & apply[:, None, None]
-    return out.masked_fill(mask[:, None], mask_value)
+        out = torch.where(apply[:, None, None, None], warped, out)
+    _fill_spans(out, params["f0"], params["fw"], apply, x.shape[2], 2, mask_value)
+    _fill_spans(out, params["t0"], params["tw"], apply, x.shape[3], 3, mask_value)
+    return out
 
 
 class SpecAugment:
@@ -116,6 +133,8 @@ class SpecAugment:
         mask_value: value written into masked cells (0 = the mean of a standardised log-mel).
         valid_channel: channel holding a 0/1 frame mask (read for lengths, never masked); ``None``:
             every frame is valid and every channel is masked.
+        inplace: mask the given tensor itself instead of a copy (the engine's batches are fresh
+            tensors, so the remedy uses this; off by default).
 
     Input ``x`` is ``(B, F, T)`` or ``(B, C, F, T)``, any float dtype and device; ``y`` is passed through.
 
@@ -130,7 +149,7 @@ class SpecAugment:
 
     def __init__(self, *, freq_masks: int = 2, freq_width: int = 8, time_masks: int = 2,
                  time_width: int | float = 0.1, time_warp: int = 0, p: float = 1.0, mask_value: float = 0.0,
-                 valid_channel: int | None = None) -> None:
+                 valid_channel: int | None = None, inplace: bool = False) -> None:
         self.freq_masks = check_int("freq_masks", freq_masks, minimum=0)
         self.freq_width = check_int("freq_width", freq_width, minimum=0)
         self.time_masks = check_int("time_masks", time_masks, minimum=0)
@@ -139,6 +158,9 @@ class SpecAugment:
         self.p = check_float("p", p, low=0.0, high=1.0)
         self.mask_value = check_float("mask_value", mask_value)
         self.valid_channel = None if valid_channel is None else check_int("valid_channel", valid_channel, minimum=0)
+        if not isinstance(inplace, bool):
+            raise TypeError(f"`inplace` must be a bool, got {inplace!r}.")
+        self.inplace = inplace
 
     def __repr__(self) -> str:
         return (f"SpecAugment(freq_masks={self.freq_masks}, freq_width={self.freq_width}, time_masks={self.time_masks}, "
@@ -169,17 +191,18 @@ class SpecAugment:
         x4 = x if x.dim() == 4 else x[:, None]
         if self.valid_channel is not None and self.valid_channel >= x4.shape[1]:
             raise ValueError(f"`valid_channel`={self.valid_channel} but `x` has {x4.shape[1]} channel(s).")
-        if not torch.isfinite(x4).all():
+        if not torch.isfinite(x4.sum()):  # one fast reduction; log-mels are far from float overflow
             raise ValueError("`x` must hold finite values, got NaN or Inf.")
         lengths = self._lengths(x4, lengths)
         params = draw_params(batch=x4.shape[0], n_freq=x4.shape[2], lengths=lengths, generator=generator,
                              freq_masks=self.freq_masks, freq_width=self.freq_width, time_masks=self.time_masks,
                              time_width=self.time_width, time_warp=self.time_warp, p=self.p)
         if self.valid_channel is None:
-            out = apply_params(x4, params, lengths=lengths, mask_value=self.mask_value)
+            out = apply_params(x4, params, lengths=lengths, mask_value=self.mask_value, inplace=self.inplace)
         else:
             keep = [c for c in range(x4.shape[1]) if c != self.valid_channel]
-            out = x4.clone()
-            out[:, keep] = apply_params(x4[:, keep], params, lengths=lengths, mask_value=self.mask_value)
-            out[:, keep] *= x4[:, self.valid_channel:self.valid_channel + 1]  # padding stays 0 after a warp
+            valid = x4[:, self.valid_channel:self.valid_channel + 1]
+            out = x4 if self.inplace else x4.clone()
+            masked = apply_params(x4[:, keep], params, lengths=lengths, mask_value=self.mask_value, inplace=True)
+            out[:, keep] = masked * valid  # x4[:, keep] is already a copy; padding stays 0 after a warp
         return (out if x.dim() == 4 else out[:, 0]), y
