@@ -74,7 +74,7 @@ class SpecAugmentRemedy:
     def __init__(self, *, freq_masks: int = 2, freq_width: int = 6, time_masks: int = 2,
                  time_width: int | float = 0.1, time_warp: int = 0, p: float = 1.0, name: str = "specaugment") -> None:
         self.aug = SpecAugment(freq_masks=freq_masks, freq_width=freq_width, time_masks=time_masks,
-                               time_width=time_width, time_warp=time_warp, p=p, valid_channel=1)
+                               time_width=time_width, time_warp=time_warp, p=p, valid_channel=1, inplace=True)
         self.name = name
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
