@@ -83,3 +83,30 @@ def test_bad_input_and_options():
         WaveformAugment(preset="stron", sample_rate=RATE)
     with pytest.raises(ValueError, match="`sample_rate` must be >= 1000"):
         WaveformAugment(preset="light", sample_rate=8)
+
+
+def test_same_stream_with_dataloader_workers_and_new_draws_per_epoch():
+    """Regression test for the albumentations pitfall: with workers, each epoch must draw anew
+    and the stream must not depend on the number of workers."""
+    import torch
+
+    from scarce.data import ArrayDataset
+    from scarce.train import _Draws, _StepBatches
+
+    ds = ArrayDataset([clip(800, s) for s in range(4)], [0, 1, 0, 1], modality="audio", sample_rate=RATE)
+    aug = WaveformAugment(preset="strong", sample_rate=RATE)
+    keys = [k for batch in _StepBatches(4, steps=4, batch_size=2, seed=3) for k in batch]  # 2 epochs of 4 clips
+
+    def run(workers):
+        loader = torch.utils.data.DataLoader(_Draws(ds, aug, seed=3),
+                                             batch_sampler=_StepBatches(4, steps=4, batch_size=2, seed=3),
+                                             collate_fn=lambda b: b, num_workers=workers)
+        return [x for batch in loader for x, _ in batch]
+
+    alone, workers = run(0), run(2)
+    assert all(np.array_equal(a, b) for a, b in zip(alone, workers))
+    by_clip = {}
+    for (index, _), x in zip(keys, alone):
+        by_clip.setdefault(index, []).append(x)
+    assert sorted(by_clip) == [0, 1, 2, 3] and all(len(v) == 2 for v in by_clip.values())
+    assert all(not np.array_equal(a, b) for a, b in by_clip.values())  # a new draw in the second epoch
