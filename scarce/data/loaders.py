@@ -184,3 +184,5 @@ def image_folder(*, root=None, path: str, test_path: str | None = None, test_fra
 DATASETS.register("rotten_tomatoes", "scarce.data.text:rotten_tomatoes",
                   help="Rotten Tomatoes critic snippets, fresh vs rotten (<root>/rotten-tomatoes)")
 DATASETS.register("text_csv", "scarce.data.text:text_csv", help="your own texts: a CSV/JSONL text column + label column")
+DATASETS.register("fsdd", "scarce.data.audio:fsdd", help="Free Spoken Digit Dataset (<root>/fsdd/recordings; test: takes 0-4)")
+DATASETS.register("audio_folder", "scarce.data.audio:audio_folder", help="your own clips: <path>/<class>/*.wav|flac")

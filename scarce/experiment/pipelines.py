@@ -47,3 +47,7 @@ FEATURIZERS.register("image", FlatPixels, help="raw pixels, flattened")
 
 PIPELINES.register("text", "scarce.text_models:text_pipeline", help="hashed n-gram models (bag of embeddings, linear)")
 FEATURIZERS.register("text", "scarce.text_models:TfidfFeatures", help="TF-IDF of word unigrams and bigrams")
+
+PIPELINES.register("audio", "scarce.audio_models:audio_pipeline",
+                   help="log-mel collate (B, 2, mels, T) + audio models (audio_tdnn, audio_cnn2d)")
+FEATURIZERS.register("audio", "scarce.audio_features:MfccStats", help="MFCC mean + std per clip")

@@ -31,3 +31,5 @@ REMEDIES.register("aeda", "scarce.experiment.remedies.text:AEDARemedy", help="te
 REMEDIES.register("char_noise", "scarce.experiment.remedies.text:CharNoiseRemedy", help="text: keyboard/OCR/random character-noise expansion (nlpaug)")
 REMEDIES.register("duplicate", "scarce.experiment.remedies.text:Duplicate", help="control: the training rows repeated as often as an expansion remedy adds rows")
 REMEDIES.register("sentence_encoder", "scarce.experiment.remedies.text:SentenceEncoderRemedy", help="text: frozen all-MiniLM-L6-v2 embeddings + linear head (cached)")
+REMEDIES.register("waveform", "scarce.experiment.remedies.audio:Waveform", help="audio: audiomentations preset light/medium/strong per clip")
+REMEDIES.register("specaugment", "scarce.experiment.remedies.audio:SpecAugmentRemedy", help="audio: SpecAugment masks (+ warp) on log-mel batches, on device")
