@@ -9,3 +9,4 @@ nothing heavy. Add one line per remedy.
 from scarce.experiment.setup import REMEDIES
 
 # REMEDIES.register("name", "scarce.experiment.remedies.family:Class", help="one line")
+REMEDIES.register("synthetic", "scarce.experiment.remedies.synthetic:Synthetic", help="add class-conditional DCGAN samples fitted on the training subset only")
