@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -38,10 +39,12 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     mu = a.mean(0) - b.mean(0)
     sa, sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     sa, sb = np.atleast_2d(sa), np.atleast_2d(sb)
-    covmean = linalg.sqrtm(sa @ sb)
-    if not np.isfinite(covmean).all():
-        eps = np.eye(sa.shape[0]) * 1e-6
-        covmean = linalg.sqrtm((sa + eps) @ (sb + eps))
+    with warnings.catch_warnings():  # near-singular products are handled below
+        warnings.simplefilter("ignore")
+        covmean = linalg.sqrtm(sa @ sb)
+        if not np.isfinite(covmean).all():
+            eps = np.eye(sa.shape[0]) * 1e-6
+            covmean = linalg.sqrtm((sa + eps) @ (sb + eps))
     covmean = np.real(covmean)
     return float(max(0.0, mu @ mu + np.trace(sa) + np.trace(sb) - 2 * np.trace(covmean)))
 
