@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from scarce.data import ArrayDataset
 from scarce.experiment.setup import TrainSetup, create_remedy
@@ -10,12 +9,7 @@ from scarce.synth.quality import (classification_accuracy_score, feature_fid, fr
                                   train_feature_classifier)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from test_synth import _one_thread  # noqa: F401  (autouse fixture: one torch thread)
 
 
 def test_frechet_distance_matches_closed_form():
