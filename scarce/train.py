@@ -287,7 +287,8 @@ def fit(
     bn_data = train if bn_data is None else bn_data
     loss_fn = loss_fn or F.cross_entropy
     batch = min(config.batch_size, len(train))
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    cuda_ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda_ids):
         torch.manual_seed(seed)
         model = model_fn().to(device)
         if device.type == "cuda":

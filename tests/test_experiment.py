@@ -6,7 +6,17 @@ import pytest
 import yaml
 
 from scarce.experiment import REMEDIES, Baseline, Chain, Experiment, Results, TrainSetup, create_remedy
-from scarce.experiment.config import ExperimentConfig, TrainSection, apply_overrides, from_dict, load_config, smoke
+from scarce.experiment.config import (
+    DatasetConfig,
+    ExperimentConfig,
+    ModelConfig,
+    SubsetConfig,
+    TrainSection,
+    apply_overrides,
+    from_dict,
+    load_config,
+    smoke,
+)
 from scarce.experiment.runner import read_log
 
 TINY = dict(name="tiny", sizes=[3, 6], seeds=[0, 1], train=TrainSection(steps=4, lr=[1e-2], eval_every=2),
@@ -90,13 +100,25 @@ def test_out_dir_with_other_config_is_refused(tmp_path):
     (dict(remedies=["baseline", "baseline"]), "unique"),
     (dict(remedies=[{"name": "copies", "strength": 2}]), "Bad options for remedy 'copies'"),
     (dict(train=TrainSection(lr=[-1.0])), "`lr` must be in"),
+    (dict(model=from_dict(ModelConfig,
+                          {"name": "resnet19"})), "Did you mean 'resnet18'"),
+    (dict(subset=from_dict(SubsetConfig,
+                           {"kind": "longtail"})), "`subset.kind` must be one of"),
+    (dict(sizes=[1], train=TrainSection(lr=[1e-3, 1e-2])), "leaves no validation example"),
     (dict(train=TrainSection(lr=[1e-3, 1e-2]), subset=from_dict(
-        __import__("scarce.experiment.config", fromlist=["SubsetConfig"]).SubsetConfig, {"val_fraction": 0.0})),
+        SubsetConfig, {"val_fraction": 0.0})),
      "needs 'subset.val_fraction'"),
 ])
 def test_bad_configs_fail_before_any_work(tmp_path, change, match):
     with pytest.raises((ValueError, TypeError), match=match):
         Experiment(tiny_config(**change), out_dir=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_data_root_fails_before_any_work(tmp_path):
+    cfg = tiny_config(dataset=DatasetConfig(name="cifar10"))
+    with pytest.raises(FileNotFoundError, match="Data root must be an existing folder"):
+        Experiment(cfg, out_dir=tmp_path / "out", data_root=str(tmp_path / "nope"), progress=False)
     assert not (tmp_path / "out").exists()
 
 

@@ -95,7 +95,7 @@ def run_logreg(train: LabelledDataset, val: LabelledDataset, test: LabelledDatas
 
 def run_task(config: ExperimentConfig, data_root: str | None, task: Task) -> dict:
     """Train and test one cell; returns the record written to ``results.jsonl``."""
-    from scarce.train import TrainConfig, evaluate, fit_tuned, image_collate
+    from scarce.train import evaluate, fit_tuned, image_collate
 
     start = time.time()
     bundle = get_bundle(config, data_root)
@@ -112,9 +112,7 @@ def run_task(config: ExperimentConfig, data_root: str | None, task: Task) -> dic
                            clean_train=train)
         setup = create_remedy(task.spec).apply(setup, seed=task.seed)
         t = config.train
-        tc = TrainConfig(steps=t.steps, batch_size=t.batch_size, optimizer=t.optimizer, lr=t.lr[0],
-                         weight_decay=t.weight_decay[0], warmup=t.warmup, eval_every=t.eval_every,
-                         patience=t.patience, recompute_bn=t.recompute_bn, device=t.device, num_workers=t.num_workers)
+        tc = t.engine_config(lr=t.lr[0], weight_decay=t.weight_decay[0])
         collate = setup.collate or image_collate
         sampler = setup.sampler_fn(setup.train.labels, seed=task.seed) if setup.sampler_fn else None
         result = fit_tuned(lambda: setup.model_fn(setup.num_classes), setup.train, config=tc, lrs=t.lr,

@@ -55,6 +55,12 @@ class TrainSection:
     device: str = "auto"
     num_workers: int = 0
 
+    def engine_config(self, *, lr: float, weight_decay: float):
+        """The engine's ``TrainConfig`` for one grid point (validated there)."""
+        from scarce.train import TrainConfig
+
+        return TrainConfig(**{**dataclasses.asdict(self), "lr": lr, "weight_decay": weight_decay})
+
 
 @dataclass
 class ExperimentConfig:

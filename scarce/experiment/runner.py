@@ -55,8 +55,6 @@ def _repair_tail(path: Path) -> None:
 
 def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[Task]:
     """Check everything that can be checked before training; return the grid's tasks."""
-    from scarce.train import TrainConfig
-
     if not config.sizes or not config.seeds:
         raise ValueError("Config keys 'sizes' and 'seeds' must each hold at least one value.")
     for i, s in enumerate(config.sizes):
@@ -73,9 +71,7 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
         raise ValueError("Config keys 'train.lr' and 'train.weight_decay' must each hold at least one value.")
     for lr in t.lr:
         for wd in t.weight_decay:
-            TrainConfig(steps=t.steps, batch_size=t.batch_size, optimizer=t.optimizer, lr=lr, weight_decay=wd,
-                        warmup=t.warmup, eval_every=t.eval_every, patience=t.patience, device=t.device,
-                        num_workers=t.num_workers)
+            t.engine_config(lr=lr, weight_decay=wd)
     if config.subset.val_fraction == 0 and len(t.lr) * len(t.weight_decay) > 1:
         raise ValueError("A grid of several (lr, weight_decay) points needs 'subset.val_fraction' > 0.")
     if config.test_limit is not None:
@@ -89,8 +85,12 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
     bundle = get_bundle(config, data_root)
     model_fn, _ = PIPELINES.create(bundle.modality, model=config.model, train=bundle.train, num_classes=bundle.num_classes)
     model_fn(bundle.num_classes)  # unknown models and bad model options fail here, not mid-run
+    grid = len(t.lr) * len(t.weight_decay)
     for size in config.sizes:
-        cut_subset(config, bundle.train.labels, size, config.seeds[0])
+        split = cut_subset(config, bundle.train.labels, size, config.seeds[0])
+        if grid > 1 and len(split.val) == 0:
+            raise ValueError(f"Size {size} leaves no validation example to tune {grid} (lr, weight_decay) points on; "
+                             "use sizes >= 2, a single grid point, or a larger 'subset.val_fraction'.")
     rows = list(zip(labels, config.remedies))
     if config.logreg_baseline and bundle.modality in FEATURIZERS:
         rows.append((LOGREG, None))
