@@ -5,6 +5,7 @@
     scarce list datasets|remedies|models
     scarce rebalance LABELS.csv --out INDICES.csv [--method sampler|over|under] [--strategy S] ...
     scarce advise DATASET --per-class K [--verify]
+    scarce synth train CONFIG | scarce synth sample CHECKPOINT --n N [--class C] --out DIR
 """
 
 from __future__ import annotations
@@ -54,6 +55,18 @@ def get_args_parser() -> argparse.ArgumentParser:
     adv.add_argument("--data-root", help="folder with the datasets (default: $SCARCE_DATA)")
     ls = sub.add_parser("list", help="list registered names")
     ls.add_argument("what", choices=["datasets", "remedies", "models"])
+    sy = sub.add_parser("synth", help="train a DCGAN or sample one (scarce.synth)").add_subparsers(dest="synth",
+                                                                                                   required=True)
+    st = sy.add_parser("train", help="train a DCGAN from a YAML config (resumes from its checkpoint)")
+    st.add_argument("config")
+    st.add_argument("--data-root", help="folder with the datasets (default: $SCARCE_DATA)")
+    st.add_argument("--quiet", action="store_true", help="no progress bar")
+    ss = sy.add_parser("sample", help="write N PNG samples of a checkpoint's generator")
+    ss.add_argument("checkpoint")
+    ss.add_argument("--n", type=int, required=True)
+    ss.add_argument("--class", dest="class_index", type=int, help="class index (conditional GANs)")
+    ss.add_argument("--out", required=True)
+    ss.add_argument("--seed", type=int, default=0)
     return p
 
 
@@ -131,6 +144,20 @@ def main(argv: list[str] | None = None) -> int:
 
             Results.from_dir(args.out).write(args.out)
             print(f"Wrote {Path(args.out) / 'results.md'}, results.csv and metric_vs_size.png")
+        elif args.command == "synth":
+            from scarce.synth import commands
+            from scarce.synth.trainer import GANDivergedError
+
+            if args.synth == "train":
+                try:
+                    ckpt = commands.train_command(args.config, data_root=args.data_root, progress=not args.quiet)
+                except GANDivergedError as err:
+                    raise ValueError(str(err)) from None
+                print(f"Checkpoint: {ckpt}")
+            else:
+                paths = commands.sample_command(args.checkpoint, n=args.n, out=args.out, class_index=args.class_index,
+                                                seed=args.seed)
+                print(f"Wrote {len(paths)} PNG file(s) to {args.out}")
         else:
             from scarce.experiment.config import load_config, smoke
             from scarce.experiment.runner import Experiment

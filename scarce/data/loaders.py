@@ -84,12 +84,22 @@ def stratified_test_split(labels: np.ndarray, *, test_fraction: float, seed: int
 
 
 @DATASETS.register("digits", help="scikit-learn's 1,797 real 8x8 digits (embedded; the default)")
-def digits(*, root=None) -> DatasetBundle:
-    """scikit-learn's digits as uint8 8×8×1 images; test split: a seeded stratified 30% (seed 0)."""
+def digits(*, root=None, size: int = 8) -> DatasetBundle:
+    """scikit-learn's digits as uint8 8×8×1 images; test split: a seeded stratified 30% (seed 0).
+
+    ``size`` > 8 upsamples every image bilinearly (PIL) to ``size``×``size`` (e.g. 16 for a DCGAN).
+    """
     from sklearn.datasets import load_digits
 
+    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
+        raise ValueError(f"`size` must be an integer >= 8 (the native 8 px), got {size!r}.")
     raw = load_digits()
     images = np.round(raw.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
+    if size != 8:
+        from PIL import Image
+
+        images = np.stack([np.asarray(Image.fromarray(im[..., 0]).resize((size, size), Image.BILINEAR))
+                           for im in images])[..., None]
     full = ArrayDataset(images, raw.target, class_names=[str(d) for d in range(10)])
     pool, test = stratified_test_split(full.labels, test_fraction=0.3, seed=0)
     return DatasetBundle("digits", Subset(full, pool), Subset(full, test), "stratified 30% of 1,797, seed 0")

@@ -1,0 +1,159 @@
+"""Remedy ``synthetic``: fit a class-conditional DCGAN on the cell's training subset only, then add
+synthetic images per class.
+
+The GAN sees ``setup.train`` and nothing else (never the validation split or the test set, which
+the setup does not hold). ``setup.clean_train`` stays the real subset. The synthetic rows are
+appended after the real ones; ``notes["synthetic_indices"]`` gives their ``[start, stop)`` range
+and the dataset's ``is_synthetic`` mask marks each sample.
+
+The GAN is a deterministic function of the training subset and the options (``gan_seed``); the
+remedy's ``seed`` only drives sampling. With ``cache_dir`` the trained GAN is kept on disk under a
+hash of (images, labels, architecture, settings), so rows that share a GAN (``synthetic`` and
+``augmentation+synthetic``) fit it once, and a killed sweep resumes the GAN from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from scarce._checks import check_float, check_int
+from scarce.data.datasets import ConcatDataset, LabelledDataset, as_image_array
+from scarce.experiment.setup import TrainSetup
+
+DEFAULT_POLICY = "color,translation,cutout"
+
+
+class SyntheticImages(LabelledDataset):
+    """Generated uint8 images with their labels (some classes may have none) and their provenance."""
+
+    def __init__(self, data: np.ndarray, labels: np.ndarray, *, class_names: list[str], provenance: dict) -> None:
+        self.data, self.labels = data, np.asarray(labels, np.int64)
+        self.class_names, self.modality, self.provenance = list(class_names), "image", dict(provenance)
+
+    def get(self, index: int) -> np.ndarray:
+        return self.data[index]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Synthetic:
+    """Add DCGAN samples to the training set.
+
+    How many per class (one of): ``n_per_class`` (the same n for every class), ``ratio`` (n = ratio ×
+    the class's real count; the default, 1.0) or ``fill=True`` (top every class up to the largest).
+
+    Args:
+        steps: GAN training steps. diffaugment: DiffAugment (``policy``) on real and fake images.
+        ngf, ndf, nz: generator/discriminator widths and latent size. batch_size, lr, loss: GAN
+            training settings. cond: ``"projection"`` or ``"embedding"``. spectral_norm: in D.
+        gan_seed: seed of the GAN fit. cache_dir: keep fitted GANs here (see module doc).
+
+    Example:
+        >>> Synthetic(n_per_class=50, steps=1000, diffaugment=True).name
+        'synthetic'
+    """
+
+    n_per_class: int | None = None
+    ratio: float | None = None
+    fill: bool = False
+    steps: int = 1000
+    diffaugment: bool = True
+    policy: str = DEFAULT_POLICY
+    ngf: int = 32
+    ndf: int = 32
+    nz: int = 64
+    batch_size: int = 64
+    lr: float = 2e-4
+    loss: str = "hinge"
+    cond: str = "projection"
+    spectral_norm: bool = False
+    gan_seed: int = 0
+    cache_dir: str | None = None
+    name: str = "synthetic"
+
+    def __post_init__(self) -> None:
+        modes = sum([self.n_per_class is not None, self.ratio is not None, bool(self.fill)])
+        if modes > 1:
+            raise ValueError("Give at most one of `n_per_class`, `ratio` and `fill`, got "
+                             f"n_per_class={self.n_per_class}, ratio={self.ratio}, fill={self.fill}.")
+        if self.n_per_class is not None:
+            check_int("n_per_class", self.n_per_class, minimum=0)
+        if self.ratio is not None:
+            check_float("ratio", self.ratio, low=0.0)
+        for key in ("steps", "ngf", "ndf", "nz", "batch_size"):
+            check_int(key, getattr(self, key), minimum=1)
+        check_int("gan_seed", self.gan_seed, minimum=0)
+        self._gan_settings()  # validates lr, loss, cond, policy
+
+    def _gan_settings(self):
+        from scarce.synth.trainer import GANTrainConfig
+
+        return GANTrainConfig(steps=self.steps, batch_size=self.batch_size, lr_g=self.lr, lr_d=self.lr, loss=self.loss,
+                              diffaugment=self.policy if self.diffaugment else "", checkpoint_every=max(1, self.steps // 4),
+                              device="auto")
+
+    def counts(self, real_counts: np.ndarray) -> np.ndarray:
+        """Synthetic images to add per class, given the real counts."""
+        if self.fill:
+            return real_counts.max() - real_counts
+        if self.n_per_class is not None:
+            return np.full_like(real_counts, self.n_per_class)
+        return np.round(real_counts * (1.0 if self.ratio is None else self.ratio)).astype(np.int64)
+
+    def fit_gan(self, images: np.ndarray, labels: np.ndarray, num_classes: int):
+        """Train (or load from ``cache_dir``) the GAN; returns ``(generator, info)``."""
+        from scarce.synth.dcgan import DCGANConfig
+        from scarce.synth.trainer import CHECKPOINT, load_generator, train_gan
+
+        arch = DCGANConfig(image_size=int(images.shape[1]), channels=int(images.shape[3]), nz=self.nz, ngf=self.ngf,
+                           ndf=self.ndf, num_classes=num_classes, cond=self.cond, spectral_norm=self.spectral_norm)
+        if images.shape[1] != images.shape[2]:
+            raise ValueError(f"`synthetic` needs square images, got {images.shape[1]}x{images.shape[2]}.")
+        config = self._gan_settings()
+        h = hashlib.sha1(images.tobytes())
+        h.update(labels.astype(np.int64).tobytes())
+        h.update(json.dumps([arch.to_dict(), {k: v for k, v in vars(config).items() if k != "device"},
+                             self.gan_seed], sort_keys=True).encode())
+        key = h.hexdigest()[:16]
+        start = time.time()
+        out = Path(self.cache_dir) / key if self.cache_dir else None
+        if out is not None and (out / CHECKPOINT).exists():
+            g, meta = load_generator(out / CHECKPOINT, device="cpu")
+            if meta["step"] >= self.steps:
+                return g, {"gan_key": key, "gan_cached": True, "gan_seconds": 0.0}
+        res = train_gan(images, labels, arch=arch, config=config, seed=self.gan_seed, out_dir=out, resume=True)
+        last = res.history[-1] if res.history else {}
+        return res.generator.cpu(), {"gan_key": key, "gan_cached": False,
+                                     "gan_seconds": round(time.time() - start, 2),
+                                     "gan_final_d_loss": last.get("d_loss"), "gan_final_g_loss": last.get("g_loss")}
+
+    def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
+        from scarce.synth.trainer import sample
+
+        train = setup.train
+        if train.modality != "image":
+            raise ValueError(f"`synthetic` works on images, got modality {train.modality!r}.")
+        real_counts = np.bincount(train.labels, minlength=setup.num_classes)
+        per_class = self.counts(real_counts)
+        notes = {"n_synthetic": int(per_class.sum()), "synthetic_per_class": per_class.tolist(),
+                 "gan_steps": self.steps, "gan_diffaugment": self.policy if self.diffaugment else ""}
+        if per_class.sum() == 0:
+            return setup.with_notes(**notes, synthetic_indices=[len(train), len(train)])
+        images = as_image_array(train)
+        if images.ndim != 4:
+            raise ValueError(f"`synthetic` needs (N, H, W, C) images, got shape {images.shape}.")
+        labels = np.asarray(train.labels, np.int64)
+        generator, info = self.fit_gan(images, labels, setup.num_classes)
+        y = np.repeat(np.arange(setup.num_classes), per_class)
+        fake = sample(generator, len(y), labels=y, seed=seed)
+        synth = SyntheticImages(fake, y, class_names=train.class_names,
+                                provenance={"gan_key": info["gan_key"], "sample_seed": seed})
+        combined = ConcatDataset([train, synth])
+        combined.is_synthetic = np.r_[np.zeros(len(train), bool), np.ones(len(synth), bool)]
+        return replace(setup, train=combined, clean_train=train if setup.clean_train is None else setup.clean_train).with_notes(
+            **notes, **info, synthetic_indices=[len(train), len(combined)])
