@@ -75,8 +75,7 @@ def test_kill_and_rerun_completes_with_same_metrics(tmp_path):
         assert (killed / name).exists()
 
 
-def test_smoke_recipe(tmp_path):
-    start = time.time()
+def test_smoke_recipe_is_one_cell(tmp_path):
     assert main(["ablate", str(ROOT / "recipes/digits.yaml"), "--smoke", "--out", str(tmp_path), "--quiet"]) == 0
-    assert time.time() - start < 60
-    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 2
+    rows = [json.loads(x) for x in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["remedy"] for r in rows) == ["baseline", "logreg"] and {r["size"] for r in rows} == {5}
