@@ -131,3 +131,29 @@ def test_cli_synth_train_and_sample(tmp_path, capsys):
     cfg.write_text("dataset: {name: digits}\narhc: {}\n")
     assert main(["synth", "train", str(cfg)]) == 2
     assert "Did you mean 'arch'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("recipe", ["recipes/synthetic_images.yaml", "recipes/synthetic_images_cifar10.yaml"])
+def test_recipes_load_and_build_their_remedies(recipe):
+    from pathlib import Path
+
+    from scarce.experiment.config import load_config
+    from scarce.experiment.runner import validate_config
+
+    config = load_config(Path(__file__).resolve().parents[1] / recipe)
+    if config.dataset.name == "digits":  # embedded; CIFAR-10 validation needs the data root
+        validate_config(config, data_root=None)
+    labels = [create_remedy(spec).name for spec in config.remedies]
+    assert labels == ["baseline", "synthetic (DCGAN)", "synthetic (DCGAN+DiffAugment)"]
+
+
+@pytest.mark.slow
+def test_quality_script_smoke(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, str(root / "recipes/synthetic_quality.py"), str(root / "recipes/synthetic_images.yaml"),
+                    "--smoke", "--out", str(tmp_path)], check=True, cwd=root)
+    assert (tmp_path / "quality.md").read_text().count("| 10 |") == 3
