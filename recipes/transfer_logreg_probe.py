@@ -46,8 +46,8 @@ def main(args) -> dict:
     if args.test_limit < len(test):
         test = test.subset(stratified_test_split(test.labels, test_fraction=args.test_limit / len(test), seed=0)[1])
     bb = load_backbone(args.backbone, True)
-    grey = np.asarray(bundle.train.get(0)).shape[-1] == 1
-    fx = FeatureExtractor(bb, Preprocess(bb.data_config, size=args.size, grayscale="repeat" if grey else "error"),
+    # grayscale="repeat" as in the remedies (part of the cache key; a no-op on RGB images)
+    fx = FeatureExtractor(bb, Preprocess(bb.data_config, size=args.size, grayscale="repeat"),
                           cache=_cache(args.cache or "default"), progress=False)
     xte = fx.dataset(test)
     out = {}

@@ -51,7 +51,7 @@ def test_cli_advise_prints_case_and_reasons(capsys, tmp_path, monkeypatch):
     from scarce.cli import main
 
     monkeypatch.setenv("SCARCE_FEATURE_CACHE", str(tmp_path))
-    assert main(["advise", "digits", "--per-class", "10", "--size", "32"]) == 0
+    assert main(["advise", "digits", "--per-class", "10", "--size", "16"]) == 0
     out = capsys.readouterr().out
     assert "Case: small & " in out and "1-NN accuracy" in out
     assert list(tmp_path.rglob("*.npz"))  # features went to the cache

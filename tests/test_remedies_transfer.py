@@ -49,15 +49,15 @@ def test_frozen_probe_refuses_augmentation(tiny_images):
 
 def test_transfer_remedies_run_in_an_ablation(tmp_path, monkeypatch):
     monkeypatch.setenv("SCARCE_FEATURE_CACHE", str(tmp_path / "cache"))
-    common = {"size": 32}
+    common = {"size": 16}
     cfg = ExperimentConfig(
-        name="t", sizes=[4], seeds=[0], logreg_baseline=False, test_limit=30,
+        name="t", sizes=[3], seeds=[0], logreg_baseline=False, test_limit=20,
         train=TrainSection(steps=2, batch_size=16, lr=[1e-3], eval_every=2),
         remedies=["baseline", {"name": "linear_probe", **common},
                   {"name": "finetune", "label": "ft_last", "n_stages": 1, **common}])
     Experiment(cfg, out_dir=tmp_path / "out", progress=False).run()
     recs = {r["remedy"]: r for r in read_log(tmp_path / "out" / "results.jsonl")}
-    assert set(recs) == {"baseline", "linear_probe(size=32)", "ft_last"}
+    assert set(recs) == {"baseline", "linear_probe(size=16)", "ft_last"}
     assert recs["ft_last"]["notes"]["strategy"] == "finetune_last"
     assert all(0 <= r["metrics"]["accuracy"] <= 1 for r in recs.values())
     assert len(list((tmp_path / "cache").rglob("*.npz"))) > 0
