@@ -8,14 +8,14 @@ export SCARCE_DATA ?= $(abspath ../shared/data)
 .PHONY: demo test smoke clean help
 
 help:
-	@echo "make demo   - set up .venv (core) and run recipes/digits.yaml into runs/digits"
+	@echo "make demo   - set up .venv (core + image extra) and run recipes/digits.yaml into runs/digits"
 	@echo "make test   - set up .venv (all extras + pytest) and run the unit tests"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.core: $(PY) pyproject.toml constraints.txt
-	$(PIP) -e .
+	$(PIP) -e ".[image]"
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.core

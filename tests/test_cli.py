@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from scarce.cli import main
+from scarce.experiment.config import load_config
+from scarce.experiment.setup import remedy_label
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--set", "sizes=[3,5]", "--set", "seeds=[0,1,2]", "--set", "train.steps=30", "--set", "train.lr=[0.01]",
-        "--set", "test_limit=100", "--quiet"]
+TINY = ["--set", "sizes=[3,5]", "--set", "seeds=[0,1,2]", "--set", "train.steps=12", "--set", "train.eval_every=6", "--set", "train.lr=[0.01]",
+        "--set", "test_limit=60", "--set", "remedies=[baseline]", "--quiet"]
 
 
 def test_import_is_light_and_offline():
@@ -78,4 +80,6 @@ def test_kill_and_rerun_completes_with_same_metrics(tmp_path):
 def test_smoke_recipe_is_one_cell(tmp_path):
     assert main(["ablate", str(ROOT / "recipes/digits.yaml"), "--smoke", "--out", str(tmp_path), "--quiet"]) == 0
     rows = [json.loads(x) for x in (tmp_path / "results.jsonl").read_text().splitlines()]
-    assert sorted(r["remedy"] for r in rows) == ["baseline", "logreg"] and {r["size"] for r in rows} == {5}
+    expected = {remedy_label(s) for s in load_config(ROOT / "recipes/digits.yaml").remedies} | {"logreg"}
+    assert sorted(r["remedy"] for r in rows) == sorted(expected)
+    assert {(r["size"], r["seed"]) for r in rows} == {(5, 0)}
