@@ -14,12 +14,11 @@ the sample rate so that they stay below Nyquist at 8 kHz.
 
 from __future__ import annotations
 
-import random
-from contextlib import contextmanager
 
 import numpy as np
 
 from scarce._checks import check_choice, check_float, check_int
+from scarce._rng import seeded_globals
 
 PRESETS = ("light", "medium", "strong")
 
@@ -65,19 +64,6 @@ def build_preset(name: str, *, sample_rate: int):
                           A.LowPassFilter(min_cutoff_freq=0.3 * nyq, max_cutoff_freq=0.8 * nyq),
                           A.HighPassFilter(min_cutoff_freq=20, max_cutoff_freq=0.1 * nyq)], p=0.4)]
     return A.Compose(parts)
-
-
-@contextmanager
-def seeded_globals(seed: int):
-    """Seed ``random`` and ``np.random`` with ``seed`` for the block, then restore their states."""
-    py_state, np_state = random.getstate(), np.random.get_state()
-    random.seed(seed)
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
 
 
 class WaveformAugment:

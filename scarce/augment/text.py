@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scarce._checks import check_choice, check_float, check_int
+from scarce._rng import seeded_globals
 
 # A classic English stop-word list (the one EDA's reference code uses, plus contractions' parts).
 STOP_WORDS = frozenset("""
@@ -338,15 +339,8 @@ class CharNoise(_TextAugmenter):
 
     def _augment_one(self, text: str, rng: random.Random) -> str:
         aug = self._nlpaug()
-        py_state, np_state = random.getstate(), np.random.get_state()
-        try:
-            s = rng.getrandbits(31)
-            random.seed(s)
-            np.random.seed(s)
+        with seeded_globals(rng.getrandbits(31)):
             out = aug.augment(text)
-        finally:
-            random.setstate(py_state)
-            np.random.set_state(np_state)
         out = out[0] if isinstance(out, list) else out
         if not isinstance(out, str):
             raise RuntimeError(f"nlpaug returned {type(out).__name__} for a text; expected a str.")
