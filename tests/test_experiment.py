@@ -85,11 +85,28 @@ def test_resume_skips_finished_cells_and_repairs_partial_line(tmp_path):
 
 def test_out_dir_with_other_config_is_refused(tmp_path):
     Experiment(tiny_config(seeds=[0]), out_dir=tmp_path, progress=False).run()
-    other = tiny_config(seeds=[0], sizes=[3])
+    other = tiny_config(seeds=[0], sizes=[3], train=replace(TINY["train"], steps=3))
     with pytest.raises(FileExistsError, match="different config"):
         Experiment(other, out_dir=tmp_path, progress=False)
+    relabelled = tiny_config(seeds=[0], remedies=[{"name": "copies", "label": "baseline"}])
+    with pytest.raises(FileExistsError, match="different config"):
+        Experiment(relabelled, out_dir=tmp_path, progress=False)
     Experiment(other, out_dir=tmp_path, overwrite=True, progress=False).run()
     assert {r["size"] for r in read_log(tmp_path / "results.jsonl")} == {3}
+
+
+def test_growing_the_grid_keeps_finished_cells(tmp_path):
+    Experiment(tiny_config(seeds=[0], logreg_baseline=False), out_dir=tmp_path, progress=False).run()
+    first = {r["key"]: r for r in read_log(tmp_path / "results.jsonl")}
+    grown = tiny_config(seeds=[0, 1], remedies=["baseline", "copies"], logreg_baseline=False)
+    exp = Experiment(grown, out_dir=tmp_path, progress=False)
+    assert {t.key for t in exp.pending()} == {t.key for t in exp.tasks} - set(first)
+    res = exp.run()
+    assert len(res.records) == 2 * 2 * 2
+    assert all(first[r["key"]] == r for r in res.records if r["key"] in first)
+    shrunk = tiny_config(seeds=[1], remedies=["copies"], logreg_baseline=False)
+    res = Experiment(shrunk, out_dir=tmp_path, progress=False).run()
+    assert {(r["remedy"], r["seed"]) for r in res.records} == {("copies", 1)}
 
 
 @pytest.mark.parametrize("change, match", [

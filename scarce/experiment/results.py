@@ -34,8 +34,11 @@ class Results:
         if not (out_dir / LOG).exists():
             raise FileNotFoundError(f"No {LOG} in '{out_dir}': run `scarce ablate` there first.")
         config = yaml.safe_load((out_dir / CONFIG).read_text(encoding="utf-8")) if (out_dir / CONFIG).exists() else {}
+        grid = _grid_keys(config or {})
         seen, records = set(), []
         for r in read_log(out_dir / LOG):
+            if grid is not None and r.get("key") not in grid:
+                continue  # a cell of a size, seed or remedy the current config no longer has
             if r.get("key") not in seen:
                 seen.add(r.get("key"))
                 records.append(r)
@@ -160,6 +163,16 @@ class Results:
         atomic_write_text(out_dir / "results.md", self.to_markdown(command=command))
         atomic_write_text(out_dir / "results.csv", self.to_csv())
         self.plot(out_dir / "metric_vs_size.png")
+
+
+def _grid_keys(config: dict) -> set[str] | None:
+    """Cell keys of the config's grid (``None`` without a config: keep every record)."""
+    from scarce.experiment.cells import cell_key
+
+    if not config.get("remedies"):
+        return None
+    labels = [remedy_label(s) for s in config["remedies"]] + [LOGREG]
+    return {cell_key(r, k, s) for r in labels for k in config.get("sizes", []) for s in config.get("seeds", [])}
 
 
 def _pm(r: dict) -> str:

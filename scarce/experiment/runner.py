@@ -3,7 +3,9 @@
 Cells are appended to ``results.jsonl`` (flushed and fsynced) as they finish; a rerun skips the
 cells already there, so a killed sweep resumes where it stopped. The resolved config is saved as
 ``config.yaml``; an output folder holding results of a different config is refused unless
-``overwrite=True``.
+``overwrite=True``. Growing the grid of the same config (more sizes, seeds or remedies) is not a
+different config: the finished cells are kept and only the new ones run; tables show the cells of
+the current grid only.
 """
 
 from __future__ import annotations
@@ -51,6 +53,18 @@ def _repair_tail(path: Path) -> None:
         if not data.endswith(b"\n"):
             with open(path, "r+b") as f:
                 f.truncate(data.rfind(b"\n") + 1)
+
+
+GRID_KEYS = ("sizes", "seeds", "remedies")
+
+
+def extends(old: dict, new: dict) -> bool:
+    """True when ``new`` only changes the grid of ``old`` (sizes, seeds, remedies) and every remedy
+    label present in both has the same spec, so the finished cells of ``old`` stay valid."""
+    if {k: v for k, v in old.items() if k not in GRID_KEYS} != {k: v for k, v in new.items() if k not in GRID_KEYS}:
+        return False
+    old_specs = {remedy_label(s): s for s in old.get("remedies", [])}
+    return all(old_specs.get(remedy_label(s), s) == s for s in new.get("remedies", []))
 
 
 def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[Task]:
@@ -123,10 +137,11 @@ class Experiment:
             raise NotADirectoryError(f"`out_dir` must be a folder, got the file '{self.out_dir}'.")
         if cfg_path.exists() and not self.overwrite:
             old = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
-            if old != self.config.to_dict():
+            if not extends(old, self.config.to_dict()):
                 raise FileExistsError(
                     f"'{self.out_dir}' holds results of a different config ({cfg_path}); choose another --out "
-                    "or pass --overwrite to replace them."
+                    "or pass --overwrite to replace them. (Adding sizes, seeds or remedies to the same config "
+                    "is allowed: finished cells are kept.)"
                 )
         elif not cfg_path.exists() and (self.out_dir / LOG).exists() and not self.overwrite:
             raise FileExistsError(f"'{self.out_dir}' holds a results log without its config; pass --overwrite.")
