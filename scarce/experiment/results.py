@@ -166,10 +166,11 @@ class Results:
 
 
 def _grid_keys(config: dict) -> set[str] | None:
-    """Cell keys of the config's grid (``None`` without a config: keep every record)."""
+    """Cell keys of the config's grid (``None`` when the config does not spell out its grid: keep
+    every record)."""
     from scarce.experiment.cells import cell_key
 
-    if not config.get("remedies"):
+    if not all(config.get(k) for k in ("remedies", "sizes", "seeds")):
         return None
     labels = [remedy_label(s) for s in config["remedies"]] + [LOGREG]
     return {cell_key(r, k, s) for r in labels for k in config.get("sizes", []) for s in config.get("seeds", [])}
