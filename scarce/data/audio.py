@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scarce.data.datasets import LabelledDataset, Subset, validate_labels
+from scarce.data.datasets import LabelledDataset, Subset, list_class_folders, validate_labels
 from scarce.data.loaders import DatasetBundle, resolve_root, stratified_test_split
 
 AUDIO_EXTENSIONS = (".wav", ".flac")
@@ -206,18 +206,8 @@ def audio_folder_dataset(folder: str | Path, *, sample_rate: int | None = None, 
     """``folder/<class>/*.{wav,flac}`` as an :class:`AudioFileDataset`; ``sample_rate=None`` takes
     the first file's rate (read from its header) and requires it of every other file."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"`path` must be an existing folder of class sub-folders, got '{folder}'.")
-    names = list(class_names) if class_names is not None else sorted(p.name for p in folder.iterdir() if p.is_dir())
-    if not names:
-        raise ValueError(f"`path` must contain one sub-folder per class, found none in '{folder}'.")
-    paths, labels = [], []
-    for c, name in enumerate(names):
-        files = sorted(p for p in (folder / name).glob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
-        if not files:
-            raise ValueError(f"Class folder '{folder / name}' holds no audio file ({', '.join(AUDIO_EXTENSIONS)}).")
-        paths += files
-        labels += [c] * len(files)
+    paths, labels, names = list_class_folders(folder, AUDIO_EXTENSIONS, class_names=class_names,
+                                              what="audio file", arg="path")
     if sample_rate is None:
         sf = _import_soundfile()
         try:

@@ -125,6 +125,28 @@ class ArrayDataset(LabelledDataset):
         return self.data[index]
 
 
+def list_class_folders(root: Path, extensions: Sequence[str], *, class_names: Sequence[str] | None = None,
+                       what: str = "file", arg: str = "root") -> tuple[list[Path], list[int], list[str]]:
+    """Files of ``root/<class>/*`` with one of ``extensions``: (paths, labels, class names).
+
+    Classes are the sub-folders in sorted order unless ``class_names`` fixes them; a missing root,
+    no class folder, or an empty class folder is an error naming the folder.
+    """
+    if not root.is_dir():
+        raise FileNotFoundError(f"`{arg}` must be an existing folder of class sub-folders, got '{root}'.")
+    names = list(class_names) if class_names is not None else sorted(p.name for p in root.iterdir() if p.is_dir())
+    if not names:
+        raise ValueError(f"`{arg}` must contain one sub-folder per class, found none in '{root}'.")
+    paths, labels = [], []
+    for c, name in enumerate(names):
+        files = sorted(p for p in (root / name).glob("*") if p.suffix.lower() in extensions)
+        if not files:
+            raise ValueError(f"Class folder '{root / name}' holds no {what} ({', '.join(extensions)}).")
+        paths += files
+        labels += [c] * len(files)
+    return paths, labels, names
+
+
 class ImageFolderDataset(LabelledDataset):
     """Images in ``root/<class>/*.{jpg,png,...}``, decoded lazily to uint8 HWC and kept in memory.
 
@@ -135,18 +157,7 @@ class ImageFolderDataset(LabelledDataset):
 
     def __init__(self, root: str | Path, *, class_names: Sequence[str] | None = None, mode: str = "RGB") -> None:
         root = Path(root)
-        if not root.is_dir():
-            raise FileNotFoundError(f"`root` must be an existing folder of class sub-folders, got '{root}'.")
-        names = list(class_names) if class_names is not None else sorted(p.name for p in root.iterdir() if p.is_dir())
-        if not names:
-            raise ValueError(f"`root` must contain one sub-folder per class, found none in '{root}'.")
-        paths, labels = [], []
-        for c, name in enumerate(names):
-            files = sorted(p for p in (root / name).glob("*") if p.suffix.lower() in self.EXTENSIONS)
-            if not files:
-                raise ValueError(f"Class folder '{root / name}' holds no image ({', '.join(self.EXTENSIONS)}).")
-            paths += files
-            labels += [c] * len(files)
+        paths, labels, names = list_class_folders(root, self.EXTENSIONS, class_names=class_names, what="image")
         self.root, self.paths, self.mode = root, paths, mode
         self.labels = np.asarray(labels, dtype=np.int64)
         self.class_names = names
