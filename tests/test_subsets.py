@@ -13,13 +13,42 @@ def test_per_class_counts_and_val_carved_from_subset():
     assert not set(s.train) & set(s.val)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 7])
-def test_nested_across_k(seed):
-    prev = set()
-    for k in (1, 5, 10, 25, 30):
-        cur = set(stratified_subset(LABELS, per_class=k, seed=seed, val_fraction=0.2).all)
-        assert prev <= cur
+@pytest.mark.parametrize("seed", [0, 1, 7, 123])
+@pytest.mark.parametrize("val_fraction", [0.0, 0.2, 0.25, 0.5])
+def test_train_and_val_parts_nested_across_k(seed, val_fraction):
+    prev = None
+    for k in (1, 2, 3, 5, 10, 11, 25, 30):
+        cur = stratified_subset(LABELS, per_class=k, seed=seed, val_fraction=val_fraction)
+        if prev is not None:
+            assert set(prev.train) <= set(cur.train), f"train part at k={k} does not contain the smaller one"
+            assert set(prev.val) <= set(cur.val), f"val part at k={k} does not contain the smaller one"
+            assert set(prev.all) <= set(cur.all)
         prev = cur
+
+
+def test_k10_training_images_are_training_images_at_k50():
+    # the reported bug: with seed 0 all 80 k=10 training images landed in the k=50 validation part
+    labels = np.repeat(np.arange(10), 100)
+    s10 = stratified_subset(labels, per_class=10, seed=0, val_fraction=0.2)
+    s50 = stratified_subset(labels, per_class=50, seed=0, val_fraction=0.2)
+    assert len(s10.train) == 80 and set(s10.train) <= set(s50.train)
+    assert not set(s10.train) & set(s50.val)
+
+
+@pytest.mark.parametrize("k, f, n_val", [(2, 0.2, 1), (4, 0.2, 1), (5, 0.2, 1), (9, 0.2, 1), (10, 0.2, 2),
+                                         (30, 0.2, 6), (7, 0.5, 3), (3, 0.0, 0)])
+def test_validation_count_per_class(k, f, n_val):
+    s = stratified_subset(LABELS, per_class=k, seed=0, val_fraction=f)
+    assert np.bincount(LABELS[s.val], minlength=4).tolist() == [n_val] * 4
+    assert np.bincount(LABELS[s.train], minlength=4).tolist() == [k - n_val] * 4
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_long_tailed_parts_nested_across_head_size(seed):
+    labels = np.repeat(np.arange(5), 200)
+    small = long_tailed_subset(labels, imbalance_ratio=10, seed=seed, max_per_class=50, val_fraction=0.2)
+    large = long_tailed_subset(labels, imbalance_ratio=10, seed=seed, max_per_class=150, val_fraction=0.2)
+    assert set(small.train) <= set(large.train) and set(small.val) <= set(large.val)
 
 
 def test_seed_changes_subset_and_is_reproducible():

@@ -50,6 +50,28 @@ def logistic_probe(x, y, *, val: tuple | None = None, cs: Sequence[float] = (0.0
     return best[1]
 
 
+def standardization_stats(x) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and scales for ``(x - mean) / scale``; constant columns get scale 1.
+
+    A column that is (numerically) constant on the training rows, e.g. a ReLU unit that never fires
+    on ~80 training images, has no scale to learn from. Dividing by ``std + eps`` would blow any
+    test value of that column up by ~1/eps and swing the logits; like scikit-learn's
+    ``StandardScaler``, such columns are only centred (scale 1).
+
+    Example:
+        >>> mean, scale = standardization_stats([[0.0, 1.0], [0.0, 5.0]])
+        >>> scale.tolist()
+        [1.0, 2.0]
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"`x` must be a non-empty 2-D feature matrix, got shape {x.shape}.")
+    mean, std = x.mean(0), x.std(0)
+    constant = std <= 1e-6 * np.maximum(1.0, np.abs(mean))
+    scale = np.where(constant, 1.0, std)
+    return mean.astype(np.float32), scale.astype(np.float32)
+
+
 class _TorchLinear:
     def __init__(self, model, mean, std):
         self.model, self.mean, self.std = model, mean, std
@@ -71,7 +93,7 @@ def linear_head_probe(x, y, *, num_classes: int | None = None, steps: int = 300,
     check_int("steps", steps, minimum=1)
     check_float("lr", lr, low=0.0, low_inclusive=False)
     c = int(num_classes or y.max() + 1)
-    mean, std = x.mean(0), x.std(0) + 1e-6
+    mean, std = standardization_stats(x)
     gen = torch.Generator().manual_seed(seed)
     head = torch.nn.Linear(x.shape[1], c)
     with torch.no_grad():

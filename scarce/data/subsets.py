@@ -1,8 +1,10 @@
 """Scarce training subsets: k examples per class (nested across k) and long-tailed subsets.
 
 Both draw, for each class, one seeded permutation of that class's examples that does not depend on
-k or ρ; a subset takes a prefix of it. So for one seed the 10-per-class subset is contained in the
-50-per-class subset, and comparisons across sizes differ only by the added examples.
+k or ρ; a subset takes a prefix of it, and each position of the permutation belongs to the training
+or the validation part by its rank alone. So for one seed the training part of the 10-per-class
+subset is contained in the training part of the 50-per-class subset, and likewise the validation
+parts: comparisons across sizes differ only by the added examples.
 """
 
 from __future__ import annotations
@@ -37,15 +39,24 @@ def _class_orders(labels: np.ndarray, seed: int) -> list[np.ndarray]:
     return orders
 
 
+def _n_val(n: int, val_fraction: float) -> int:
+    """Validation examples among the first ``n`` of a class: ``floor(n * f)``, at least one when
+    ``f > 0`` and ``n >= 2``, none when ``n == 1``. Non-decreasing in ``n`` by steps of 0 or 1."""
+    if val_fraction == 0 or n < 2:
+        return 0
+    return max(1, int(np.floor(n * val_fraction)))
+
+
 def _split(orders: list[np.ndarray], counts: list[int], val_fraction: float) -> SubsetSplit:
+    """The first ``n`` of each class order, each position assigned to validation or training by
+    its rank alone (position ``i`` is validation iff ``_n_val(i + 1) > _n_val(i)``), so that both
+    parts are nested across ``n``: growing ``n`` only appends positions to one part or the other."""
     train, val = [], []
     for order, n in zip(orders, counts):
-        n_val = int(np.floor(n * val_fraction)) if n >= 2 else 0
-        if val_fraction > 0 and n >= 2:
-            n_val = max(1, n_val)
+        is_val = np.array([_n_val(i + 1, val_fraction) > _n_val(i, val_fraction) for i in range(n)], dtype=bool)
         chosen = order[:n]
-        val.append(chosen[:n_val])
-        train.append(chosen[n_val:])
+        val.append(chosen[is_val])
+        train.append(chosen[~is_val])
     return SubsetSplit(train=np.sort(np.concatenate(train)), val=np.sort(np.concatenate(val)))
 
 
@@ -66,9 +77,9 @@ def stratified_subset(labels, *, per_class: int, seed: int, val_fraction: float 
         ValueError: k < 1, k larger than the smallest class (named), bad labels.
 
     Example:
-        >>> s10 = stratified_subset([0, 1] * 50, per_class=10, seed=0).all
-        >>> s20 = stratified_subset([0, 1] * 50, per_class=20, seed=0).all
-        >>> set(s10) <= set(s20)
+        >>> s10 = stratified_subset([0, 1] * 50, per_class=10, seed=0, val_fraction=0.2)
+        >>> s20 = stratified_subset([0, 1] * 50, per_class=20, seed=0, val_fraction=0.2)
+        >>> set(s10.train) <= set(s20.train) and set(s10.val) <= set(s20.val)
         True
     """
     labels = validate_labels(labels)

@@ -148,6 +148,7 @@ class LinearProbe(_Common):
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         from scarce.backbones.cache import FeatureExtractor
+        from scarce.backbones.probes import standardization_stats
 
         if setup.transform is not None or setup.batch_transform is not None:
             raise ValueError(f"Remedy '{self.name}' uses frozen features computed once per image and cannot take "
@@ -159,7 +160,7 @@ class LinearProbe(_Common):
             notes["n_stages"] = self.n_stages
         fx = FeatureExtractor(bb, pre, cache=_cache(self.cache), batch_size=self.batch_size, progress=False)
         feats = fx.dataset(setup.train)
-        mean, std = feats.mean(0), feats.std(0) + 1e-6
+        mean, std = standardization_stats(feats)
         return replace(setup, model_fn=_HeadFn(feats.shape[1], mean, std), collate=FeatureCollate(fx),
                        param_groups_fn=None).with_notes(**notes, feature_dim=int(feats.shape[1]))
 
