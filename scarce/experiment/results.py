@@ -162,7 +162,7 @@ class Results:
                 w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
         return buf.getvalue()
 
-    def _caption(self, metric: str, *, rates: bool = True) -> str:
+    def _caption(self, metric: str, *, rates: bool = True, interval: bool = True) -> str:
         """What every table states: chance and majority rates, the interval's coverage, the tuning."""
         counts, c, n = rs.test_counts(self.records), rs.num_classes(self.records), rs.n_test(self.records)
         seeds = len({r["seed"] for r in self.records})
@@ -174,8 +174,9 @@ class Results:
                         "† marks a row whose interval does not lie above it" if counts
                         else "majority-class rate unknown (the log has no test class counts)")
             parts.append(f"{chance}; {majority}")
-        parts.append(f"95% t-interval over {seeds} seeds (paired by seed); the test set is a fixed sample of "
-                     f"{n if n is not None else '?'} examples, its sampling error is not in the interval")
+        if interval:
+            parts.append(f"95% t-interval over {seeds} seeds (paired by seed); the test set is a fixed sample of "
+                         f"{n if n is not None else '?'} examples, its sampling error is not in the interval")
         parts.append(rs.tuning_text(self.records, self.config))
         return "_" + ". ".join(p[0].upper() + p[1:] for p in parts) + "._"
 
@@ -226,7 +227,7 @@ class Results:
     def _hparam_section(self, rows: list[dict]) -> list[str]:
         if not any(r["hparams"] for r in rows):
             return []
-        out = ["", "### chosen hyperparameters", "", self._caption(self.metric, rates=False),
+        out = ["", "### chosen hyperparameters", "", self._caption(self.metric, rates=False, interval=False),
                "_Value chosen per seed (×count when seeds differ, most frequent first). ‡ n/N: chosen at an end "
                "of its grid in n of N seeds; the best value may lie outside the grid: widen it._", "",
                "| remedy | k | chosen | at grid edge |", "|---|---|---|---|"]
