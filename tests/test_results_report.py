@@ -128,7 +128,7 @@ def test_tuning_and_interval_coverage_are_stated_on_every_table():
                          "tuned_on_seed": 0}}
     res = results({"baseline": [(0.8, tuning), (0.82, tuning)], "augment": [(0.81, tuning), (0.84, tuning)]})
     md = res.to_markdown()
-    n_tables = sum(line.startswith("|---|") for line in md.splitlines())  # 3 metric tables + gain table + hyperparameter table
+    n_tables = sum(line.startswith("|---|") for line in md.splitlines())  # 3 metrics + gain + hyperparameters
     assert n_tables == 5
     assert md.count("`first_seed` (chosen per remedy and size on the first seed") == n_tables
     assert md.count("selection `cross_validation` (5 folds)") == n_tables
