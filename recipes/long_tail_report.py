@@ -47,7 +47,7 @@ def report(out: str | Path, *, rarest: int = 3) -> str:
             gain = f"{100 * g['gain']:+.1f} (1 seed, no CI)"
         else:
             gain = f"{100 * g['gain']:+.1f} [{100 * g['gain_low']:+.1f}, {100 * g['gain_high']:+.1f}]" + (
-                " *" if g["significant"] else "")
+                " *" if g["significant_holm"] else "")
         spread = f" ± {100 * ba.half_width:.1f}" if ba.n >= 2 else ""
         rec = np.array([r["metrics"]["per_class_recall"] for r in recs], dtype=float)
         cells = " | ".join(f"{100 * np.nanmean(rec[:, k]):.1f}" for k in tail)

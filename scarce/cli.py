@@ -142,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "report":
             from scarce.experiment.results import Results
 
-            Results.from_dir(args.out).write(args.out)
+            results = Results.from_dir(args.out)
+            results.write(args.out)
+            for warning in results.warnings():
+                print(f"scarce: warning: {warning}", file=sys.stderr)
             print(f"Wrote {Path(args.out) / 'results.md'}, results.csv and metric_vs_size.png")
         elif args.command == "synth":
             from scarce.synth import commands

@@ -92,3 +92,156 @@ def paired_diff_ci(treated: Sequence[float], control: Sequence[float], *, confid
     if a.shape != b.shape:
         raise ValueError(f"Paired values must match one to one, got {a.size} and {b.size}.")
     return mean_ci(a - b, confidence=confidence)
+
+
+TIE_TOLERANCE = 1e-9
+"""Paired differences closer to each other (or to 0) than this count as equal: metrics are ratios of
+counts, so two equal scores may differ by float rounding only."""
+
+
+def _paired_differences(treated: Sequence[float], control: Sequence[float]) -> np.ndarray:
+    a, b = np.asarray(treated, float), np.asarray(control, float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"`treated` and `control` must be 1-D and match one to one, got shapes {a.shape} "
+                         f"and {b.shape}.")
+    if a.size == 0:
+        raise ValueError("`treated` and `control` must hold at least one pair, got none.")
+    return a - b
+
+
+def paired_pvalue(treated: Sequence[float], control: Sequence[float]) -> float:
+    """Two-sided p-value of the paired difference ``treated - control`` being 0.
+
+    A paired t-test over the pairs (seeds). When every difference is the same the t-test is
+    undefined (zero variance); then the exact two-sided sign test is used: ``2 * 0.5**n``, capped at 1,
+    and ``1`` when every difference is 0. So identical differences over fewer than 6 pairs are never
+    significant at 0.05, however narrow their (zero-width) interval.
+
+    Args:
+        treated: the remedy's metric per seed.
+        control: the reference's metric for the same seeds, in the same order.
+
+    Returns:
+        The p-value in [0, 1].
+
+    Raises:
+        ValueError: if the sequences are empty or do not match one to one.
+
+    Example:
+        >>> paired_pvalue([0.91, 0.93], [0.90, 0.92])  # two identical differences: sign test
+        0.5
+    """
+    from scipy import stats
+
+    d = _paired_differences(treated, control)
+    if np.ptp(d) <= TIE_TOLERANCE:
+        return 1.0 if abs(d[0]) <= TIE_TOLERANCE else min(1.0, 2 * 0.5 ** d.size)
+    return float(stats.ttest_1samp(d, 0.0).pvalue)
+
+
+def holm(pvalues: Sequence[float]) -> np.ndarray:
+    """Holm step-down adjusted p-values for a family of comparisons (order kept).
+
+    The i-th smallest of m p-values becomes ``max_{j<=i} min(1, (m - j + 1) * p_(j))``; a comparison
+    is significant at level a when its adjusted value is at most a, which keeps the chance of any false
+    positive in the family at most a. NaN entries (no comparison) stay NaN and are not counted in m.
+
+    Args:
+        pvalues: one p-value per comparison, each in [0, 1] or NaN.
+
+    Returns:
+        The adjusted p-values, same length and order.
+
+    Raises:
+        ValueError: if a p-value is outside [0, 1].
+
+    Example:
+        >>> holm([0.01, 0.04, 0.03]).round(2).tolist()
+        [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(pvalues, dtype=float).reshape(-1)
+    bad = ~np.isnan(p) & ((p < 0) | (p > 1))
+    if bad.any():
+        raise ValueError(f"`pvalues` must be in [0, 1] (or NaN), got {p[bad][0]!r}.")
+    out = np.full(p.shape, np.nan)
+    idx = np.flatnonzero(~np.isnan(p))
+    order = idx[np.argsort(p[idx], kind="stable")]
+    m = order.size
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    out[order] = np.maximum.accumulate(scaled)
+    return out
+
+
+@dataclass(frozen=True)
+class Wins:
+    """How often a remedy beat its reference over paired seeds; ``share`` counts a tie as half a win."""
+
+    wins: int
+    ties: int
+    losses: int
+
+    @property
+    def share(self) -> float:
+        return (self.wins + self.ties / 2) / (self.wins + self.ties + self.losses)
+
+
+def paired_wins(treated: Sequence[float], control: Sequence[float]) -> Wins:
+    """Count seeds where ``treated`` beat, tied (within ``TIE_TOLERANCE``) or lost to ``control``.
+
+    Example:
+        >>> w = paired_wins([0.9, 0.8, 0.7], [0.8, 0.8, 0.75])
+        >>> (w.wins, w.ties, w.losses, w.share)
+        (1, 1, 1, 0.5)
+    """
+    d = _paired_differences(treated, control)
+    wins, losses = int((d > TIE_TOLERANCE).sum()), int((d < -TIE_TOLERANCE).sum())
+    return Wins(wins, d.size - wins - losses, losses)
+
+
+AUTO_IMBALANCE_RATIO = 1.5
+"""``metric: auto`` picks balanced accuracy when the test split's largest class has more than this
+many times the examples of its smallest (present) class, accuracy otherwise."""
+
+
+def _check_counts(counts: Sequence[int]) -> np.ndarray:
+    c = np.asarray(counts, dtype=np.int64).reshape(-1)
+    if c.size < 2 or (c < 0).any() or c.sum() == 0:
+        raise ValueError(f"`counts` must be non-negative class counts for at least 2 classes with some "
+                         f"examples, got {list(counts)!r}.")
+    return c
+
+
+def imbalance_ratio(counts: Sequence[int]) -> float:
+    """Largest over smallest class count among the classes present (1.0 when balanced)."""
+    c = _check_counts(counts)
+    present = c[c > 0]
+    return float(present.max() / present.min())
+
+
+def auto_metric(counts: Sequence[int]) -> str:
+    """The metric ``metric: auto`` resolves to for a test split with these class counts.
+
+    Example:
+        >>> auto_metric([50, 50, 48]), auto_metric([300, 100])
+        ('accuracy', 'balanced_accuracy')
+    """
+    return "balanced_accuracy" if imbalance_ratio(counts) > AUTO_IMBALANCE_RATIO else "accuracy"
+
+
+def majority_score(counts: Sequence[int], metric: str) -> float:
+    """The score, in ``metric``, of always predicting the most frequent class of a split with ``counts``.
+
+    Accuracy: the majority share; balanced accuracy: 1 / (classes present); macro-F1 follows from the
+    same definitions as ``classification_metrics``. A model at or below it has not learned anything
+    a constant answer would not give.
+
+    Example:
+        >>> majority_score([6, 3, 1], "accuracy"), majority_score([6, 3, 1], "balanced_accuracy")
+        (0.6, 0.3333333333333333)
+    """
+    if metric not in METRICS:
+        raise ValueError(f"`metric` must be one of {list(METRICS)}, got {metric!r}.")
+    c = _check_counts(counts)
+    y_true = np.repeat(np.arange(c.size), c)
+    y_pred = np.full_like(y_true, int(np.argmax(c)))
+    return classification_metrics(y_true, y_pred, num_classes=c.size)[metric]

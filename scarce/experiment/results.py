@@ -1,6 +1,13 @@
 """Tables and plots rebuilt from ``results.jsonl``: ``results.md``, ``results.csv`` and
-``metric_vs_size.png`` (mean with 95% CI per remedy and size; gain over the baseline with a paired
-95% CI, marked significant only when the interval excludes 0)."""
+``metric_vs_size.png``.
+
+Per (remedy, size): the mean with its 95% t-interval over seeds; the paired gain over the reference
+with its t-interval, a paired p-value and Holm-adjusted significance over every comparison of the
+table (``*`` only from Holm); the share of seeds the remedy won; its cost in seconds beside the
+reference's; the chosen hyperparameters. Each table states the chance and majority-class rates, what
+its interval covers and how hyperparameters were tuned; a Warnings section names rows that look
+under-trained.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +21,17 @@ from typing import Any
 import yaml
 
 from scarce._io import atomic_write, atomic_write_text
+from scarce.experiment import report_stats as rs
 from scarce.experiment.cells import LOGREG
 from scarce.experiment.setup import remedy_label
-from scarce.metrics import METRICS, mean_ci, paired_diff_ci
+from scarce.metrics import METRICS, holm, majority_score, mean_ci, paired_diff_ci, paired_pvalue, paired_wins
+
+ALPHA = 0.05
+"""Family-wise error level of the Holm-adjusted ``*`` marks."""
+CSV_COLUMNS = ["remedy", "size", "metric", "headline", "n_seeds", "mean", "ci_low", "ci_high", "chance", "majority",
+               "not_above_majority", "gain", "gain_low", "gain_high", "ci_excludes_zero", "p", "p_holm",
+               "significant_holm", "wins", "ties", "losses", "win_share", "prep_seconds", "train_seconds",
+               "seconds", "cost_ratio", "hparams", "edge_seeds", "undertrained"]
 
 
 @dataclass
@@ -64,41 +79,109 @@ class Results:
     def sizes(self) -> list[int]:
         return sorted({r["size"] for r in self.records})
 
-    def _values(self, remedy: str, size: int, metric: str) -> dict[int, float]:
-        return {r["seed"]: r["metrics"][metric] for r in self.records if r["remedy"] == remedy and r["size"] == size}
+    @property
+    def metric(self) -> str:
+        """The headline metric: the config's ``metric``, with ``auto`` resolved from the test split."""
+        return self.metric_choice[0]
 
-    def summary(self, metric: str = "accuracy") -> list[dict[str, Any]]:
-        """One row per (remedy, size): mean and CI over seeds, and the paired gain over the reference."""
+    @property
+    def metric_choice(self) -> tuple[str, str]:
+        """The headline metric and the reason it was chosen."""
+        return rs.resolve_metric(self.config.get("metric"), rs.test_counts(self.records))
+
+    def _records(self, remedy: str, size: int) -> list[dict]:
+        return [r for r in self.records if r["remedy"] == remedy and r["size"] == size]
+
+    def summary(self, metric: str | None = None) -> list[dict[str, Any]]:
+        """One row per (remedy, size): mean and CI over seeds, chance and majority rates, cost, chosen
+        hyperparameters and, for non-reference rows, the paired gain over the reference with its
+        interval, p-value, Holm-adjusted p-value over all the rows' comparisons, and win share.
+
+        Args:
+            metric: one of ``METRICS``; default the headline metric.
+        """
+        metric = metric or self.metric
+        if metric not in METRICS:
+            raise ValueError(f"`metric` must be one of {list(METRICS)}, got {metric!r}.")
+        counts, c = rs.test_counts(self.records), rs.num_classes(self.records)
+        majority = majority_score(counts, metric) if counts else math.nan
         rows = []
         for remedy in self.remedies:
             for size in self.sizes:
-                vals = self._values(remedy, size, metric)
-                if not vals:
+                recs = self._records(remedy, size)
+                if not recs:
                     continue
+                vals = {r["seed"]: r["metrics"][metric] for r in recs}
                 ci = mean_ci(list(vals.values()))
-                row = {"remedy": remedy, "size": size, "metric": metric, "n_seeds": ci.n, "mean": ci.mean,
-                       "ci_low": ci.low, "ci_high": ci.high}
-                ref = self._values(self.reference, size, metric)
+                floor = ci.mean if ci.n < 2 else ci.low
+                ref_recs = self._records(self.reference, size)
+                hparams, edge = rs.hparam_text(recs)
+                row = {"remedy": remedy, "size": size, "metric": metric, "headline": metric == self.metric,
+                       "n_seeds": ci.n, "mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
+                       "chance": 1 / c if c else math.nan, "majority": majority,
+                       "not_above_majority": bool(floor <= majority) if counts else None,
+                       **rs.cost(recs, ref_recs), "hparams": hparams, "edge_seeds": edge,
+                       "undertrained": bool(rs.undertraining(recs))}
+                ref = {r["seed"]: r["metrics"][metric] for r in ref_recs}
                 common = sorted(set(vals) & set(ref))
                 if remedy != self.reference and common:
-                    g = paired_diff_ci([vals[s] for s in common], [ref[s] for s in common])
-                    row.update(gain=g.mean, gain_low=g.low, gain_high=g.high, significant=g.excludes_zero)
+                    a, b = [vals[s] for s in common], [ref[s] for s in common]
+                    g, w = paired_diff_ci(a, b), paired_wins(a, b)
+                    row.update(gain=g.mean, gain_low=g.low, gain_high=g.high, ci_excludes_zero=g.excludes_zero,
+                               p=paired_pvalue(a, b), wins=w.wins, ties=w.ties, losses=w.losses, win_share=w.share)
                 rows.append(row)
+        compared = [r for r in rows if "p" in r]
+        for r, adjusted in zip(compared, holm([r["p"] for r in compared])):
+            r.update(p_holm=float(adjusted), significant_holm=bool(adjusted <= ALPHA))
         return rows
+
+    def warnings(self) -> list[str]:
+        """Rows that look under-trained (the reference first), and a reference not above the
+        majority-class rate; each names the row, the evidence and the fix. Empty when nothing is flagged."""
+        ref = self.reference
+        out = []
+        for remedy in [ref] + [r for r in self.remedies if r != ref]:
+            for size in self.sizes:
+                reasons = rs.undertraining(self._records(remedy, size))
+                if reasons:
+                    who = " (the reference: every gain at this size is measured against it)" if remedy == ref else ""
+                    out.append(f"`{remedy}` at k={size} looks under-trained{who}: " + "; ".join(reasons) + ".")
+        for row in self.summary():
+            if row["remedy"] == ref and row["not_above_majority"]:
+                out.append(f"`{ref}` at k={row['size']} is not above the majority-class rate "
+                           f"({100 * row['majority']:.1f}% {row['metric']}): it has not shown learning beyond a "
+                           "constant answer, so gains over it say little (train longer or check the setup).")
+        return out
 
     def to_csv(self) -> str:
         buf = io.StringIO()
-        cols = ["remedy", "size", "metric", "n_seeds", "mean", "ci_low", "ci_high", "gain", "gain_low",
-                "gain_high", "significant"]
-        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+        w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
         w.writeheader()
         for metric in METRICS:
             for row in self.summary(metric):
                 w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
         return buf.getvalue()
 
+    def _caption(self, metric: str, *, rates: bool = True, interval: bool = True) -> str:
+        """What every table states: chance and majority rates, the interval's coverage, the tuning."""
+        counts, c, n = rs.test_counts(self.records), rs.num_classes(self.records), rs.n_test(self.records)
+        seeds = len({r["seed"] for r in self.records})
+        parts = []
+        if rates:
+            chance = f"chance (1/C, C={c}) {100 / c:.1f}%" if c else "chance unknown"
+            majority = (f"majority-class rate {100 * majority_score(counts, metric):.1f}% "
+                        f"(always predicting the most frequent test class, in {metric.replace('_', ' ')}); "
+                        "† marks a row whose interval does not lie above it" if counts
+                        else "majority-class rate unknown (the log has no test class counts)")
+            parts.append(f"{chance}; {majority}")
+        if interval:
+            parts.append(f"95% t-interval over {seeds} seeds (paired by seed); the test set is a fixed sample of "
+                         f"{n if n is not None else '?'} examples, its sampling error is not in the interval")
+        parts.append(rs.tuning_text(self.records, self.config))
+        return "_" + ". ".join(p[0].upper() + p[1:] for p in parts) + "._"
+
     def to_markdown(self, *, command: str | None = None) -> str:
-        metric = self.config.get("metric", "accuracy")
+        metric, why = self.metric_choice
         seeds = sorted({r["seed"] for r in self.records})
         ds = self.config.get("dataset", {}).get("name", "?")
         lines = [f"# Results: {self.config.get('name', '')}", "",
@@ -107,16 +190,52 @@ class Results:
                  f"seeds {seeds}, {len(self.records)} cells."]
         if command:
             lines += ["", f"Produced by `{command}`."]
-        lines += ["", "Mean over seeds ± half-width of the 95% t-interval, in %. Gains are paired differences to "
-                  f"`{self.reference}` (same subset, split, initialisation and step budget per seed), in points, "
-                  "with their 95% t-interval; `*` marks a gain whose interval excludes 0.", ""]
+        lines += ["", f"Headline metric: **{metric}** ({why}).", "",
+                  "Means are over seeds ± half-width of the 95% t-interval, in %. Gains are paired differences to "
+                  f"`{self.reference}` (same subset, split, initialisation and step budget per seed), in points."]
+        warnings = self.warnings()
+        if warnings:
+            lines += ["", "## Warnings", ""] + [f"- {w}" for w in warnings]
         for m in [metric] + [x for x in METRICS if x != metric]:
-            lines += [f"## {m}", "", self._table(self.summary(m), lambda r: _pm(r)), ""]
+            rows = self.summary(m)
+            lines += ["", f"## {m}" + (" (headline)" if m == metric else ""), "", self._caption(m), "",
+                      self._table(rows, _pm)]
             if m == metric:
-                rows = [r for r in self.summary(m) if "gain" in r]
-                lines += [f"### gain in {m} over `{self.reference}`", "", self._table(rows, _gain), ""]
-        lines.append("Rebuild these tables from the log with `scarce report <this folder>`.")
+                lines += self._gain_section(rows, m) + self._hparam_section(rows)
+        lines += ["", "Rebuild these tables from the log with `scarce report <this folder>`."]
         return "\n".join(lines) + "\n"
+
+    def _gain_section(self, rows: list[dict], metric: str) -> list[str]:
+        gains = [r for r in rows if "gain" in r]
+        if not gains:
+            return []
+        ref = self.reference
+        out = ["", f"### gain in {metric} over `{ref}`, win share and cost", "", self._caption(metric, rates=False),
+               f"_Gain in points [raw 95% t-interval]; p: paired t-test (exact sign test when every paired "
+               f"difference is the same); Holm p: adjusted over the {len(gains)} comparisons of this table, "
+               f"`*` when ≤ {ALPHA}. Win share: seeds where the remedy beat `{ref}`, ties counted half (wins-ties-"
+               f"losses). Cost: mean seconds per cell preparing the remedy and training (incl. the tuning grid); "
+               f"× ref: (preparation + training) over `{ref}`'s training time at the same size._", "",
+               "| remedy | k | gain [95% CI] | p | Holm p | win share | prep s | train s | × ref |",
+               "|---|---|---|---|---|---|---|---|---|"]
+        for r in gains:
+            out.append(f"| {r['remedy']} | {r['size']} | {_gain(r)} | {_p(r['p'])} | {_p(r['p_holm'])} | "
+                       f"{100 * r['win_share']:.0f}% ({r['wins']}-{r['ties']}-{r['losses']}) | "
+                       f"{_sec(r['prep_seconds'])} | {_sec(r['train_seconds'])} | {_ratio(r['cost_ratio'])} |")
+        return out
+
+    def _hparam_section(self, rows: list[dict]) -> list[str]:
+        if not any(r["hparams"] for r in rows):
+            return []
+        out = ["", "### chosen hyperparameters", "", self._caption(self.metric, rates=False, interval=False),
+               "_Value chosen per seed (×count when seeds differ, most frequent first). ‡ n/N: chosen at an end "
+               "of its grid in n of N seeds; the best value may lie outside the grid: widen it._", "",
+               "| remedy | k | chosen | at grid edge |", "|---|---|---|---|"]
+        for r in rows:
+            recs = self._records(r["remedy"], r["size"])
+            edge = f"‡ {r['edge_seeds']}/{r['n_seeds']} ({', '.join(rs.edge_names(recs))})" if r["edge_seeds"] else ""
+            out.append(f"| {r['remedy']} | {r['size']} | {r['hparams']} | {edge} |")
+        return out
 
     def _table(self, rows: list[dict], fmt) -> str:
         sizes = self.sizes
@@ -127,20 +246,19 @@ class Results:
         return "\n".join(out)
 
     def plot(self, path: str | Path, metric: str | None = None) -> Path:
-        """Learning curves: metric vs training-set size (log x) with 95% CI bars, one line per remedy."""
-        import matplotlib
+        """Learning curves: metric vs training-set size (log x) with 95% CI bars, one line per remedy.
+        Drawn on a standalone ``Figure``: the caller's matplotlib backend and pyplot state are untouched."""
+        from matplotlib.figure import Figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        metric = metric or self.config.get("metric", "accuracy")
-        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        metric = metric or self.metric
+        fig = Figure(figsize=(6.5, 4.2))
+        ax = fig.subplots()
         rows = self.summary(metric)
         for i, remedy in enumerate(self.remedies):
-            rs = [r for r in rows if r["remedy"] == remedy]
-            x = [r["size"] * (1 + 0.02 * (i - len(self.remedies) / 2)) for r in rs]
-            y = [100 * r["mean"] for r in rs]
-            err = [0 if math.isnan(r["ci_low"]) else 100 * (r["ci_high"] - r["mean"]) for r in rs]
+            pts = [r for r in rows if r["remedy"] == remedy]
+            x = [r["size"] * (1 + 0.02 * (i - len(self.remedies) / 2)) for r in pts]
+            y = [100 * r["mean"] for r in pts]
+            err = [0 if math.isnan(r["ci_low"]) else 100 * (r["ci_high"] - r["mean"]) for r in pts]
             ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=remedy, linestyle="--" if remedy == LOGREG else "-")
         ax.set_xscale("log")
         ax.set_xticks(self.sizes, [str(s) for s in self.sizes])
@@ -152,7 +270,6 @@ class Results:
         ax.legend(fontsize=8)
         fig.tight_layout()
         atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-        plt.close(fig)
         return Path(path)
 
     def write(self, out_dir: str | Path) -> None:
@@ -177,13 +294,26 @@ def _grid_keys(config: dict) -> set[str] | None:
 
 
 def _pm(r: dict) -> str:
+    mark = " †" if r["not_above_majority"] else ""
     if math.isnan(r["ci_low"]):
-        return f"{100 * r['mean']:.1f}"
-    return f"{100 * r['mean']:.1f} ± {100 * (r['ci_high'] - r['mean']):.1f}"
+        return f"{100 * r['mean']:.1f}{mark}"
+    return f"{100 * r['mean']:.1f} ± {100 * (r['ci_high'] - r['mean']):.1f}{mark}"
 
 
 def _gain(r: dict) -> str:
+    star = " *" if r["significant_holm"] else ""
     if math.isnan(r["gain_low"]):
-        return f"{100 * r['gain']:+.1f}"
-    star = " *" if r["significant"] else ""
+        return f"{100 * r['gain']:+.1f} (1 seed, no interval){star}"
     return f"{100 * r['gain']:+.1f} [{100 * r['gain_low']:+.1f}, {100 * r['gain_high']:+.1f}]{star}"
+
+
+def _p(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _sec(s: float) -> str:
+    return "–" if math.isnan(s) else f"{s:.1f}"
+
+
+def _ratio(x: float) -> str:
+    return "–" if math.isnan(x) else f"{x:.1f}×"

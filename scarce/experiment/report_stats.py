@@ -1,0 +1,149 @@
+"""What a results table needs besides means and intervals, computed from the records of a log: the
+headline metric (``metric: auto``), chance and majority-class rates, the tuning protocol, the chosen
+hyperparameters, cost and under-training warnings.
+
+Every field read here is optional in a record (``test_counts``, ``hparams``, ``hparams_at_edge``,
+``tuning``, ``train_summary``, ``prep_seconds``, ``train_seconds``), so logs written before these
+fields existed still report, with the statement that the information is not recorded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from scarce.metrics import AUTO_IMBALANCE_RATIO, auto_metric, imbalance_ratio
+
+UNDERTRAINED_TRAIN_ACCURACY = 0.95
+"""A row whose mean training accuracy on the clean subset is below this is flagged as under-trained."""
+LATE_SHARE = 0.5
+"""A row is flagged when validation was still improving in the last quarter of steps in at least this
+share of its seeds."""
+
+
+def test_counts(records: Sequence[dict]) -> list[int] | None:
+    """Class counts of the test split (the same fixed split for every cell), or ``None`` if unrecorded."""
+    return next((list(r["test_counts"]) for r in records if r.get("test_counts")), None)
+
+
+def num_classes(records: Sequence[dict]) -> int | None:
+    """Number of classes, from ``test_counts`` or else from a record's per-class recall list."""
+    counts = test_counts(records)
+    if counts is not None:
+        return len(counts)
+    return next((len(r["metrics"]["per_class_recall"]) for r in records
+                 if r.get("metrics", {}).get("per_class_recall")), None)
+
+
+def n_test(records: Sequence[dict]) -> int | None:
+    """Size of the fixed test sample every cell was scored on."""
+    counts = test_counts(records)
+    return sum(counts) if counts is not None else next((r["n_test"] for r in records if "n_test" in r), None)
+
+
+def resolve_metric(requested: str | None, counts: Sequence[int] | None) -> tuple[str, str]:
+    """The headline metric and why it was chosen.
+
+    ``auto`` (or no metric in the config) becomes balanced accuracy when the test split's
+    largest/smallest class ratio exceeds ``AUTO_IMBALANCE_RATIO``, accuracy otherwise, and accuracy when
+    the log has no ``test_counts``.
+    """
+    if requested not in (None, "auto"):
+        return requested, "set by `metric` in the config"
+    if counts is None:
+        return "accuracy", "`metric: auto`, and the log has no test class counts to judge balance: accuracy"
+    ratio = imbalance_ratio(counts)
+    chosen = auto_metric(counts)
+    side = ">" if ratio > AUTO_IMBALANCE_RATIO else "≤"
+    return chosen, (f"`metric: auto`: the test split's largest/smallest class ratio is {ratio:.2f} "
+                    f"({side} {AUTO_IMBALANCE_RATIO}), so {chosen.replace('_', ' ')}")
+
+
+def tuning_text(records: Sequence[dict], config: dict) -> str:
+    """One sentence on how hyperparameters were chosen (mode, selection, grid) for every table."""
+    seen = {tuple(sorted((k, v) for k, v in r["tuning"].items() if k != "tuned_on_seed"))
+            for r in records if isinstance(r.get("tuning"), dict)}
+    train = config.get("train", {}) or {}
+    grid = " × ".join(f"{name} {{{', '.join(f'{v:g}' for v in train[name])}}}"
+                      for name in ("lr", "weight_decay") if isinstance(train.get(name), list))
+    grid = f"; grid {grid}" if grid else ""
+    if not seen:
+        return f"tuning mode and selection not recorded in this log{grid}"
+    parts = []
+    for items in sorted(seen, key=str):
+        t = dict(items)
+        mode = {"every_cell": "`every_cell` (chosen per remedy, size and seed)",
+                "first_seed": "`first_seed` (chosen per remedy and size on the first seed, reused for the others)",
+                }.get(t.get("mode"), f"`{t.get('mode')}`")
+        sel = f"`{t.get('selection')}`" + (f" ({t['folds']} folds)" if t.get("folds") else "")
+        points = f", {t['grid_points']} grid points" if t.get("grid_points") is not None else ""
+        parts.append(f"tuning {mode}, selection {sel}{points}")
+    return "; ".join(parts) + grid
+
+
+def hparam_text(records: Sequence[dict]) -> tuple[str, int]:
+    """The chosen hyperparameters of one row: the value per name with its seed count when they differ
+    (mode first), and the number of seeds with a choice at an edge of the grid.
+
+    Example:
+        >>> hparam_text([{"hparams": {"lr": 0.003}, "hparams_at_edge": ["lr"]},
+        ...              {"hparams": {"lr": 0.001}}, {"hparams": {"lr": 0.003}}])
+        ('lr 0.003 ×2, 0.001 ×1', 1)
+    """
+    chosen = [r["hparams"] for r in records if isinstance(r.get("hparams"), dict)]
+    names = list(dict.fromkeys(k for h in chosen for k in h))
+    parts = []
+    for name in names:
+        counts = Counter(h[name] for h in chosen if name in h).most_common()
+        values = ", ".join(f"{_num(v)} ×{c}" for v, c in counts) if len(counts) > 1 else _num(counts[0][0])
+        parts.append(f"{name} {values}")
+    edge = sum(1 for r in records if r.get("hparams_at_edge"))
+    return "; ".join(parts), edge
+
+
+def edge_names(records: Sequence[dict]) -> list[str]:
+    """Hyperparameter names chosen at an edge of their grid in any of the records."""
+    return list(dict.fromkeys(n for r in records for n in (r.get("hparams_at_edge") or [])))
+
+
+def mean_field(records: Sequence[dict], name: str) -> float:
+    """Mean of a numeric record field over the records that have it (NaN when none does)."""
+    vals = [float(r[name]) for r in records if isinstance(r.get(name), (int, float))]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def cost(records: Sequence[dict], reference: Sequence[dict]) -> dict[str, float]:
+    """Mean seconds of a row and its cost relative to the reference's training.
+
+    ``cost_ratio`` is (preparation + training) over the reference's training seconds at the same size;
+    for logs without the split it is total seconds over the reference's total seconds.
+    """
+    prep, train, total = (mean_field(records, k) for k in ("prep_seconds", "train_seconds", "seconds"))
+    ref_train = mean_field(reference, "train_seconds")
+    if not np.isnan(train) and ref_train > 0:
+        ratio = (train + (0.0 if np.isnan(prep) else prep)) / ref_train
+    else:
+        ref_total = mean_field(reference, "seconds")
+        ratio = total / ref_total if ref_total > 0 else float("nan")
+    return {"prep_seconds": prep, "train_seconds": train, "seconds": total, "cost_ratio": ratio}
+
+
+def undertraining(records: Sequence[dict]) -> list[str]:
+    """Reasons a row looks under-trained, each with its fix (empty when it does not, or is unrecorded)."""
+    sums = [r["train_summary"] for r in records if isinstance(r.get("train_summary"), dict)]
+    reasons = []
+    late = [bool(s["val_improving_late"]) for s in sums if s.get("val_improving_late") is not None]
+    if late and sum(late) >= LATE_SHARE * len(late):
+        reasons.append(f"validation was still improving in the last quarter of steps in {sum(late)}/{len(late)} "
+                       "seeds (raise `train.steps`)")
+    acc = [float(s["train_accuracy"]) for s in sums if s.get("train_accuracy") is not None]
+    if acc and np.mean(acc) < UNDERTRAINED_TRAIN_ACCURACY:
+        reasons.append(f"mean training accuracy on the clean subset is {100 * np.mean(acc):.1f}% "
+                       f"(< {100 * UNDERTRAINED_TRAIN_ACCURACY:.0f}%; raise `train.steps` or widen the lr grid)")
+    return reasons
+
+
+def _num(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
