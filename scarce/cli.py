@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
             command = "scarce " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
             exp = Experiment(config, out_dir=out, data_root=args.data_root, jobs=args.jobs, overwrite=args.overwrite,
                              progress=not args.quiet, command=command)
-            exp.run()
+            for warning in exp.run().warnings():
+                print(f"scarce: warning: {warning}", file=sys.stderr)
             print(f"Results in {out}/: results.md, results.csv, results.jsonl, config.yaml, metric_vs_size.png")
     except (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError) as err:
         print(f"scarce: error: {err}", file=sys.stderr)
