@@ -39,12 +39,13 @@ def test_greyscale_is_repeated_and_noted_or_refused(tiny_images, tmp_path):
         strict.apply(setup_for(tiny_images), seed=0)
 
 
-def test_frozen_probe_refuses_augmentation(tiny_images):
-    s = setup_for(tiny_images)
-    from dataclasses import replace
-
-    with pytest.raises(ValueError, match="cannot take a per-sample or batch augmentation"):
-        create_remedy({"name": "linear_probe", "cache": None}).apply(replace(s, transform=lambda x, rng: x), seed=0)
+def test_frozen_probe_refuses_augmentation():
+    for aug in ("augment", "mixup"):
+        for order in ([aug, "linear_probe"], ["linear_probe", aug]):
+            with pytest.raises(ValueError, match="cannot take a per-sample or batch augmentation; chain the "
+                                                 "augmentation with `finetune` instead"):
+                create_remedy({"name": "chain", "remedies": order})
+    create_remedy({"name": "chain", "remedies": ["augment", "finetune", "mixup"]})
 
 
 def test_transfer_remedies_run_in_an_ablation(tmp_path, monkeypatch):

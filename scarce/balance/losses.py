@@ -3,7 +3,8 @@ Balanced Softmax, post-hoc logit adjustment, and deferred re-weighting (DRW).
 
 Every loss is ``loss(logits, targets) -> scalar`` with ``targets`` class indices ``(B,)`` or soft
 targets ``(B, C)``. Losses that change over training expose ``set_progress(fraction)`` (the
-engine calls it before every step with ``(step - 1) / steps``).
+engine calls it before every step with ``(step - 1) / steps``); a loss built on another one
+(``base``) passes the progress on (:func:`pass_progress`), so wrapping never stops a schedule.
 
 * Class-balanced weights: ``inverse`` (``w_c ∝ 1 / n_c``) or ``effective_number`` (``w_c ∝
   (1 - β) / (1 - β^n_c)``, Cui et al. 2019), normalised to average 1 over classes.
@@ -63,6 +64,13 @@ def counts_from_labels(labels: Any, num_classes: int) -> np.ndarray:
     return class_counts(check_labels(labels), num_classes=num_classes)
 
 
+def pass_progress(loss: Any, fraction: float) -> None:
+    """Call ``loss.set_progress(fraction)`` when ``loss`` has it (a wrapped loss keeps its schedule)."""
+    hook = getattr(loss, "set_progress", None)
+    if hook is not None:
+        hook(fraction)
+
+
 def _soft(targets: torch.Tensor, num_classes: int) -> torch.Tensor:
     return targets if targets.dim() == 2 else F.one_hot(targets.long(), num_classes).to(torch.float32)
 
@@ -115,9 +123,13 @@ class FocalLoss:
 class LogitAdjustedLoss:
     """Cross-entropy on ``logits + τ log π`` (Menon et al. 2021); τ = 1 is Balanced Softmax.
 
+    With ``base`` (any loss: class-weighted, focal, DRW...) the loss is ``base(logits + τ log π,
+    targets)``, so a prior correction and a re-weighting sit in one loss.
+
     Args:
         counts: training examples per class (the prior π).
         tau: the adjustment's strength τ ≥ 0.
+        base: the loss applied to the adjusted logits (default: cross-entropy).
 
     Example:
         >>> loss = LogitAdjustedLoss([90, 10], tau=1.0)
@@ -126,12 +138,16 @@ class LogitAdjustedLoss:
         tensor(True)
     """
 
-    def __init__(self, counts: Any, *, tau: float = 1.0) -> None:
+    def __init__(self, counts: Any, *, tau: float = 1.0, base: Any = None) -> None:
         self.tau = check_float("tau", tau, low=0.0)
         self.offset = self.tau * log_prior(counts)
+        self.base = base
+
+    def set_progress(self, fraction: float) -> None:
+        pass_progress(self.base, fraction)
 
     def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits + self.offset.to(logits.device, logits.dtype), targets)
+        return (self.base or F.cross_entropy)(logits + self.offset.to(logits.device, logits.dtype), targets)
 
 
 class PosthocAdjusted(nn.Module):
@@ -177,6 +193,7 @@ class DeferredReweighting:
 
     def set_progress(self, fraction: float) -> None:
         self.progress = float(fraction)
+        pass_progress(self.base, fraction)
 
     def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if self.active:

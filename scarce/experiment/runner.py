@@ -26,6 +26,7 @@ from scarce.experiment.cells import LOGREG, Task, cut_subset, get_bundle, run_ta
 from scarce.experiment.config import ExperimentConfig, dump_config
 from scarce.experiment.pipelines import FEATURIZERS, PIPELINES
 from scarce.experiment.executor import make_executor
+from scarce.experiment.composition import check_remedy
 from scarce.experiment.setup import create_remedy, remedy_label
 from scarce.metrics import METRICS
 
@@ -90,13 +91,13 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
         raise ValueError("A grid of several (lr, weight_decay) points needs 'subset.val_fraction' > 0.")
     if config.test_limit is not None:
         check_int("test_limit", config.test_limit, minimum=1)
+    bundle = get_bundle(config, data_root)
     labels = []
     for spec in config.remedies:
-        create_remedy(spec)
+        check_remedy(create_remedy(spec), modality=bundle.modality)  # a chain losing a remedy, a wrong modality
         labels.append(remedy_label(spec))
     if len(set(labels)) != len(labels) or LOGREG in labels:
         raise ValueError(f"Remedy labels must be unique and not '{LOGREG}'; got {labels}. Give each a `label:`.")
-    bundle = get_bundle(config, data_root)
     model_fn, _ = PIPELINES.create(bundle.modality, model=config.model, train=bundle.train, num_classes=bundle.num_classes)
     model_fn(bundle.num_classes)  # unknown models and bad model options fail here, not mid-run
     grid = len(t.lr) * len(t.weight_decay)

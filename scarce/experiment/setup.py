@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 from scarce.data.datasets import LabelledDataset
+from scarce.experiment.composition import NOTHING, Changes, check_composition, combine
 from scarce.registry import Registry
 
 REMEDIES = Registry("remedy")
@@ -55,7 +56,12 @@ class TrainSetup:
 
 @runtime_checkable
 class Remedy(Protocol):
-    """A remedy: ``name`` and a pure ``apply(setup, *, seed) -> TrainSetup``."""
+    """A remedy: ``name`` and a pure ``apply(setup, *, seed) -> TrainSetup``.
+
+    It should also declare ``changes`` (a :class:`~scarce.experiment.composition.Changes`): the
+    parts of the setup it replaces, wraps or excludes and the modalities it accepts, so that a
+    chain that would lose it is refused before any work (see :mod:`scarce.experiment.composition`).
+    """
 
     name: str
 
@@ -67,6 +73,7 @@ class Baseline:
     """The setup unchanged: what every remedy is compared with."""
 
     name: str = "baseline"
+    changes = NOTHING
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         return setup
@@ -75,6 +82,10 @@ class Baseline:
 @dataclass(frozen=True)
 class Chain:
     """Apply several remedies in order; each gets its own seed derived from ``seed``.
+
+    Construction checks the composition (:func:`~scarce.experiment.composition.check_composition`;
+    the modality is checked later, against the dataset): a chain that would lose a remedy raises
+    ``ValueError``. ``changes`` is the chain's combined declaration (nested chains flattened).
 
     Example:
         >>> Chain(Baseline(), Baseline()).name
@@ -90,8 +101,19 @@ class Chain:
         for r in remedies:
             if not isinstance(r, Remedy):
                 raise TypeError(f"`Chain` takes remedies (with name and apply), got {type(r).__name__}.")
+        check_composition(remedies)
         object.__setattr__(self, "remedies", tuple(remedies))
         object.__setattr__(self, "name", name or "+".join(r.name for r in remedies))
+
+    @property
+    def components(self) -> tuple[Remedy, ...]:
+        """The chained remedies (nested chains are flattened by the composition check)."""
+        return self.remedies
+
+    @property
+    def changes(self) -> Changes:
+        """What the chain as a whole does to the setup."""
+        return combine(self.remedies)
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         for i, remedy in enumerate(self.remedies):
@@ -128,6 +150,14 @@ class _Renamed:
 
     inner: Remedy
     name: str
+
+    @property
+    def changes(self) -> Changes | None:
+        return getattr(self.inner, "changes", None)
+
+    @property
+    def components(self) -> tuple[Remedy, ...] | None:
+        return getattr(self.inner, "components", None)
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         return self.inner.apply(setup, seed=seed)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from scarce.augment.audio import PRESETS, WaveformAugment
 from scarce.augment.specaugment import SpecAugment
+from scarce.experiment.composition import Changes
 from scarce.experiment.setup import TrainSetup
 
 
@@ -45,6 +46,8 @@ class Waveform:
         'waveform'
     """
 
+    changes = Changes(wraps={"transform"}, modalities={"audio"})
+
     def __init__(self, *, preset: str = "medium", p: float = 1.0, sample_rate: int | None = None,
                  name: str = "waveform") -> None:
         WaveformAugment(preset=preset, sample_rate=sample_rate or 8000, p=p)  # validates the options now
@@ -70,6 +73,8 @@ class SpecAugmentRemedy:
         >>> SpecAugmentRemedy(freq_masks=2, freq_width=6).name
         'specaugment'
     """
+
+    changes = Changes(wraps={"batch_transform"}, modalities={"audio"})
 
     def __init__(self, *, freq_masks: int = 2, freq_width: int = 6, time_masks: int = 2,
                  time_width: int | float = 0.1, time_warp: int = 0, p: float = 1.0, name: str = "specaugment") -> None:

@@ -3,6 +3,14 @@
 Each remedy reads the class counts of ``setup.train`` (the cell's, possibly long-tailed, subset)
 and changes only the sampler, the training rows, the loss or the model's output; the test set is
 never touched and every remedy trains for the same number of steps.
+
+Composition (``changes``): class weights, focal and DRW set the base loss (``loss_fn`` replaced);
+a logit adjustment in the loss and Balanced Softmax wrap whatever loss is there (put them after
+the base loss), post-hoc logit adjustment wraps whatever model is there; at most one prior
+correction per chain (``prior_correction``). Over/under-sampling balances the rows
+(``class_prior`` replaced), which the count-based remedies exclude: after it they would do
+nothing, before it they would correct twice. cRT wraps the model and the loss and replaces the
+sampler.
 """
 
 from __future__ import annotations
@@ -13,7 +21,12 @@ from typing import Any
 from scarce._checks import check_choice, check_float
 from scarce.balance.resample import fit_resample, target_counts
 from scarce.balance.strategies import check_labels, class_counts, resolve_strategy
+from scarce.experiment.composition import Changes
 from scarce.experiment.setup import TrainSetup
+
+_BALANCED_ROWS = ("The rows are already class-balanced by resampling: use either the resampling or the "
+                  "count-based remedy (class weights, prior correction, balanced sampler), not both.")
+_READS_PRIOR = frozenset({"class_prior"})
 
 
 def _counts(setup: TrainSetup):
@@ -36,6 +49,7 @@ class BalancedSampler:
 
     strategy: str = "inverse"
     name: str = "balanced_sampler"
+    changes = Changes(replaces={"sampler_fn"}, excludes=_READS_PRIOR, advice=_BALANCED_ROWS)
 
     def __post_init__(self) -> None:
         resolve_strategy(self.strategy)
@@ -51,6 +65,7 @@ class Oversample:
     strategy: Any = "auto"
     name: str = "oversample"
     method: str = field(default="over", init=False)
+    changes = Changes(wraps={"train"}, replaces={"class_prior"})
 
     def __post_init__(self) -> None:
         if not isinstance(self.strategy, dict):  # a dict is checked against the counts in apply
@@ -76,6 +91,7 @@ class ClassWeights:
     kind: str = "effective_number"
     beta: float = 0.9999
     name: str = "class_weights"
+    changes = Changes(replaces={"loss_fn"}, excludes=_READS_PRIOR, advice=_BALANCED_ROWS)
 
     def __post_init__(self) -> None:
         check_choice("kind", self.kind, ("inverse", "effective_number"))
@@ -94,6 +110,7 @@ class Focal:
 
     gamma: float = 2.0
     name: str = "focal"
+    changes = Changes(replaces={"loss_fn"})
 
     def __post_init__(self) -> None:
         check_float("gamma", self.gamma, low=0.0)
@@ -129,6 +146,11 @@ class LogitAdjust:
         check_float("tau", self.tau, low=0.0)
         check_choice("mode", self.mode, ("loss", "posthoc"))
 
+    @property
+    def changes(self) -> Changes:
+        wrapped = "model_fn" if self.mode == "posthoc" else "loss_fn"
+        return Changes(wraps={wrapped}, replaces={"prior_correction"}, excludes=_READS_PRIOR, advice=_BALANCED_ROWS)
+
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         from scarce.balance.losses import LogitAdjustedLoss
 
@@ -136,20 +158,22 @@ class LogitAdjust:
         if self.mode == "posthoc":
             fn = _PosthocModelFn(setup.model_fn, tuple(int(c) for c in counts), self.tau)
             return replace(setup, model_fn=fn).with_notes(logit_adjust=f"posthoc:{self.tau:g}")
-        return replace(setup, loss_fn=LogitAdjustedLoss(counts, tau=self.tau)).with_notes(
+        return replace(setup, loss_fn=LogitAdjustedLoss(counts, tau=self.tau, base=setup.loss_fn)).with_notes(
             logit_adjust=f"loss:{self.tau:g}")
 
 
 @dataclass(frozen=True)
 class BalancedSoftmax:
-    """Balanced Softmax (Ren et al. 2020): cross-entropy on ``logits + log π``."""
+    """Balanced Softmax (Ren et al. 2020): cross-entropy (or the setup's loss) on ``logits + log π``."""
 
     name: str = "balanced_softmax"
+    changes = Changes(wraps={"loss_fn"}, replaces={"prior_correction"}, excludes=_READS_PRIOR, advice=_BALANCED_ROWS)
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         from scarce.balance.losses import LogitAdjustedLoss
 
-        return replace(setup, loss_fn=LogitAdjustedLoss(_counts(setup), tau=1.0)).with_notes(loss="balanced_softmax")
+        loss = LogitAdjustedLoss(_counts(setup), tau=1.0, base=setup.loss_fn)
+        return replace(setup, loss_fn=loss).with_notes(balanced_softmax=True)
 
 
 @dataclass(frozen=True)
@@ -159,6 +183,7 @@ class DRW:
     start: float = 0.8
     beta: float = 0.9999
     name: str = "drw"
+    changes = Changes(replaces={"loss_fn"}, excludes=_READS_PRIOR, advice=_BALANCED_ROWS)
 
     def __post_init__(self) -> None:
         check_float("start", self.start, low=0.0, high=1.0)
@@ -198,6 +223,8 @@ class CRT:
     strategy: str = "inverse"
     reinit: bool = False
     name: str = "crt"
+    changes = Changes(wraps={"model_fn", "loss_fn"}, replaces={"sampler_fn"}, excludes=_READS_PRIOR,
+                      advice=_BALANCED_ROWS)
 
     def __post_init__(self) -> None:
         check_float("start", self.start, low=0.0, high=1.0)

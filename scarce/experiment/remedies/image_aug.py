@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from scarce._checks import check_choice, check_float
+from scarce.experiment.composition import Changes
 from scarce.experiment.setup import TrainSetup
 
 PRESETS = ("light", "medium", "strong", "randaugment", "trivialaugment")
@@ -63,6 +64,7 @@ class Augment:
     preset: str = "light"
     options: dict = field(default_factory=dict)
     name: str = "augment"
+    changes = Changes(wraps={"transform"}, modalities={"image"})
 
     def __init__(self, *, preset: str = "light", name: str | None = None, **options: Any) -> None:
         check_choice("preset", preset, PRESETS)
@@ -82,6 +84,7 @@ class _BatchMix:
     alpha: float = 1.0
     p: float = 1.0
     name: str = "mix"
+    changes = Changes(wraps={"batch_transform", "targets"}, modalities={"image"})
 
     def __post_init__(self) -> None:
         check_float("alpha", self.alpha, low=0.0, low_inclusive=False)
@@ -143,6 +146,7 @@ class AugmentBalance:
     target: Any = "max"
     options: dict = field(default_factory=dict)
     name: str = "augment_balance"
+    changes = Changes(wraps={"train"}, replaces={"class_prior"}, modalities={"image"})
 
     def __init__(self, *, preset: str = "light", target: Any = "max", name: str = "augment_balance",
                  **options: Any) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 
 from scarce._checks import check_float, check_int
 from scarce.data.datasets import ConcatDataset, LabelledDataset, as_image_array
+from scarce.experiment.composition import Changes
 from scarce.experiment.setup import TrainSetup
 
 DEFAULT_POLICY = "color,translation,cutout"
@@ -89,6 +90,12 @@ class Synthetic:
             check_int(key, getattr(self, key), minimum=1)
         check_int("gan_seed", self.gan_seed, minimum=0)
         self._gan_settings()  # validates lr, loss, cond, policy
+
+    @property
+    def changes(self) -> Changes:
+        """Adds rows; with ``fill`` or ``n_per_class`` it also moves the class distribution."""
+        prior = {"class_prior"} if self.fill or self.n_per_class is not None else set()
+        return Changes(wraps={"train"}, replaces=prior, modalities={"image"})
 
     def _gan_settings(self):
         from scarce.synth.trainer import GANTrainConfig

@@ -16,6 +16,7 @@ import numpy as np
 
 from scarce._checks import check_float, check_int
 from scarce.data.datasets import ArrayDataset, ConcatDataset
+from scarce.experiment.composition import Changes
 from scarce.experiment.setup import TrainSetup
 
 
@@ -39,6 +40,7 @@ class _Expand:
     alpha: float | None = None
     n_aug: int | None = None
     name: str = "expand"
+    changes = Changes(wraps={"train"}, modalities={"text"})
 
     def __post_init__(self) -> None:
         _check_optional(self.alpha, self.n_aug)
@@ -116,6 +118,7 @@ class Duplicate:
 
     n_aug: int | None = None
     name: str = "duplicate"
+    changes = Changes(wraps={"train"})
 
     def __post_init__(self) -> None:
         _check_optional(None, self.n_aug)
@@ -154,6 +157,9 @@ class SentenceEncoderRemedy:
     model_path: str | None = None
     cache_dir: str | None = None
     name: str = "sentence_encoder"
+    changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"}, excludes={"transform", "batch_transform"},
+                      modalities={"text"}, advice="It encodes each text once through a frozen encoder; expand the "
+                      "training texts before it instead (e.g. chain [eda, sentence_encoder]).")
 
     def __post_init__(self) -> None:
         from scarce.backbones.sentence import default_model_path

