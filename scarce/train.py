@@ -8,7 +8,12 @@ Fair baselines are the point of this module:
   on the **clean** training subset, since with 10-50 examples per class the running averages
   collected during training are stale and cost several points;
 * ``fit_tuned`` picks learning rate and weight decay from the same grid on the validation split
-  for every remedy, and keeps the best validation checkpoint.
+  for every remedy, and keeps the best validation checkpoint;
+* ``fit(..., stop_at=s)`` trains on the same schedule but keeps the model after step ``s`` (a step
+  count chosen by cross-validation, see ``scarce.experiment.selection``);
+* every run reports a :meth:`FitResult.summary` (final training loss and accuracy on the clean
+  subset, where validation peaked, whether it was still rising late) so that an under-trained
+  baseline is visible.
 
 On CUDA, training uses AMP (float16 autocast + GradScaler) and ``channels_last``; on CPU neither.
 Randomness comes from ``seed`` only: the global RNG state is forked and restored.
@@ -99,7 +104,18 @@ class TrainConfig:
 
 @dataclass
 class FitResult:
-    """The trained model (best validation checkpoint) and how it was chosen."""
+    """The trained model (best validation checkpoint) and how it was chosen.
+
+    Attributes:
+        model: the kept model (eval mode).
+        best_step: the step of the kept model.
+        val_score: ``(accuracy, -NLL)`` on the validation data at ``best_step`` (``None`` without).
+        lr, weight_decay: the point trained with.
+        history: one entry per check: ``step``, ``loss`` (mean training loss since the previous
+            check) and, with validation data, ``val_accuracy`` and ``val_nll``.
+        steps: optimisation steps actually run (``stop_at`` or patience may end a run early).
+        train_accuracy: accuracy of the kept model on the clean training data (eval mode).
+    """
 
     model: nn.Module
     best_step: int
@@ -107,6 +123,40 @@ class FitResult:
     lr: float
     weight_decay: float
     history: list[dict] = field(default_factory=list)
+    steps: int = 0
+    train_accuracy: float | None = None
+
+    @property
+    def summary(self) -> dict:
+        """``steps``, ``best_step``, ``final_train_loss``, ``train_accuracy``, ``val_improving_late``."""
+        return {"steps": self.steps, "best_step": self.best_step,
+                "final_train_loss": self.history[-1]["loss"] if self.history else None,
+                "train_accuracy": self.train_accuracy,
+                "val_improving_late": still_improving(self.history, best_step=self.best_step, steps=self.steps)}
+
+
+def still_improving(checks: Sequence[dict], *, best_step: int, steps: int) -> bool | None:
+    """Whether validation was still rising at the end of a run.
+
+    True when the best check (``best_step``) lies in the last quarter of ``steps`` and its score
+    ``(val_accuracy, -val_nll)`` beats every check before it; ``None`` when ``checks`` hold no
+    validation score.
+
+    Example:
+        >>> still_improving([{"step": 5, "val_accuracy": .5, "val_nll": 1.0},
+        ...                  {"step": 10, "val_accuracy": .8, "val_nll": .7}], best_step=10, steps=10)
+        True
+    """
+    scored = [c for c in checks if c.get("val_accuracy") is not None]
+    if not scored:
+        return None
+    if best_step <= 0.75 * steps:
+        return False
+    best = next((c for c in scored if c["step"] == best_step), None)
+    if best is None:
+        return None
+    key = (best["val_accuracy"], -best["val_nll"])
+    return all((c["val_accuracy"], -c["val_nll"]) < key for c in scored if c["step"] < best_step)
 
 
 class _Draws(torch.utils.data.Dataset):
@@ -254,6 +304,7 @@ def fit(
     loss_fn: Callable | None = None,
     collate: Callable = image_collate,
     param_groups_fn: Callable[[nn.Module], list] | None = None,
+    stop_at: int | None = None,
 ) -> FitResult:
     """Train ``model_fn()`` on ``train`` for ``config.steps`` steps and return the best checkpoint.
 
@@ -273,6 +324,15 @@ def fit(
         collate: turns a list of ``(x, y)`` into tensors.
         param_groups_fn: ``model -> list of param groups`` (e.g. discriminative rates); default all
             trainable parameters. A group's ``lr_scale`` sets its rate to ``lr_scale * config.lr``.
+        stop_at: end training after this step (1..``config.steps``) on the unchanged
+            ``config.steps`` schedule; BatchNorm is re-estimated on ``bn_data`` there and, without
+            ``val``, that model is kept.
+
+    Returns:
+        A :class:`FitResult`; its ``summary`` describes how far training got.
+
+    Raises:
+        ValueError: empty ``train``, ``stop_at`` outside 1..``config.steps``.
 
     Example:
         >>> from scarce.data import load_dataset
@@ -285,6 +345,7 @@ def fit(
     """
     if len(train) == 0:
         raise ValueError("`train` must hold at least one example.")
+    last = config.steps if stop_at is None else check_int("stop_at", stop_at, minimum=1, maximum=config.steps)
     device = resolve_device(config.device)
     bn_data = train if bn_data is None else bn_data
     loss_fn = loss_fn or F.cross_entropy
@@ -312,7 +373,8 @@ def fit(
             batch_sampler=_StepBatches(len(train), steps=config.steps, batch_size=batch, seed=seed, sampler=sampler),
             collate_fn=collate, num_workers=config.num_workers, pin_memory=device.type == "cuda",
         )
-        best, best_state, best_step, history, stale = None, None, config.steps, [], 0
+        best, best_state, best_step, history, stale = None, None, last, [], 0
+        period_loss, period_n, step = 0.0, 0, 0
         model.train()
         for step, (x, y) in enumerate(loader, start=1):
             x, y = _to_device(x, device), y.to(device)
@@ -329,11 +391,13 @@ def fit(
             scaler.step(opt)
             scaler.update()
             sched.step()
-            if step % config.eval_every and step != config.steps:
+            period_loss, period_n = period_loss + float(loss.detach()), period_n + 1
+            if step % config.eval_every and step != last:
                 continue
             if config.recompute_bn:
                 recompute_batchnorm(model, bn_data, collate=collate, device=device)
-            entry = {"step": step, "loss": float(loss.detach())}
+            entry = {"step": step, "loss": period_loss / period_n}
+            period_loss, period_n = 0.0, 0
             if val is not None and len(val):
                 score = _val_score(model, val, collate, device)
                 entry["val_accuracy"], entry["val_nll"] = score[0], -score[1]
@@ -342,13 +406,18 @@ def fit(
                     best_state = copy.deepcopy(model.state_dict())
                 else:
                     stale += 1
+            else:
+                best_step = step
             history.append(entry)
-            if config.patience is not None and stale >= config.patience:
+            if step == last or (config.patience is not None and stale >= config.patience):
                 break
         if best_state is not None:
             model.load_state_dict(best_state)
     model.eval()
-    return FitResult(model, best_step, best, config.lr, config.weight_decay, history)
+    hard_labels = len(bn_data) and np.ndim(bn_data.labels) == 1
+    train_accuracy = _val_score(model, bn_data, collate, device)[0] if hard_labels else None
+    return FitResult(model, best_step, best, config.lr, config.weight_decay, history, steps=step,
+                     train_accuracy=train_accuracy)
 
 
 def fit_tuned(model_fn, train, *, config: TrainConfig, lrs: Sequence[float], weight_decays: Sequence[float],
