@@ -136,27 +136,23 @@ class FitResult:
 
 
 def still_improving(checks: Sequence[dict], *, best_step: int, steps: int) -> bool | None:
-    """Whether validation was still rising at the end of a run.
+    """Whether validation accuracy was still rising at the end of a run.
 
-    True when the best check (``best_step``) lies in the last quarter of ``steps`` and its score
-    ``(val_accuracy, -val_nll)`` beats every check before it; ``None`` when ``checks`` hold no
-    validation score.
+    True when the best check (``best_step``) lies in the last quarter of ``steps`` and its
+    ``val_accuracy`` is higher than that of every check before it (a plateau whose NLL still
+    creeps down is not "rising"); ``None`` when ``checks`` hold no validation score.
 
     Example:
-        >>> still_improving([{"step": 5, "val_accuracy": .5, "val_nll": 1.0},
-        ...                  {"step": 10, "val_accuracy": .8, "val_nll": .7}], best_step=10, steps=10)
+        >>> still_improving([{"step": 5, "val_accuracy": .5}, {"step": 10, "val_accuracy": .8}],
+        ...                 best_step=10, steps=10)
         True
     """
     scored = [c for c in checks if c.get("val_accuracy") is not None]
-    if not scored:
-        return None
-    if best_step <= 0.75 * steps:
-        return False
     best = next((c for c in scored if c["step"] == best_step), None)
     if best is None:
         return None
-    key = (best["val_accuracy"], -best["val_nll"])
-    return all((c["val_accuracy"], -c["val_nll"]) < key for c in scored if c["step"] < best_step)
+    return best_step > 0.75 * steps and all(c["val_accuracy"] < best["val_accuracy"] for c in scored
+                                            if c["step"] < best_step)
 
 
 class _Draws(torch.utils.data.Dataset):
