@@ -89,7 +89,7 @@ class ExperimentConfig:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     train: TrainSection = field(default_factory=TrainSection)
     remedies: list[Any] = field(default_factory=lambda: ["baseline"])
-    metric: str = "accuracy"
+    metric: str = "auto"
     logreg_baseline: bool = True
     test_limit: int | None = None
     tune: str = "every_cell"
