@@ -49,6 +49,8 @@ AUTO = "auto"
 
 
 class Learner(Protocol):
+    """What a strategy trains: the grid's ``axes``, ``prepare`` on a training part, ``fit`` a point."""
+
     axes: Mapping[str, Sequence[Any]]
 
     def prepare(self, part: LabelledDataset, *, seed: int) -> Any: ...
