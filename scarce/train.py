@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,6 +35,9 @@ from torch import nn
 from scarce._checks import check_choice, check_float, check_int
 from scarce.data.datasets import LabelledDataset
 from scarce.metrics import classification_metrics
+from scarce.steps import Draws as _Draws  # the old private names stay importable from here
+from scarce.steps import StepBatches as _StepBatches
+from scarce.steps import cosine_with_warmup
 
 IMAGE_MEAN, IMAGE_STD = 0.5, 0.25
 
@@ -153,63 +155,6 @@ def still_improving(checks: Sequence[dict], *, best_step: int, steps: int) -> bo
         return None
     return best_step > 0.75 * steps and all(c["val_accuracy"] < best["val_accuracy"] for c in scored
                                             if c["step"] < best_step)
-
-
-class _Draws(torch.utils.data.Dataset):
-    """Dataset indexed by ``(index, draw)``: the transform's RNG comes from ``(seed, draw)``, so the
-    stream is the same whatever the number of workers and differs per epoch and position."""
-
-    def __init__(self, ds: LabelledDataset, transform: Callable | None, seed: int) -> None:
-        self.ds, self.transform, self.seed = ds, transform, seed
-
-    def __len__(self) -> int:
-        return len(self.ds)
-
-    def __getitem__(self, key: tuple[int, int]):
-        index, draw = key
-        x, y = self.ds[index]
-        if self.transform is not None:
-            x = self.transform(x, rng=np.random.default_rng([self.seed, draw]))
-        return x, y
-
-
-class _StepBatches(torch.utils.data.Sampler):
-    """Yields ``steps`` batches of ``(index, draw)`` keys, epoch after epoch of the index order."""
-
-    def __init__(self, n: int, *, steps: int, batch_size: int, seed: int, sampler: Any = None) -> None:
-        self.n, self.steps, self.batch_size, self.seed, self.sampler = n, steps, batch_size, seed, sampler
-
-    def _indices(self) -> Iterator[int]:
-        for epoch in itertools.count():
-            if self.sampler is None:
-                yield from np.random.default_rng([self.seed, epoch]).permutation(self.n).tolist()
-            else:
-                if hasattr(self.sampler, "set_epoch"):
-                    self.sampler.set_epoch(epoch)
-                yield from (int(i) for i in self.sampler)
-
-    def __iter__(self):
-        stream, draw = self._indices(), 0
-        for _ in range(self.steps):
-            batch = []
-            for index in itertools.islice(stream, self.batch_size):
-                batch.append((index, draw))
-                draw += 1
-            yield batch
-
-    def __len__(self) -> int:
-        return self.steps
-
-
-def _lr_lambda(steps: int, warmup: float) -> Callable[[int], float]:
-    warm = int(round(steps * warmup))
-
-    def f(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
-
-    return f
 
 
 @torch.no_grad()
@@ -361,7 +306,7 @@ def fit(
         for group in opt.param_groups:  # relative rates (discriminative fine-tuning): lr_scale × lr
             if "lr_scale" in group:
                 group["lr"] = config.lr * float(group["lr_scale"])
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(config.steps, config.warmup))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_with_warmup(config.steps, config.warmup))
         scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
         gen = torch.Generator(device=device).manual_seed(seed)
         loader = torch.utils.data.DataLoader(
