@@ -8,7 +8,12 @@ Fair baselines are the point of this module:
   on the **clean** training subset, since with 10-50 examples per class the running averages
   collected during training are stale and cost several points;
 * ``fit_tuned`` picks learning rate and weight decay from the same grid on the validation split
-  for every remedy, and keeps the best validation checkpoint.
+  for every remedy, and keeps the best validation checkpoint;
+* ``fit(..., stop_at=s)`` trains on the same schedule but keeps the model after step ``s`` (a step
+  count chosen by cross-validation, see ``scarce.experiment.selection``);
+* every run reports a :meth:`FitResult.summary` (final training loss and accuracy on the clean
+  subset, where validation peaked, whether it was still rising late) so that an under-trained
+  baseline is visible.
 
 On CUDA, training uses AMP (float16 autocast + GradScaler) and ``channels_last``; on CPU neither.
 Randomness comes from ``seed`` only: the global RNG state is forked and restored.
@@ -18,8 +23,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,6 +35,9 @@ from torch import nn
 from scarce._checks import check_choice, check_float, check_int
 from scarce.data.datasets import LabelledDataset
 from scarce.metrics import classification_metrics
+from scarce.steps import Draws as _Draws  # the old private names stay importable from here
+from scarce.steps import StepBatches as _StepBatches
+from scarce.steps import cosine_with_warmup
 
 IMAGE_MEAN, IMAGE_STD = 0.5, 0.25
 
@@ -99,7 +106,18 @@ class TrainConfig:
 
 @dataclass
 class FitResult:
-    """The trained model (best validation checkpoint) and how it was chosen."""
+    """The trained model (best validation checkpoint) and how it was chosen.
+
+    Attributes:
+        model: the kept model (eval mode).
+        best_step: the step of the kept model.
+        val_score: ``(accuracy, -NLL)`` on the validation data at ``best_step`` (``None`` without).
+        lr, weight_decay: the point trained with.
+        history: one entry per check: ``step``, ``loss`` (mean training loss since the previous
+            check) and, with validation data, ``val_accuracy`` and ``val_nll``.
+        steps: optimisation steps actually run (``stop_at`` or patience may end a run early).
+        train_accuracy: accuracy of the kept model on the clean training data (eval mode).
+    """
 
     model: nn.Module
     best_step: int
@@ -107,63 +125,36 @@ class FitResult:
     lr: float
     weight_decay: float
     history: list[dict] = field(default_factory=list)
+    steps: int = 0
+    train_accuracy: float | None = None
+
+    @property
+    def summary(self) -> dict:
+        """``steps``, ``best_step``, ``final_train_loss``, ``train_accuracy``, ``val_improving_late``."""
+        return {"steps": self.steps, "best_step": self.best_step,
+                "final_train_loss": self.history[-1]["loss"] if self.history else None,
+                "train_accuracy": self.train_accuracy,
+                "val_improving_late": still_improving(self.history, best_step=self.best_step, steps=self.steps)}
 
 
-class _Draws(torch.utils.data.Dataset):
-    """Dataset indexed by ``(index, draw)``: the transform's RNG comes from ``(seed, draw)``, so the
-    stream is the same whatever the number of workers and differs per epoch and position."""
+def still_improving(checks: Sequence[dict], *, best_step: int, steps: int) -> bool | None:
+    """Whether validation accuracy was still rising at the end of a run.
 
-    def __init__(self, ds: LabelledDataset, transform: Callable | None, seed: int) -> None:
-        self.ds, self.transform, self.seed = ds, transform, seed
+    True when the best check (``best_step``) lies in the last quarter of ``steps`` and its
+    ``val_accuracy`` is higher than that of every check before it (a plateau whose NLL still
+    creeps down is not "rising"); ``None`` when ``checks`` hold no validation score.
 
-    def __len__(self) -> int:
-        return len(self.ds)
-
-    def __getitem__(self, key: tuple[int, int]):
-        index, draw = key
-        x, y = self.ds[index]
-        if self.transform is not None:
-            x = self.transform(x, rng=np.random.default_rng([self.seed, draw]))
-        return x, y
-
-
-class _StepBatches(torch.utils.data.Sampler):
-    """Yields ``steps`` batches of ``(index, draw)`` keys, epoch after epoch of the index order."""
-
-    def __init__(self, n: int, *, steps: int, batch_size: int, seed: int, sampler: Any = None) -> None:
-        self.n, self.steps, self.batch_size, self.seed, self.sampler = n, steps, batch_size, seed, sampler
-
-    def _indices(self) -> Iterator[int]:
-        for epoch in itertools.count():
-            if self.sampler is None:
-                yield from np.random.default_rng([self.seed, epoch]).permutation(self.n).tolist()
-            else:
-                if hasattr(self.sampler, "set_epoch"):
-                    self.sampler.set_epoch(epoch)
-                yield from (int(i) for i in self.sampler)
-
-    def __iter__(self):
-        stream, draw = self._indices(), 0
-        for _ in range(self.steps):
-            batch = []
-            for index in itertools.islice(stream, self.batch_size):
-                batch.append((index, draw))
-                draw += 1
-            yield batch
-
-    def __len__(self) -> int:
-        return self.steps
-
-
-def _lr_lambda(steps: int, warmup: float) -> Callable[[int], float]:
-    warm = int(round(steps * warmup))
-
-    def f(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
-
-    return f
+    Example:
+        >>> still_improving([{"step": 5, "val_accuracy": .5}, {"step": 10, "val_accuracy": .8}],
+        ...                 best_step=10, steps=10)
+        True
+    """
+    scored = [c for c in checks if c.get("val_accuracy") is not None]
+    best = next((c for c in scored if c["step"] == best_step), None)
+    if best is None:
+        return None
+    return best_step > 0.75 * steps and all(c["val_accuracy"] < best["val_accuracy"] for c in scored
+                                            if c["step"] < best_step)
 
 
 @torch.no_grad()
@@ -254,6 +245,7 @@ def fit(
     loss_fn: Callable | None = None,
     collate: Callable = image_collate,
     param_groups_fn: Callable[[nn.Module], list] | None = None,
+    stop_at: int | None = None,
 ) -> FitResult:
     """Train ``model_fn()`` on ``train`` for ``config.steps`` steps and return the best checkpoint.
 
@@ -273,6 +265,15 @@ def fit(
         collate: turns a list of ``(x, y)`` into tensors.
         param_groups_fn: ``model -> list of param groups`` (e.g. discriminative rates); default all
             trainable parameters. A group's ``lr_scale`` sets its rate to ``lr_scale * config.lr``.
+        stop_at: end training after this step (1..``config.steps``) on the unchanged
+            ``config.steps`` schedule; BatchNorm is re-estimated on ``bn_data`` there and, without
+            ``val``, that model is kept.
+
+    Returns:
+        A :class:`FitResult`; its ``summary`` describes how far training got.
+
+    Raises:
+        ValueError: empty ``train``, ``stop_at`` outside 1..``config.steps``.
 
     Example:
         >>> from scarce.data import load_dataset
@@ -285,6 +286,7 @@ def fit(
     """
     if len(train) == 0:
         raise ValueError("`train` must hold at least one example.")
+    last = config.steps if stop_at is None else check_int("stop_at", stop_at, minimum=1, maximum=config.steps)
     device = resolve_device(config.device)
     bn_data = train if bn_data is None else bn_data
     loss_fn = loss_fn or F.cross_entropy
@@ -304,7 +306,7 @@ def fit(
         for group in opt.param_groups:  # relative rates (discriminative fine-tuning): lr_scale × lr
             if "lr_scale" in group:
                 group["lr"] = config.lr * float(group["lr_scale"])
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(config.steps, config.warmup))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_with_warmup(config.steps, config.warmup))
         scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
         gen = torch.Generator(device=device).manual_seed(seed)
         loader = torch.utils.data.DataLoader(
@@ -312,7 +314,8 @@ def fit(
             batch_sampler=_StepBatches(len(train), steps=config.steps, batch_size=batch, seed=seed, sampler=sampler),
             collate_fn=collate, num_workers=config.num_workers, pin_memory=device.type == "cuda",
         )
-        best, best_state, best_step, history, stale = None, None, config.steps, [], 0
+        best, best_state, best_step, history, stale = None, None, last, [], 0
+        period_loss, period_n, step = 0.0, 0, 0
         model.train()
         for step, (x, y) in enumerate(loader, start=1):
             x, y = _to_device(x, device), y.to(device)
@@ -329,11 +332,13 @@ def fit(
             scaler.step(opt)
             scaler.update()
             sched.step()
-            if step % config.eval_every and step != config.steps:
+            period_loss, period_n = period_loss + float(loss.detach()), period_n + 1
+            if step % config.eval_every and step != last:
                 continue
             if config.recompute_bn:
                 recompute_batchnorm(model, bn_data, collate=collate, device=device)
-            entry = {"step": step, "loss": float(loss.detach())}
+            entry = {"step": step, "loss": period_loss / period_n}
+            period_loss, period_n = 0.0, 0
             if val is not None and len(val):
                 score = _val_score(model, val, collate, device)
                 entry["val_accuracy"], entry["val_nll"] = score[0], -score[1]
@@ -342,13 +347,18 @@ def fit(
                     best_state = copy.deepcopy(model.state_dict())
                 else:
                     stale += 1
+            else:
+                best_step = step
             history.append(entry)
-            if config.patience is not None and stale >= config.patience:
+            if step == last or (config.patience is not None and stale >= config.patience):
                 break
         if best_state is not None:
             model.load_state_dict(best_state)
     model.eval()
-    return FitResult(model, best_step, best, config.lr, config.weight_decay, history)
+    hard_labels = len(bn_data) and np.ndim(bn_data.labels) == 1
+    train_accuracy = _val_score(model, bn_data, collate, device)[0] if hard_labels else None
+    return FitResult(model, best_step, best, config.lr, config.weight_decay, history, steps=step,
+                     train_accuracy=train_accuracy)
 
 
 def fit_tuned(model_fn, train, *, config: TrainConfig, lrs: Sequence[float], weight_decays: Sequence[float],

@@ -17,9 +17,10 @@ from scarce.experiment.config import (
     load_config,
     smoke,
 )
-from scarce.experiment.runner import read_log
+from scarce.experiment.runner import read_log, validate_config
 
-TINY = dict(name="tiny", sizes=[3, 6], seeds=[0, 1], train=TrainSection(steps=4, lr=[1e-2], eval_every=2),
+TINY = dict(name="tiny", sizes=[3, 6], seeds=[0, 1],
+            train=TrainSection(steps=4, lr=[1e-2], weight_decay=[1e-4], eval_every=2),
             test_limit=60)
 
 
@@ -125,11 +126,82 @@ def test_growing_the_grid_keeps_finished_cells(tmp_path):
     (dict(train=TrainSection(lr=[1e-3, 1e-2]), subset=from_dict(
         SubsetConfig, {"val_fraction": 0.0})),
      "needs 'subset.val_fraction'"),
+    (dict(train=TrainSection(lr=[])), "'train.lr' and 'train.weight_decay' must each hold at least one value"),
+    (dict(selection="crossval"), "`selection` must be one of .* Did you mean 'cross_validation'"),
+    (dict(tune="first"), "`tune` must be one of .* Did you mean 'first_seed'"),
+    (dict(selection="cross_validation", folds=1), "`folds` must be >= 2"),
+    (dict(selection="cross_validation", folds=4), "`folds` must be <= .* size 3 has 3 .* got folds=4"),
+    (dict(selection="auto", folds=4, sizes=[20, 3]), "size 3 has 3"),
+    (dict(selection="cross_validation", folds=3, sizes=[20], subset=from_dict(
+        SubsetConfig, {"kind": "long_tailed", "imbalance_ratio": 10.0})), "size 20 has 2"),
+    (dict(cv_max_k=0), "`cv_max_k` must be >= 1"),
 ])
 def test_bad_configs_fail_before_any_work(tmp_path, change, match):
     with pytest.raises((ValueError, TypeError), match=match):
         Experiment(tiny_config(**change), out_dir=tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_new_keys_are_accepted():
+    cfg = tiny_config(metric="auto", tune="first_seed", selection="auto", folds=3)
+    assert len(validate_config(cfg, data_root=None)) == 2 * 2 * 2
+    cv = tiny_config(selection="cross_validation", folds=3, train=TrainSection(lr=[1e-3, 1e-2]),
+                     subset=from_dict(SubsetConfig, {"val_fraction": 0.0}))
+    validate_config(cv, data_root=None)  # cross-validation needs no validation part
+
+
+def _count_fits(monkeypatch):
+    import scarce.train
+
+    calls, real = [], scarce.train.fit
+    monkeypatch.setattr(scarce.train, "fit", lambda *a, **k: calls.append(k.get("stop_at")) or real(*a, **k))
+    return calls
+
+
+FIRST_SEED = dict(sizes=[3, 6], seeds=[0, 1, 2], tune="first_seed", logreg_baseline=False,
+                  model=from_dict(ModelConfig, {"name": "small_cnn", "options": {"width": 8}}),
+                  train=TrainSection(steps=2, eval_every=1, lr=[1e-3, 3e-2], weight_decay=[1e-4]))
+
+
+def test_first_seed_tunes_each_remedy_and_size_once_and_reuses_the_choice(tmp_path, monkeypatch):
+    calls = _count_fits(monkeypatch)
+    Experiment(tiny_config(**FIRST_SEED), out_dir=tmp_path, progress=False).run()
+    assert len(calls) == 2 * (2 + 2)  # per size: the grid on seed 0, one fit per other seed
+    recs = read_log(tmp_path / "results.jsonl")
+    assert [r["seed"] for r in recs[:2]] == [0, 0]  # the first seed's cells run first
+    first = {r["size"]: r for r in recs if r["seed"] == 0}
+    for r in recs:
+        assert r["tuning"]["mode"] == "first_seed" and r["tuning"]["tuned_on_seed"] == 0
+        assert r["hparams"] == first[r["size"]]["hparams"] and r["tuning"]["grid_points"] == 2
+
+
+def test_first_seed_resumes_after_a_kill_between_the_phases(tmp_path, monkeypatch):
+    cfg = tiny_config(**FIRST_SEED)
+    Experiment(cfg, out_dir=tmp_path, progress=False).run()
+    log = tmp_path / "results.jsonl"
+    full = {r["key"]: r for r in read_log(log)}
+    log.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in full.values() if r["seed"] == 0))
+    calls = _count_fits(monkeypatch)
+    Experiment(cfg, out_dir=tmp_path, progress=False).run()
+    assert calls == [None] * 4  # no grid search again: one fit per remaining cell
+    again = {r["key"]: r for r in read_log(log)}
+    assert again.keys() == full.keys()
+    assert all(again[k]["hparams"] == full[k]["hparams"] and again[k]["metrics"] == full[k]["metrics"] for k in full)
+
+
+def test_records_carry_tuning_summary_counts_and_costs(tmp_path):
+    cfg = tiny_config(sizes=[3], seeds=[0], train=TrainSection(steps=2, eval_every=1, lr=[1e-3, 3e-2]))
+    recs = {r["remedy"]: r for r in Experiment(cfg, out_dir=tmp_path, progress=False).run().records}
+    base, lr = recs["baseline"], recs["logreg"]
+    assert base["tuning"] == {"mode": "every_cell", "selection": "holdout", "folds": None, "grid_points": 4,
+                              "tuned_on_seed": 0}
+    assert set(base["hparams"]) == {"lr", "weight_decay"} and set(base["hparams_at_edge"]) == {"lr", "weight_decay"}
+    assert base["train_summary"]["steps"] == 2 and 0 <= base["train_summary"]["train_accuracy"] <= 1
+    assert base["train_summary"]["best_step"] == base["best_step"]
+    assert set(lr["hparams"]) == {"C"} and lr["tuning"]["grid_points"] == 4
+    for r in recs.values():
+        assert sum(r["test_counts"]) == r["n_test"] == 60 and len(r["test_counts"]) == 10
+        assert 0 <= r["prep_seconds"] and 0 < r["train_seconds"] <= r["seconds"]
 
 
 def test_missing_data_root_fails_before_any_work(tmp_path):
@@ -160,6 +232,7 @@ def test_yaml_unknown_key_and_wrong_type(tmp_path):
 def test_smoke_is_one_cell_and_tiny():
     s = smoke(load_config("recipes/digits.yaml"))
     assert s.sizes == [5] and s.seeds == [0] and s.train.steps <= 2 and len(s.train.lr) == 1
+    assert len(s.train.weight_decay) == 1 and s.folds == 2
 
 
 def test_chain_and_labels():

@@ -128,3 +128,60 @@ def test_device_auto_and_models():
         assert m(torch.zeros(2, channels, size, size)).shape == (2, 4)
     with pytest.raises(ValueError, match="Did you mean 'resnet18'"):
         create_model("resnet19", num_classes=4)
+
+
+def _spy_loss(values):
+    def loss(logits, y):
+        out = nn.functional.cross_entropy(logits, y)
+        values.append(out.item())
+        return out
+    return loss
+
+
+def test_stop_at_ends_on_the_same_schedule_with_precise_bn(tiny_images):
+    cfg = TrainConfig(steps=12, eval_every=4, lr=1e-2)
+    full, cut = [], []
+    fit(small(), tiny_images, config=cfg, seed=0, loss_fn=_spy_loss(full))
+    r = fit(small(), tiny_images, config=cfg, seed=0, loss_fn=_spy_loss(cut), stop_at=6)
+    assert len(cut) == 6 and cut == pytest.approx(full[:6])  # same schedule, then stop
+    assert r.steps == r.best_step == 6 and [h["step"] for h in r.history] == [4, 6]
+    bn = r.model[1] if isinstance(r.model[1], nn.BatchNorm2d) else next(
+        m for m in r.model.modules() if isinstance(m, nn.BatchNorm2d))
+    mean = bn.running_mean.clone()
+    recompute_batchnorm(r.model, tiny_images, collate=image_collate, device=torch.device("cpu"))
+    assert torch.allclose(mean, bn.running_mean, atol=1e-5)  # re-estimated on the clean data at the stop
+    for bad in (0, 13):
+        with pytest.raises(ValueError, match="`stop_at` must be"):
+            fit(small(), tiny_images, config=cfg, seed=0, stop_at=bad)
+
+
+def test_history_loss_is_the_mean_over_each_eval_period(tiny_images):
+    values = []
+    r = fit(small(), tiny_images, config=TrainConfig(steps=7, eval_every=3), seed=0, loss_fn=_spy_loss(values))
+    assert [h["step"] for h in r.history] == [3, 6, 7]
+    assert [h["loss"] for h in r.history] == pytest.approx([np.mean(values[:3]), np.mean(values[3:6]), values[6]])
+    assert r.summary["final_train_loss"] == pytest.approx(values[6])
+
+
+def test_summary_flags_a_run_that_had_not_finished_learning(tiny_images):
+    short = fit(small(), tiny_images, config=TrainConfig(steps=1, lr=1e-3), seed=0, val=tiny_images).summary
+    assert set(short) == {"steps", "best_step", "final_train_loss", "train_accuracy", "val_improving_late"}
+    assert short["steps"] == short["best_step"] == 1
+    assert short["val_improving_late"] is True and short["train_accuracy"] < 0.9
+    long = fit(small(), tiny_images, config=TrainConfig(steps=60, lr=1e-2, eval_every=10), seed=0,
+               val=tiny_images).summary
+    assert long["val_improving_late"] is False and long["train_accuracy"] == 1.0
+    assert long["final_train_loss"] < short["final_train_loss"]
+    no_val = fit(small(), tiny_images, config=TrainConfig(steps=2), seed=0).summary
+    assert no_val["val_improving_late"] is None and no_val["best_step"] == 2
+
+
+def test_still_improving_needs_a_late_best_that_beats_every_earlier_check():
+    from scarce.train import still_improving
+
+    curve = [{"step": s, "val_accuracy": a} for s, a in ((25, .5), (50, .7), (75, .7), (100, .8))]
+    assert still_improving(curve, best_step=100, steps=100) is True
+    assert still_improving(curve, best_step=75, steps=100) is False  # not in the last quarter
+    flat = curve[:3] + [{"step": 100, "val_accuracy": .7}]
+    assert still_improving(flat, best_step=100, steps=100) is False  # a plateau is not rising
+    assert still_improving([{"step": 10}], best_step=10, steps=10) is None

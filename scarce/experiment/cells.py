@@ -1,8 +1,15 @@
 """One cell of the grid: (remedy, size, seed) → a JSON-able record of test metrics.
 
-Every remedy in a (size, seed) pair gets the same subset, the same validation split, the same
-initialisation seed, the same step budget and the same hyper-parameter grid, so differences are
-paired and due to the remedy alone.
+Every remedy in a (size, seed) pair gets the same subset, the same validation split (or the same
+folds), the same initialisation seed, the same step budget and the same hyper-parameter grid,
+chosen by the same selection strategy (``scarce.experiment.selection``), so differences are paired
+and due to the remedy alone. A row is trained by a *learner*: :class:`RemedyLearner` (the model
+pipeline of the modality + a remedy, trained by the engine) or :class:`LogregLearner` (logistic
+regression on raw features, C on the same grid logic).
+
+Besides the test metrics a record holds ``hparams`` (+ ``step`` under cross-validation),
+``hparams_at_edge``, ``tuning`` (mode, selection, folds, grid_points, tuned_on_seed),
+``train_summary``, ``test_counts``, ``prep_seconds``, ``train_seconds`` and ``seconds``.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,17 +28,24 @@ from scarce.data.loaders import DatasetBundle, load_dataset, stratified_test_spl
 from scarce.data.subsets import SubsetSplit, long_tailed_subset, stratified_subset
 from scarce.experiment.config import ExperimentConfig
 from scarce.experiment.pipelines import FEATURIZERS, PIPELINES
+from scarce.experiment.selection import at_edge, create_selection, grid_points, resolve_selection
 from scarce.experiment.setup import TrainSetup, create_remedy
 
 LOGREG = "logreg"
+LOGREG_C = (0.01, 0.1, 1.0, 10.0)
 
 
 @dataclass(frozen=True)
 class Task:
+    """One cell. ``fixed`` (sorted ``(name, value)`` pairs) is a hyper-parameter point reused from
+    the cell of seed ``tuned_on`` (``tune: first_seed``) instead of searching the grid."""
+
     label: str  # the results row: a remedy label, or "logreg"
     spec: Any  # the remedy spec from the config (None for logreg)
     size: int
     seed: int
+    fixed: tuple | None = None
+    tuned_on: int | None = None
 
     @property
     def key(self) -> str:
@@ -60,6 +75,16 @@ def cut_subset(config: ExperimentConfig, labels: np.ndarray, size: int, seed: in
     return stratified_subset(labels, per_class=size, seed=seed, val_fraction=s.val_fraction)
 
 
+def smallest_class(labels: np.ndarray, split: SubsetSplit) -> int:
+    """Examples of the smallest class in a subset (training and validation parts together)."""
+    return int(np.bincount(labels[split.all], minlength=int(labels.max()) + 1).min())
+
+
+def selection_for(config: ExperimentConfig, labels: np.ndarray, split: SubsetSplit) -> str:
+    """The selection strategy a cell uses (``auto`` resolved from the subset's smallest class)."""
+    return resolve_selection(config.selection, smallest=smallest_class(labels, split), cv_max_k=config.cv_max_k)
+
+
 def test_set(config: ExperimentConfig, bundle: DatasetBundle) -> LabelledDataset:
     """The fixed test set, or a fixed stratified sample of ``test_limit`` examples of it (seed 0)."""
     test = bundle.test
@@ -69,59 +94,124 @@ def test_set(config: ExperimentConfig, bundle: DatasetBundle) -> LabelledDataset
     return Subset(test, keep)
 
 
-def run_logreg(train: LabelledDataset, val: LabelledDataset, test: LabelledDataset) -> dict:
-    """Logistic regression on standardised raw features of the modality (fitted on ``train``),
-    C chosen on the validation split."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+@dataclass
+class RemedyLearner:
+    """A results row trained by the engine: the modality's model pipeline plus a remedy."""
 
-    from scarce.metrics import classification_metrics
+    config: ExperimentConfig
+    bundle: DatasetBundle
+    spec: Any
 
-    feats = FEATURIZERS.create(train.modality)
-    xtr = feats.fit_transform(train)
-    xva, xte = feats.transform(val) if len(val) else None, feats.transform(test)
-    best = None
-    for c in (0.01, 0.1, 1.0, 10.0):
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(xtr, train.labels)
-        score = clf.score(xva, val.labels) if xva is not None else 0.0
-        if best is None or score > best[0]:
-            best = (score, c, clf)
-        if xva is None:
-            break
-    metrics = classification_metrics(test.labels, best[2].predict(xte), num_classes=test.num_classes)
-    return {"metrics": metrics, "hparams": {"C": best[1]}, "val_accuracy": best[0]}
+    @property
+    def axes(self) -> dict:
+        return {"lr": list(self.config.train.lr), "weight_decay": list(self.config.train.weight_decay)}
+
+    def prepare(self, part: LabelledDataset, *, seed: int) -> TrainSetup:
+        """The setup built from ``part`` only, with the remedy applied."""
+        model_fn, collate = PIPELINES.create(part.modality, model=self.config.model, train=part,
+                                             num_classes=self.bundle.num_classes)
+        setup = TrainSetup(train=part, num_classes=self.bundle.num_classes, model_fn=model_fn, collate=collate,
+                           clean_train=part)
+        return create_remedy(self.spec).apply(setup, seed=seed)
+
+    def fit(self, setup: TrainSetup, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
+            stop_at: int | None = None):
+        from scarce.train import fit, image_collate
+
+        tc = self.config.train.engine_config(lr=hparams["lr"], weight_decay=hparams["weight_decay"])
+        sampler = setup.sampler_fn(setup.train.labels, seed=seed) if setup.sampler_fn else None
+        return fit(lambda: setup.model_fn(setup.num_classes), setup.train, config=tc, seed=seed, val=val,
+                   bn_data=setup.clean_train, transform=setup.transform, batch_transform=setup.batch_transform,
+                   sampler=sampler, loss_fn=setup.loss_fn, collate=setup.collate or image_collate,
+                   param_groups_fn=setup.param_groups_fn, stop_at=stop_at)
+
+    def score(self, setup: TrainSetup, fitted, test: LabelledDataset) -> dict:
+        from scarce.train import evaluate, image_collate
+
+        metrics = evaluate(fitted.model, test, collate=setup.collate or image_collate, device=self.config.train.device)
+        return {"metrics": metrics, "n_train_after_remedy": len(setup.train), "notes": dict(setup.notes)}
+
+
+@dataclass
+class _Features:
+    featurizer: Any
+    x: np.ndarray
+    labels: np.ndarray
+    _cache: tuple = (None, None)
+
+    def of(self, data: LabelledDataset) -> np.ndarray:
+        """Features of ``data`` (the last one asked for is kept: the grid reuses one validation part)."""
+        if self._cache[0] is not data:
+            self._cache = (data, self.featurizer.transform(data))
+        return self._cache[1]
+
+
+@dataclass
+class LogisticFit:
+    model: Any
+    val_score: tuple[float, float] | None
+    history: list
+    summary: dict
+
+
+class LogregLearner:
+    """Logistic regression on standardised raw features of the modality (fitted on the training
+    part only), C from ``LOGREG_C``."""
+
+    axes = {"C": list(LOGREG_C)}
+
+    def prepare(self, part: LabelledDataset, *, seed: int) -> _Features:
+        featurizer = FEATURIZERS.create(part.modality)
+        return _Features(featurizer, featurizer.fit_transform(part), part.labels)
+
+    def fit(self, feats: _Features, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
+            stop_at: int | None = None) -> LogisticFit:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import log_loss
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        clf = make_pipeline(StandardScaler(), LogisticRegression(C=hparams["C"], max_iter=2000)).fit(feats.x, feats.labels)
+        classes = clf.classes_
+        summary = {"steps": None, "best_step": None,
+                   "final_train_loss": float(log_loss(feats.labels, clf.predict_proba(feats.x), labels=classes)),
+                   "train_accuracy": float(clf.score(feats.x, feats.labels)), "val_improving_late": None}
+        if val is None:
+            return LogisticFit(clf, None, [], summary)
+        xv = feats.of(val)
+        acc, nll = float(clf.score(xv, val.labels)), float(log_loss(val.labels, clf.predict_proba(xv), labels=classes))
+        return LogisticFit(clf, (acc, -nll), [{"step": None, "val_accuracy": acc, "val_nll": nll}], summary)
+
+    def score(self, feats: _Features, fitted: LogisticFit, test: LabelledDataset) -> dict:
+        from scarce.metrics import classification_metrics
+
+        pred = fitted.model.predict(feats.featurizer.transform(test))
+        return {"metrics": classification_metrics(test.labels, pred, num_classes=test.num_classes)}
 
 
 def run_task(config: ExperimentConfig, data_root: str | None, task: Task) -> dict:
     """Train and test one cell; returns the record written to ``results.jsonl``."""
-    from scarce.train import evaluate, fit_tuned, image_collate
-
-    start = time.time()
+    start = time.perf_counter()
     bundle = get_bundle(config, data_root)
-    split = cut_subset(config, bundle.train.labels, task.size, task.seed)
+    labels = bundle.train.labels
+    split = cut_subset(config, labels, task.size, task.seed)
     train, val, test = bundle.train.subset(split.train), bundle.train.subset(split.val), test_set(config, bundle)
     record = {"key": task.key, "remedy": task.label, "size": task.size, "seed": task.seed,
-              "n_train": len(train), "n_val": len(val), "n_test": len(test)}
-    if task.label == LOGREG:
-        record.update(run_logreg(train, val, test))
-    else:
-        model_fn, collate = PIPELINES.create(bundle.modality, model=config.model, train=train,
-                                             num_classes=bundle.num_classes)
-        setup = TrainSetup(train=train, num_classes=bundle.num_classes, model_fn=model_fn, collate=collate,
-                           clean_train=train)
-        setup = create_remedy(task.spec).apply(setup, seed=task.seed)
-        t = config.train
-        tc = t.engine_config(lr=t.lr[0], weight_decay=t.weight_decay[0])
-        collate = setup.collate or image_collate
-        sampler = setup.sampler_fn(setup.train.labels, seed=task.seed) if setup.sampler_fn else None
-        result = fit_tuned(lambda: setup.model_fn(setup.num_classes), setup.train, config=tc, lrs=t.lr,
-                           weight_decays=t.weight_decay, seed=task.seed, val=val, bn_data=setup.clean_train,
-                           transform=setup.transform, batch_transform=setup.batch_transform, sampler=sampler,
-                           loss_fn=setup.loss_fn, collate=collate, param_groups_fn=setup.param_groups_fn)
-        record.update(metrics=evaluate(result.model, test, collate=collate, device=t.device),
-                      hparams={"lr": result.lr, "weight_decay": result.weight_decay},
-                      best_step=result.best_step, val_accuracy=result.val_score[0] if result.val_score else None,
-                      n_train_after_remedy=len(setup.train), notes=dict(setup.notes))
-    record["seconds"] = round(time.time() - start, 3)
+              "n_train": len(train), "n_val": len(val), "n_test": len(test),
+              "test_counts": np.bincount(test.labels, minlength=bundle.num_classes).tolist()}
+    learner = LogregLearner() if task.label == LOGREG else RemedyLearner(config, bundle, task.spec)
+    name = selection_for(config, labels, split)
+    strategy = create_selection(name, folds=config.folds)
+    fixed = dict(task.fixed) if task.fixed is not None else None
+    chosen = strategy.select(learner, train=train, val=val, pool=bundle.train.subset(split.all), seed=task.seed,
+                             fixed=fixed)
+    record.update(learner.score(chosen.prepared, chosen.fitted, test))
+    record.update(hparams=chosen.hparams, hparams_at_edge=at_edge(chosen.hparams, learner.axes),
+                  tuning={"mode": config.tune, "selection": name, "folds": strategy.folds,
+                          "grid_points": len(grid_points(learner.axes)),
+                          "tuned_on_seed": task.seed if fixed is None else task.tuned_on},
+                  train_summary=chosen.summary, best_step=chosen.summary["best_step"],
+                  val_accuracy=chosen.val_accuracy, prep_seconds=round(chosen.prep_seconds, 3),
+                  train_seconds=round(chosen.train_seconds, 3))
+    record["seconds"] = round(time.perf_counter() - start, 3)
     return record

@@ -41,13 +41,13 @@ class SubsetConfig:
 
 @dataclass
 class TrainSection:
-    """Training budget and the (lr, weight decay) grid tuned on the validation split."""
+    """Training budget and the (lr, weight decay) grid every row is tuned on (see ``selection``)."""
 
     steps: int = 300
     batch_size: int = 64
     optimizer: str = "adamw"
-    lr: list[float] = field(default_factory=lambda: [1e-3, 3e-3])
-    weight_decay: list[float] = field(default_factory=lambda: [1e-4])
+    lr: list[float] = field(default_factory=lambda: [3e-4, 1e-3, 3e-3])
+    weight_decay: list[float] = field(default_factory=lambda: [1e-4, 5e-2])
     warmup: float = 0.05
     eval_every: int = 50
     patience: int | None = None
@@ -67,9 +67,18 @@ class ExperimentConfig:
     """A whole ablation: dataset × sizes × seeds × remedies.
 
     Attributes:
-        metric: the headline metric of tables and plots.
-        logreg_baseline: also report logistic regression on raw features (C tuned on val).
+        metric: the headline metric of tables and plots (``auto``: balanced accuracy when the test
+            split is imbalanced, accuracy otherwise; resolved by ``Results``).
+        logreg_baseline: also report logistic regression on raw features (C tuned like the rest).
         test_limit: evaluate on a fixed stratified sample of this many test examples (``None``: all).
+        tune: ``every_cell`` (search the grid in every cell) or ``first_seed`` (search it per
+            (remedy, size) on ``seeds[0]`` only; the other seeds reuse that cell's choice).
+        selection: ``holdout`` (choose on the validation part), ``cross_validation`` (choose point
+            and step count by ``folds``-fold cross-validation in the subset, then retrain on all
+            of it) or ``auto`` (cross-validation when the smallest class of a size's subset has
+            at most ``cv_max_k`` examples, hold-out otherwise).
+        folds: folds of cross-validation (2..the smallest class count of every size's subset).
+        cv_max_k: the ``auto`` threshold.
     """
 
     name: str = "experiment"
@@ -80,9 +89,13 @@ class ExperimentConfig:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     train: TrainSection = field(default_factory=TrainSection)
     remedies: list[Any] = field(default_factory=lambda: ["baseline"])
-    metric: str = "accuracy"
+    metric: str = "auto"
     logreg_baseline: bool = True
     test_limit: int | None = None
+    tune: str = "every_cell"
+    selection: str = "holdout"
+    folds: int = 5
+    cv_max_k: int = 10
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -162,11 +175,12 @@ def load_config(path: str | Path, *, overrides: list[str] = ()) -> ExperimentCon
 
 
 def smoke(config: ExperimentConfig) -> ExperimentConfig:
-    """The smoke version: first size and seed, a few steps, one grid point, 200 test examples."""
+    """The smoke version: first size and seed, a few steps, one grid point, 2 folds (when
+    cross-validation is used), 200 test examples."""
     t = dataclasses.replace(config.train, steps=min(config.train.steps, 2), eval_every=1,
                             lr=config.train.lr[:1], weight_decay=config.train.weight_decay[:1])
     return dataclasses.replace(config, name=f"{config.name}-smoke", sizes=config.sizes[:1], seeds=config.seeds[:1],
-                               train=t, test_limit=min(config.test_limit or 200, 200))
+                               train=t, test_limit=min(config.test_limit or 200, 200), folds=2)
 
 
 def dump_config(config: ExperimentConfig) -> str:

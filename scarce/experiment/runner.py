@@ -6,14 +6,20 @@ cells already there, so a killed sweep resumes where it stopped. The resolved co
 ``overwrite=True``. Growing the grid of the same config (more sizes, seeds or remedies) is not a
 different config: the finished cells are kept and only the new ones run; tables show the cells of
 the current grid only.
+
+With ``tune: first_seed`` the cells of ``seeds[0]`` run first (each searches the grid); the other
+cells then reuse the ``hparams`` their (remedy, size) cell of ``seeds[0]`` wrote to the log, so a
+resumed or grown run reuses the same choice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +28,17 @@ import yaml
 from scarce._checks import check_choice, check_int
 from scarce._io import atomic_write_text
 from scarce.data.loaders import DATASETS
-from scarce.experiment.cells import LOGREG, Task, cut_subset, get_bundle, run_task
+from scarce.experiment.cells import LOGREG, Task, cut_subset, get_bundle, run_task, selection_for, smallest_class
 from scarce.experiment.config import ExperimentConfig, dump_config
 from scarce.experiment.pipelines import FEATURIZERS, PIPELINES
 from scarce.experiment.executor import make_executor
 from scarce.experiment.composition import check_remedy
+from scarce.experiment.selection import selection_names
 from scarce.experiment.setup import create_remedy, remedy_label
 from scarce.metrics import METRICS
 
 LOG, CONFIG = "results.jsonl", "config.yaml"
+TUNE_MODES = ("every_cell", "first_seed")
 OUTPUTS = (LOG, "results.md", "results.csv", "metric_vs_size.png", "command.txt")
 
 
@@ -79,7 +87,11 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
     if len(set(config.sizes)) != len(config.sizes) or len(set(config.seeds)) != len(config.seeds):
         raise ValueError(f"Config keys 'sizes' and 'seeds' must not repeat values, got {config.sizes} and {config.seeds}.")
     check_choice("subset.kind", config.subset.kind, ("per_class", "long_tailed"))
-    check_choice("metric", config.metric, METRICS)
+    check_choice("metric", config.metric, ("auto", *METRICS))
+    check_choice("tune", config.tune, TUNE_MODES)
+    check_choice("selection", config.selection, selection_names())
+    check_int("folds", config.folds, minimum=2)
+    check_int("cv_max_k", config.cv_max_k, minimum=1)
     DATASETS.get(config.dataset.name)
     t = config.train
     if not t.lr or not t.weight_decay:
@@ -87,8 +99,6 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
     for lr in t.lr:
         for wd in t.weight_decay:
             t.engine_config(lr=lr, weight_decay=wd)
-    if config.subset.val_fraction == 0 and len(t.lr) * len(t.weight_decay) > 1:
-        raise ValueError("A grid of several (lr, weight_decay) points needs 'subset.val_fraction' > 0.")
     if config.test_limit is not None:
         check_int("test_limit", config.test_limit, minimum=1)
     bundle = get_bundle(config, data_root)
@@ -103,6 +113,15 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
     grid = len(t.lr) * len(t.weight_decay)
     for size in config.sizes:
         split = cut_subset(config, bundle.train.labels, size, config.seeds[0])
+        if selection_for(config, bundle.train.labels, split) == "cross_validation":
+            smallest = smallest_class(bundle.train.labels, split)
+            if config.folds > smallest:
+                raise ValueError(f"`folds` must be <= the smallest class count of every size's subset: size {size} "
+                                 f"has {smallest} examples in its smallest class, got folds={config.folds}.")
+            continue
+        if grid > 1 and config.subset.val_fraction == 0:
+            raise ValueError("A grid of several (lr, weight_decay) points needs 'subset.val_fraction' > 0 "
+                             "(or `selection: cross_validation`).")
         if grid > 1 and len(split.val) == 0:
             raise ValueError(f"Size {size} leaves no validation example to tune {grid} (lr, weight_decay) points on; "
                              "use sizes >= 2, a single grid point, or a larger 'subset.val_fraction'.")
@@ -151,6 +170,15 @@ class Experiment:
         done = {r.get("key") for r in read_log(self.out_dir / LOG)}
         return [t for t in self.tasks if t.key not in done]
 
+    def _run_tasks(self, tasks: list[Task], log, bar) -> None:
+        fn = functools.partial(run_task, self.config, self.data_root)
+        for task, record in self.executor.run(fn, tasks):
+            log.write(json.dumps(record, sort_keys=True) + "\n")
+            log.flush()
+            os.fsync(log.fileno())
+            bar.set_postfix_str(f"{task.label} k={task.size} s={task.seed}", refresh=False)
+            bar.update()
+
     def run(self):
         """Run the cells not yet in the log, then rebuild the tables and plot. Returns ``Results``."""
         from tqdm.auto import tqdm
@@ -167,18 +195,31 @@ class Experiment:
         log = self.out_dir / LOG
         _repair_tail(log)
         todo = self.pending()
-        fn = functools.partial(run_task, self.config, self.data_root)
         with open(log, "a", encoding="utf-8") as f, tqdm(total=len(todo), desc=self.config.name, unit="cell",
                                                          disable=not self.progress, file=sys.stderr) as bar:
-            for task, record in self.executor.run(fn, todo):
-                f.write(json.dumps(record, sort_keys=True) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-                bar.set_postfix_str(f"{task.label} k={task.size} s={task.seed}", refresh=False)
-                bar.update()
+            if self.config.tune == "first_seed":
+                first = self.config.seeds[0]
+                self._run_tasks([t for t in todo if t.seed == first], f, bar)
+                todo = reuse_choices([t for t in todo if t.seed != first], read_log(log), seed=first)
+            self._run_tasks(todo, f, bar)
         results = Results.from_dir(self.out_dir)
         results.write(self.out_dir)
         return results
+
+
+def reuse_choices(tasks: Iterable[Task], records: list[dict], *, seed: int) -> list[Task]:
+    """``tasks`` with ``fixed`` set to the ``hparams`` logged by their (remedy, size) cell of ``seed``."""
+    chosen = {}
+    for r in records:
+        if r.get("seed") == seed and "hparams" in r:
+            chosen.setdefault((r["remedy"], r["size"]), r["hparams"])
+    out = []
+    for t in tasks:
+        if (t.label, t.size) not in chosen:
+            raise RuntimeError(f"No finished cell {t.label!r} at size {t.size} and seed {seed} in the log to reuse "
+                               "its hyper-parameters from (tune: first_seed).")
+        out.append(dataclasses.replace(t, fixed=tuple(sorted(chosen[(t.label, t.size)].items())), tuned_on=seed))
+    return out
 
 
 def ablate(config: ExperimentConfig, **kwargs: Any):

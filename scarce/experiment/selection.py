@@ -1,0 +1,230 @@
+"""Model selection for one cell: how the hyper-parameters (and with cross-validation the step
+count) are chosen, the same way for every row of a results table.
+
+A strategy works on a *learner*, which hides what is trained (a remedy's neural setup, the
+logistic-regression reference) behind three things:
+
+* ``axes``: hyper-parameter name → the values of its grid (the grid is their product);
+* ``prepare(part, *, seed)``: everything built from a training part (for a remedy: the setup and
+  ``remedy.apply``), timed as the cell's ``prep_seconds``;
+* ``fit(prepared, *, hparams, seed, val, stop_at=None)``: a fit with ``val_score``
+  ``(accuracy, -NLL)``, ``history`` (checks with ``step``, ``val_accuracy``, ``val_nll``) and a
+  ``summary`` dict; timed as ``train_seconds``.
+
+Strategies (``SELECTIONS``, created by :func:`create_selection`):
+
+``holdout``
+    Prepare once on the training part, fit every grid point with the validation part, keep the
+    best validation score (the best checkpoint inside each fit).
+``cross_validation``
+    Stratified k-fold inside the whole subset (training ∪ validation part): for every fold the
+    learner is prepared on the fold's training part only (a remedy never sees the held-out fold),
+    every grid point is fitted with the fold as validation; the (point, step) with the best mean
+    validation accuracy over folds wins (ties: lower mean NLL, then the earlier step, then grid
+    order). The learner is then prepared on the whole subset and trained with the chosen point on
+    the same schedule, stopped at the chosen step.
+
+``auto`` (:func:`resolve_selection`) is cross-validation when the smallest class of the subset has
+at most ``cv_max_k`` examples, hold-out otherwise. A ``fixed`` point (``tune: first_seed``: the
+choice of the first seed's cell) skips the search: hold-out fits that point once; cross-validation
+trains once on the whole subset up to the reused step.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from scarce._checks import check_int
+from scarce.data.datasets import LabelledDataset
+from scarce.registry import Registry
+
+SELECTIONS = Registry("selection")
+AUTO = "auto"
+
+
+class Learner(Protocol):
+    """What a strategy trains: the grid's ``axes``, ``prepare`` on a training part, ``fit`` a point."""
+
+    axes: Mapping[str, Sequence[Any]]
+
+    def prepare(self, part: LabelledDataset, *, seed: int) -> Any: ...
+
+    def fit(self, prepared: Any, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
+            stop_at: int | None = None) -> Any: ...
+
+
+@dataclass
+class Selected:
+    """What a strategy chose and trained.
+
+    Attributes:
+        prepared: the learner prepared on the data the kept model was trained on.
+        fitted: the kept fit (its ``model`` is scored on test).
+        hparams: the chosen point (+ ``step`` when cross-validation chose a step count).
+        val_accuracy: validation accuracy of the choice (mean over folds for cross-validation).
+        summary: the training summary of the kept fit (``val_improving_late`` from the fold curves
+            for cross-validation).
+        prep_seconds, train_seconds: time in ``prepare`` and in ``fit``.
+    """
+
+    prepared: Any
+    fitted: Any
+    hparams: dict
+    val_accuracy: float | None
+    summary: dict
+    prep_seconds: float
+    train_seconds: float
+
+
+def grid_points(axes: Mapping[str, Sequence[Any]]) -> list[dict]:
+    """Every point of the grid spanned by ``axes``, in order (the last axis varies fastest)."""
+    names = list(axes)
+    return [dict(zip(names, values)) for values in itertools.product(*(axes[n] for n in names))]
+
+
+def at_edge(hparams: Mapping[str, Any], axes: Mapping[str, Sequence[Any]]) -> list[str]:
+    """Names whose chosen value is the smallest or largest of a grid axis of more than one value."""
+    return [n for n, values in axes.items() if len(set(values)) > 1 and hparams.get(n) in (min(values), max(values))]
+
+
+class _Clock:
+    """Adds up the time spent preparing and fitting."""
+
+    def __init__(self, learner: Learner) -> None:
+        self.learner, self.prep, self.train = learner, 0.0, 0.0
+
+    def prepare(self, part: LabelledDataset, seed: int) -> Any:
+        start = time.perf_counter()
+        try:
+            return self.learner.prepare(part, seed=seed)
+        finally:
+            self.prep += time.perf_counter() - start
+
+    def fit(self, prepared: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return self.learner.fit(prepared, **kwargs)
+        finally:
+            self.train += time.perf_counter() - start
+
+
+class Holdout:
+    """Choose on the cell's validation part (see the module docstring)."""
+
+    name, folds = "holdout", None
+
+    def select(self, learner: Learner, *, train: LabelledDataset, val: LabelledDataset, pool: LabelledDataset,
+               seed: int, fixed: Mapping[str, Any] | None = None) -> Selected:
+        clock = _Clock(learner)
+        prepared = clock.prepare(train, seed)
+        points = [dict(fixed)] if fixed is not None else grid_points(learner.axes)
+        held_out = val if len(val) else None
+        best = None
+        for hp in points if held_out is not None else points[:1]:
+            fitted = clock.fit(prepared, hparams=hp, seed=seed, val=held_out)
+            if best is None or (fitted.val_score is not None and fitted.val_score > best[1].val_score):
+                best = (hp, fitted)
+        hp, fitted = best
+        return Selected(prepared, fitted, dict(hp), fitted.val_score[0] if fitted.val_score else None,
+                        dict(fitted.summary), clock.prep, clock.train)
+
+
+def mean_curve(histories: Sequence[Sequence[dict]]) -> list[dict]:
+    """Mean ``val_accuracy`` / ``val_nll`` per step over folds, on the steps every fold checked."""
+    common = set.intersection(*({c["step"] for c in h if "val_accuracy" in c} for h in histories))
+    out = []
+    for step in sorted(common, key=lambda s: -1 if s is None else s):
+        checks = [next(c for c in h if c["step"] == step) for h in histories]
+        out.append({"step": step, "val_accuracy": float(np.mean([c["val_accuracy"] for c in checks])),
+                    "val_nll": float(np.mean([c["val_nll"] for c in checks]))})
+    return out
+
+
+def choose(curves: Sequence[Sequence[dict]]) -> tuple[int, dict]:
+    """The (grid index, mean check) with the best mean validation accuracy; ties: lower mean NLL,
+    then the earlier step, then the earlier grid point. ``curves[i]`` is :func:`mean_curve` of
+    grid point ``i``."""
+    candidates = [((-c["val_accuracy"], c["val_nll"], -1 if c["step"] is None else c["step"], i), i, c)
+                  for i, curve in enumerate(curves) for c in curve]
+    if not candidates:
+        raise ValueError("Cross-validation produced no validation check to choose from.")
+    _, index, check = min(candidates, key=lambda t: t[0])
+    return index, check
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """Choose the point and the step count by stratified k-fold within the subset (see the module
+    docstring); ``folds`` >= 2 and at most the smallest class count of the subset."""
+
+    folds: int = 5
+    name = "cross_validation"
+
+    def __post_init__(self) -> None:
+        check_int("folds", self.folds, minimum=2)
+
+    def fold_indices(self, labels: np.ndarray, *, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(train, held_out)`` positions of each fold: stratified, shuffled with ``seed``."""
+        from sklearn.model_selection import StratifiedKFold
+
+        splitter = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(labels)), labels))
+
+    def select(self, learner: Learner, *, train: LabelledDataset, val: LabelledDataset, pool: LabelledDataset,
+               seed: int, fixed: Mapping[str, Any] | None = None) -> Selected:
+        from scarce.train import still_improving  # torch only when a cell runs
+
+        clock = _Clock(learner)
+        curve, steps, score = [], None, None
+        if fixed is None:
+            points = grid_points(learner.axes)
+            histories: list[list] = [[] for _ in points]
+            for part, held_out in self.fold_indices(pool.labels, seed=seed):
+                prepared = clock.prepare(pool.subset(part), seed)
+                for i, hp in enumerate(points):
+                    fitted = clock.fit(prepared, hparams=hp, seed=seed, val=pool.subset(held_out))
+                    histories[i].append(fitted.history)
+                    steps = fitted.summary.get("steps")
+            curves = [mean_curve(h) for h in histories]
+            index, check = choose(curves)
+            hp, step, curve, score = dict(points[index]), check["step"], curves[index], check["val_accuracy"]
+        else:
+            hp = {k: v for k, v in fixed.items() if k != "step"}
+            step = fixed.get("step")
+        prepared = clock.prepare(pool, seed)
+        fitted = clock.fit(prepared, hparams=hp, seed=seed, val=None, stop_at=step)
+        summary = dict(fitted.summary)
+        summary["val_improving_late"] = (still_improving(curve, best_step=step, steps=steps)
+                                         if curve and step is not None and steps else None)
+        chosen = {**hp, "step": step} if step is not None else hp
+        return Selected(prepared, fitted, chosen, score, summary, clock.prep, clock.train)
+
+
+def create_selection(name: str, *, folds: int):
+    """The strategy registered under ``name`` (``folds`` is used by cross-validation)."""
+    return SELECTIONS.create(name, folds=folds)
+
+
+def selection_names() -> list[str]:
+    """Every value the config key ``selection`` accepts."""
+    return [*SELECTIONS.names(), AUTO]
+
+
+def resolve_selection(name: str, *, smallest: int, cv_max_k: int) -> str:
+    """``auto`` → ``cross_validation`` when the subset's smallest class holds <= ``cv_max_k``
+    examples, else ``holdout``; any other name is returned as is."""
+    if name != AUTO:
+        return name
+    return "cross_validation" if smallest <= cv_max_k else "holdout"
+
+
+SELECTIONS.register("holdout", lambda *, folds: Holdout(),
+                    help="choose on the cell's validation part (best checkpoint of the best grid point)")
+SELECTIONS.register("cross_validation", CrossValidation,
+                    help="choose point and step count by stratified k-fold in the subset, retrain on all of it")

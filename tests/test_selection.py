@@ -1,0 +1,186 @@
+"""Model selection strategies (hold-out, cross-validation) on fake learners, and cross-validation
+through the runner with a spy remedy that records which rows it was applied to."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from scarce.data import ArrayDataset
+from scarce.data.datasets import Subset
+from scarce.experiment import REMEDIES, Experiment
+from scarce.experiment.config import ExperimentConfig, TrainSection
+from scarce.experiment.cells import run_task
+from scarce.experiment.selection import (
+    CrossValidation,
+    Holdout,
+    at_edge,
+    choose,
+    create_selection,
+    grid_points,
+    mean_curve,
+    resolve_selection,
+    selection_names,
+)
+
+
+def test_grid_points_and_edges():
+    axes = {"lr": [1e-3, 3e-3, 1e-2], "weight_decay": [0.0]}
+    assert grid_points(axes) == [{"lr": 1e-3, "weight_decay": 0.0}, {"lr": 3e-3, "weight_decay": 0.0},
+                                 {"lr": 1e-2, "weight_decay": 0.0}]
+    assert at_edge({"lr": 1e-2, "weight_decay": 0.0}, axes) == ["lr"]  # a one-value axis is never an edge
+    assert at_edge({"lr": 3e-3, "weight_decay": 0.0}, axes) == []
+    assert at_edge({"C": 0.01}, {"C": [0.01, 0.1, 1.0]}) == ["C"]
+
+
+def _c(step, acc, nll):
+    return {"step": step, "val_accuracy": acc, "val_nll": nll}
+
+
+def test_choose_breaks_ties_by_nll_then_earlier_step_then_grid_order():
+    assert choose([[_c(10, .5, 1.0), _c(20, .7, 1.0)], [_c(10, .6, .1)]]) == (0, _c(20, .7, 1.0))
+    assert choose([[_c(10, .7, .9)], [_c(10, .7, .8)]]) == (1, _c(10, .7, .8))
+    assert choose([[_c(10, .7, .8), _c(20, .7, .8)]]) == (0, _c(10, .7, .8))
+    assert choose([[_c(20, .7, .8)], [_c(20, .7, .8)]])[0] == 0
+
+
+def test_mean_curve_averages_folds_on_common_steps():
+    a = [_c(5, .5, 1.0), _c(10, .7, .5)]
+    b = [_c(5, .7, 2.0), _c(10, .9, .7), _c(15, 1.0, .1)]  # a fold that checked once more
+    assert mean_curve([a, b]) == [_c(5, pytest.approx(.6), pytest.approx(1.5)),
+                                  _c(10, pytest.approx(.8), pytest.approx(.6))]
+
+
+def test_auto_resolution_and_registry():
+    assert resolve_selection("auto", smallest=10, cv_max_k=10) == "cross_validation"
+    assert resolve_selection("auto", smallest=11, cv_max_k=10) == "holdout"
+    assert resolve_selection("holdout", smallest=2, cv_max_k=10) == "holdout"
+    assert set(selection_names()) == {"auto", "holdout", "cross_validation"}
+    assert create_selection("cross_validation", folds=3).folds == 3
+    assert create_selection("holdout", folds=3).folds is None
+    with pytest.raises(ValueError, match="Did you mean 'holdout'"):
+        create_selection("holdot", folds=3)
+    with pytest.raises(ValueError, match="`folds` must be >= 2"):
+        CrossValidation(folds=1)
+
+
+@dataclass
+class _Fit:
+    history: list
+    val_score: tuple | None
+    summary: dict
+
+
+class FakeLearner:
+    """Validation accuracy peaks at step 20 for lr=0.1 and at step 10 for lr=1; records every call."""
+
+    axes = {"lr": [0.1, 1.0]}
+
+    def __init__(self):
+        self.prepared, self.fits = [], []
+
+    def prepare(self, part, *, seed):
+        self.prepared.append(set(part.indices.tolist()))
+        return self.prepared[-1]
+
+    def fit(self, prepared, *, hparams, seed, val, stop_at=None):
+        self.fits.append((prepared, hparams, None if val is None else set(val.indices.tolist()), stop_at))
+        peak = 20 if hparams["lr"] == 0.1 else 10
+        hist = [] if val is None else [_c(s, (.9 if s == peak else .5) - (0 if hparams["lr"] == 0.1 else .1), 1.0)
+                                       for s in (10, 20, 30)]
+        score = max((h["val_accuracy"], -h["val_nll"]) for h in hist) if hist else None
+        return _Fit(hist, score, {"steps": stop_at or 30, "best_step": stop_at or 30, "train_accuracy": 1.0})
+
+
+def _pool(n_per_class=6):
+    labels = np.repeat([0, 1, 2], n_per_class)
+    ds = ArrayDataset(np.zeros((labels.size, 2, 2, 1), np.uint8), labels, class_names=["a", "b", "c"])
+    return Subset(ds, np.arange(labels.size))
+
+
+def test_cross_validation_chooses_by_folds_and_never_shows_the_held_out_fold():
+    pool, learner = _pool(), FakeLearner()
+    sel = CrossValidation(folds=3).select(learner, train=pool, val=pool.subset([]), pool=pool, seed=0)
+    assert sel.hparams == {"lr": 0.1, "step": 20} and sel.val_accuracy == pytest.approx(.9)
+    assert len(learner.prepared) == 3 + 1 and learner.prepared[-1] == set(range(18))
+    fold_fits = learner.fits[:-1]
+    assert len(fold_fits) == 3 * 2
+    for part, _, held_out, stop_at in fold_fits:
+        assert part.isdisjoint(held_out) and part | held_out == set(range(18)) and stop_at is None
+    assert sorted(i for _, _, h, _ in fold_fits[::2] for i in h) == list(range(18))  # each row held out once
+    final_part, final_hp, final_val, final_stop = learner.fits[-1]
+    assert final_part == set(range(18)) and final_hp == {"lr": 0.1} and final_val is None and final_stop == 20
+    assert sel.summary["val_improving_late"] is False  # peak at 20 of 30 steps
+    assert sel.prep_seconds >= 0 and sel.train_seconds >= 0
+
+
+def test_cross_validation_with_a_fixed_point_trains_once_on_the_pool():
+    pool, learner = _pool(), FakeLearner()
+    sel = CrossValidation(folds=3).select(learner, train=pool, val=pool.subset([]), pool=pool, seed=0,
+                                          fixed={"lr": 1.0, "step": 10})
+    assert learner.fits == [(set(range(18)), {"lr": 1.0}, None, 10)]
+    assert sel.hparams == {"lr": 1.0, "step": 10} and sel.val_accuracy is None
+    assert sel.summary["val_improving_late"] is None
+
+
+def test_holdout_keeps_the_best_validation_point_or_the_fixed_one():
+    pool, learner = _pool(), FakeLearner()
+    train, val = pool.subset(range(0, 18, 2)), pool.subset(range(1, 18, 2))
+    sel = Holdout().select(learner, train=train, val=val, pool=pool, seed=0)
+    assert sel.hparams == {"lr": 0.1} and len(learner.prepared) == 1 and len(learner.fits) == 2
+    assert all(v == set(val.indices.tolist()) for _, _, v, _ in learner.fits)
+    learner = FakeLearner()
+    sel = Holdout().select(learner, train=train, val=val, pool=pool, seed=0, fixed={"lr": 1.0})
+    assert sel.hparams == {"lr": 1.0} and len(learner.fits) == 1
+
+
+def _positions(ds):
+    """Positions of a (nested) Subset's rows in the underlying dataset."""
+    idx = np.arange(len(ds))
+    while isinstance(ds, Subset):
+        idx, ds = ds.indices[idx], ds.base
+    return idx
+
+
+@dataclass(frozen=True)
+class SpyRemedy:
+    """Records the positions of the rows of every setup it is applied to."""
+
+    name: str = "spy"
+    calls = []
+
+    def apply(self, setup, *, seed):
+        type(self).calls.append(set(_positions(setup.train).tolist()))
+        return setup
+
+
+def test_cross_validation_in_a_cell_never_applies_the_remedy_to_the_held_out_fold(tmp_path):
+    if "spy" not in REMEDIES:
+        REMEDIES.register("spy", SpyRemedy, help="test only")
+    SpyRemedy.calls.clear()
+    cfg = ExperimentConfig(name="cv", sizes=[4], seeds=[0], remedies=["spy"], logreg_baseline=False,
+                           selection="cross_validation", folds=4, test_limit=40,
+                           train=TrainSection(steps=3, eval_every=1, lr=[1e-3, 1e-2], weight_decay=[1e-4]))
+    (task,) = Experiment(cfg, out_dir=tmp_path, progress=False).tasks
+    rec = run_task(cfg, None, task)
+    *folds, whole = SpyRemedy.calls
+    assert len(folds) == 4 and len(whole) == 40  # 4 per class x 10 digits
+    for row in whole:
+        assert sum(row in part for part in folds) == 3  # each row is left out of exactly one fold's apply
+    assert rec["tuning"] == {"mode": "every_cell", "selection": "cross_validation", "folds": 4, "grid_points": 2,
+                             "tuned_on_seed": 0}
+    assert set(rec["hparams"]) == {"lr", "weight_decay", "step"} and 1 <= rec["hparams"]["step"] <= 3
+    assert rec["train_summary"]["steps"] == rec["hparams"]["step"] == rec["best_step"]
+    assert rec["n_train_after_remedy"] == 40 and rec["hparams_at_edge"] == ["lr"]
+
+
+def test_auto_uses_cross_validation_only_for_small_sizes(tmp_path):
+    cfg = ExperimentConfig(name="auto", sizes=[3, 6], seeds=[0], selection="auto", cv_max_k=4, folds=3,
+                           test_limit=40, train=TrainSection(steps=2, eval_every=1, lr=[1e-2], weight_decay=[1e-4]))
+    tasks = Experiment(cfg, out_dir=tmp_path, progress=False).tasks
+    recs = {(t.label, t.size): run_task(cfg, None, t) for t in tasks}
+    assert {k: r["tuning"]["selection"] for k, r in recs.items()} == {
+        ("baseline", 3): "cross_validation", ("logreg", 3): "cross_validation",
+        ("baseline", 6): "holdout", ("logreg", 6): "holdout"}
+    assert recs[("logreg", 3)]["tuning"]["grid_points"] == 4 and set(recs[("logreg", 3)]["hparams"]) == {"C"}
+    assert recs[("baseline", 6)]["tuning"]["folds"] is None and "step" not in recs[("baseline", 6)]["hparams"]
