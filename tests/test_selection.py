@@ -31,6 +31,8 @@ def test_grid_points_and_edges():
     assert at_edge({"lr": 1e-2, "weight_decay": 0.0}, axes) == ["lr"]  # a one-value axis is never an edge
     assert at_edge({"lr": 3e-3, "weight_decay": 0.0}, axes) == []
     assert at_edge({"C": 0.01}, {"C": [0.01, 0.1, 1.0]}) == ["C"]
+    # a two-value axis has no interior: either choice is an end, neither says "widen the grid"
+    assert at_edge({"lr": 3e-3, "weight_decay": 5e-2}, {"lr": [1e-3, 3e-3, 1e-2], "weight_decay": [1e-4, 5e-2]}) == []
 
 
 def _c(step, acc, nll):
@@ -171,7 +173,7 @@ def test_cross_validation_in_a_cell_never_applies_the_remedy_to_the_held_out_fol
                              "tuned_on_seed": 0}
     assert set(rec["hparams"]) == {"lr", "weight_decay", "step"} and 1 <= rec["hparams"]["step"] <= 3
     assert rec["train_summary"]["steps"] == rec["hparams"]["step"] == rec["best_step"]
-    assert rec["n_train_after_remedy"] == 40 and rec["hparams_at_edge"] == ["lr"]
+    assert rec["n_train_after_remedy"] == 40 and rec["hparams_at_edge"] == []  # two lr values: no interior, no flag
 
 
 def test_auto_uses_cross_validation_only_for_small_sizes(tmp_path):

@@ -89,8 +89,12 @@ def grid_points(axes: Mapping[str, Sequence[Any]]) -> list[dict]:
 
 
 def at_edge(hparams: Mapping[str, Any], axes: Mapping[str, Sequence[Any]]) -> list[str]:
-    """Names whose chosen value is the smallest or largest of a grid axis of more than one value."""
-    return [n for n, values in axes.items() if len(set(values)) > 1 and hparams.get(n) in (min(values), max(values))]
+    """Names whose chosen value is the smallest or largest of a grid axis of three or more values.
+
+    On such an axis an end value means the best may lie beyond the grid (widen it). An axis of two
+    values has no interior, so a choice there says nothing about the grid's reach and is not flagged.
+    """
+    return [n for n, values in axes.items() if len(set(values)) > 2 and hparams.get(n) in (min(values), max(values))]
 
 
 class _Clock:
