@@ -117,6 +117,8 @@ class FitResult:
             check) and, with validation data, ``val_accuracy`` and ``val_nll``.
         steps: optimisation steps actually run (``stop_at`` or patience may end a run early).
         train_accuracy: accuracy of the kept model on the clean training data (eval mode).
+        last_train_accuracy: the same for the model at the last step run: a model that fits its
+            training data by the end but was kept from an early checkpoint is not under-trained.
     """
 
     model: nn.Module
@@ -127,13 +129,15 @@ class FitResult:
     history: list[dict] = field(default_factory=list)
     steps: int = 0
     train_accuracy: float | None = None
+    last_train_accuracy: float | None = None
 
     @property
     def summary(self) -> dict:
-        """``steps``, ``best_step``, ``final_train_loss``, ``train_accuracy``, ``val_improving_late``."""
+        """``steps``, ``best_step``, ``final_train_loss``, ``train_accuracy``, ``last_train_accuracy``,
+        ``val_improving_late``."""
         return {"steps": self.steps, "best_step": self.best_step,
                 "final_train_loss": self.history[-1]["loss"] if self.history else None,
-                "train_accuracy": self.train_accuracy,
+                "train_accuracy": self.train_accuracy, "last_train_accuracy": self.last_train_accuracy,
                 "val_improving_late": still_improving(self.history, best_step=self.best_step, steps=self.steps)}
 
 
@@ -352,13 +356,17 @@ def fit(
             history.append(entry)
             if step == last or (config.patience is not None and stale >= config.patience):
                 break
+        hard_labels = len(bn_data) and np.ndim(bn_data.labels) == 1
+        last_accuracy = None
+        if best_state is not None and best_step != step and hard_labels:
+            last_accuracy = _val_score(model, bn_data, collate, device)[0]  # did it fit by the end?
         if best_state is not None:
             model.load_state_dict(best_state)
     model.eval()
-    hard_labels = len(bn_data) and np.ndim(bn_data.labels) == 1
     train_accuracy = _val_score(model, bn_data, collate, device)[0] if hard_labels else None
     return FitResult(model, best_step, best, config.lr, config.weight_decay, history, steps=step,
-                     train_accuracy=train_accuracy)
+                     train_accuracy=train_accuracy,
+                     last_train_accuracy=train_accuracy if last_accuracy is None else last_accuracy)
 
 
 def fit_tuned(model_fn, train, *, config: TrainConfig, lrs: Sequence[float], weight_decays: Sequence[float],

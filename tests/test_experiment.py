@@ -131,7 +131,6 @@ def test_growing_the_grid_keeps_finished_cells(tmp_path):
     (dict(tune="first"), "`tune` must be one of .* Did you mean 'first_seed'"),
     (dict(selection="cross_validation", folds=1), "`folds` must be >= 2"),
     (dict(selection="cross_validation", folds=4), "`folds` must be <= .* size 3 has 3 .* got folds=4"),
-    (dict(selection="auto", folds=4, sizes=[20, 3]), "size 3 has 3"),
     (dict(selection="cross_validation", folds=3, sizes=[20], subset=from_dict(
         SubsetConfig, {"kind": "long_tailed", "imbalance_ratio": 10.0})), "size 20 has 2"),
     (dict(cv_max_k=0), "`cv_max_k` must be >= 1"),

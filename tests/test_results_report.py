@@ -165,6 +165,12 @@ def test_warnings_for_an_under_trained_reference_and_not_otherwise():
     assert "## Warnings" in res.to_markdown()
     fine = results({"baseline": [(0.8, _late(True)), (0.8, _late(False)), (0.8, _late(False, 0.97))]})
     assert fine.warnings() == [] and "Warnings" not in fine.to_markdown()
+    # kept from an early checkpoint (60% on its training data) but fitting it by the last step: early
+    # stopping, not under-training
+    early = [(0.8, {"train_summary": {**_late(False, 0.6)["train_summary"], "last_train_accuracy": 1.0}})] * 3
+    assert results({"baseline": early}).warnings() == []
+    unfit = [(0.8, {"train_summary": {**_late(False, 0.6)["train_summary"], "last_train_accuracy": 0.7}})] * 3
+    assert "at the last step is 70.0%" in results({"baseline": unfit}).warnings()[0]
 
 
 def _write_log(out, res):

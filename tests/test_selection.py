@@ -56,6 +56,7 @@ def test_mean_curve_averages_folds_on_common_steps():
 def test_auto_resolution_and_registry():
     assert resolve_selection("auto", smallest=10, cv_max_k=10) == "cross_validation"
     assert resolve_selection("auto", smallest=11, cv_max_k=10) == "holdout"
+    assert resolve_selection("auto", smallest=1, cv_max_k=10) == "holdout"  # one example per class: no folds
     assert resolve_selection("holdout", smallest=2, cv_max_k=10) == "holdout"
     assert set(selection_names()) == {"auto", "holdout", "cross_validation"}
     assert create_selection("cross_validation", folds=3).folds == 3
@@ -177,12 +178,13 @@ def test_cross_validation_in_a_cell_never_applies_the_remedy_to_the_held_out_fol
 
 
 def test_auto_uses_cross_validation_only_for_small_sizes(tmp_path):
-    cfg = ExperimentConfig(name="auto", sizes=[3, 6], seeds=[0], selection="auto", cv_max_k=4, folds=3,
+    cfg = ExperimentConfig(name="auto", sizes=[3, 6], seeds=[0], selection="auto", cv_max_k=4, folds=5,
                            test_limit=40, train=TrainSection(steps=2, eval_every=1, lr=[1e-2], weight_decay=[1e-4]))
     tasks = Experiment(cfg, out_dir=tmp_path, progress=False).tasks
     recs = {(t.label, t.size): run_task(cfg, None, t) for t in tasks}
     assert {k: r["tuning"]["selection"] for k, r in recs.items()} == {
         ("baseline", 3): "cross_validation", ("logreg", 3): "cross_validation",
         ("baseline", 6): "holdout", ("logreg", 6): "holdout"}
+    assert recs[("baseline", 3)]["tuning"]["folds"] == 3  # `auto` caps 5 folds at the 3 examples per class
     assert recs[("logreg", 3)]["tuning"]["grid_points"] == 4 and set(recs[("logreg", 3)]["hparams"]) == {"C"}
     assert recs[("baseline", 6)]["tuning"]["folds"] is None and "step" not in recs[("baseline", 6)]["hparams"]

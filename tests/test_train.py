@@ -165,7 +165,8 @@ def test_history_loss_is_the_mean_over_each_eval_period(tiny_images):
 
 def test_summary_flags_a_run_that_had_not_finished_learning(tiny_images):
     short = fit(small(), tiny_images, config=TrainConfig(steps=1, lr=1e-3), seed=0, val=tiny_images).summary
-    assert set(short) == {"steps", "best_step", "final_train_loss", "train_accuracy", "val_improving_late"}
+    assert set(short) == {"steps", "best_step", "final_train_loss", "train_accuracy", "last_train_accuracy",
+                          "val_improving_late"}
     assert short["steps"] == short["best_step"] == 1
     assert short["val_improving_late"] is True and short["train_accuracy"] < 0.9
     long = fit(small(), tiny_images, config=TrainConfig(steps=60, lr=1e-2, eval_every=10), seed=0,
@@ -185,3 +186,19 @@ def test_still_improving_needs_a_late_best_that_beats_every_earlier_check():
     flat = curve[:3] + [{"step": 100, "val_accuracy": .7}]
     assert still_improving(flat, best_step=100, steps=100) is False  # a plateau is not rising
     assert still_improving([{"step": 10}], best_step=10, steps=10) is None
+
+
+def test_an_early_kept_checkpoint_reports_how_well_the_last_step_fits(tiny_images, monkeypatch):
+    import scarce.train as engine
+
+    real, checks = engine._val_score, iter(range(100))
+    val = tiny_images.subset(np.arange(0, 60, 3))
+
+    def falling_on_val(model, data, collate, device):  # validation only gets worse: the first check is kept
+        return (1.0 - 0.01 * next(checks), 0.0) if data is val else real(model, data, collate, device)
+
+    monkeypatch.setattr(engine, "_val_score", falling_on_val)
+    r = fit(small(), tiny_images, config=TrainConfig(steps=60, lr=1e-2, eval_every=10), seed=0, val=val)
+    assert r.best_step == 10
+    assert r.summary["last_train_accuracy"] == 1.0  # it fits its training data by the end
+    assert r.summary["train_accuracy"] <= r.summary["last_train_accuracy"]

@@ -75,8 +75,9 @@ class ExperimentConfig:
             (remedy, size) on ``seeds[0]`` only; the other seeds reuse that cell's choice).
         selection: ``holdout`` (choose on the validation part), ``cross_validation`` (choose point
             and step count by ``folds``-fold cross-validation in the subset, then retrain on all
-            of it) or ``auto`` (cross-validation when the smallest class of a size's subset has
-            at most ``cv_max_k`` examples, hold-out otherwise).
+            of it) or ``auto``, the default (cross-validation when the smallest class of a size's
+            subset has 2 to ``cv_max_k`` examples, with the folds capped at that count; hold-out
+            otherwise): measured in docs/results/selection.md.
         folds: folds of cross-validation (2..the smallest class count of every size's subset).
         cv_max_k: the ``auto`` threshold.
     """
@@ -93,7 +94,7 @@ class ExperimentConfig:
     logreg_baseline: bool = True
     test_limit: int | None = None
     tune: str = "every_cell"
-    selection: str = "holdout"
+    selection: str = "auto"
     folds: int = 5
     cv_max_k: int = 10
 

@@ -138,9 +138,12 @@ def undertraining(records: Sequence[dict]) -> list[str]:
     if late and sum(late) >= LATE_SHARE * len(late):
         reasons.append(f"validation was still improving in the last quarter of steps in {sum(late)}/{len(late)} "
                        "seeds (raise `train.steps`)")
-    acc = [float(s["train_accuracy"]) for s in sums if s.get("train_accuracy") is not None]
+    # the model at the last step run: an early kept checkpoint of a model that fits its training
+    # data by the end is early stopping, not under-training
+    acc = [float(s.get("last_train_accuracy", s.get("train_accuracy"))) for s in sums
+           if s.get("last_train_accuracy", s.get("train_accuracy")) is not None]
     if acc and np.mean(acc) < UNDERTRAINED_TRAIN_ACCURACY:
-        reasons.append(f"mean training accuracy on the clean subset is {100 * np.mean(acc):.1f}% "
+        reasons.append(f"mean training accuracy on the clean subset at the last step is {100 * np.mean(acc):.1f}% "
                        f"(< {100 * UNDERTRAINED_TRAIN_ACCURACY:.0f}%; raise `train.steps` or widen the lr grid)")
     return reasons
 

@@ -113,11 +113,13 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
     grid = len(t.lr) * len(t.weight_decay)
     for size in config.sizes:
         split = cut_subset(config, bundle.train.labels, size, config.seeds[0])
-        if selection_for(config, bundle.train.labels, split) == "cross_validation":
+        name, folds = selection_for(config, bundle.train.labels, split)
+        if name == "cross_validation":
             smallest = smallest_class(bundle.train.labels, split)
-            if config.folds > smallest:
+            if folds > smallest:
                 raise ValueError(f"`folds` must be <= the smallest class count of every size's subset: size {size} "
-                                 f"has {smallest} examples in its smallest class, got folds={config.folds}.")
+                                 f"has {smallest} examples in its smallest class, got folds={folds} "
+                                 "(or use `selection: auto`, which caps the folds at that count).")
             continue
         if grid > 1 and config.subset.val_fraction == 0:
             raise ValueError("A grid of several (lr, weight_decay) points needs 'subset.val_fraction' > 0 "

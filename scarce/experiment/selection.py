@@ -221,11 +221,11 @@ def selection_names() -> list[str]:
 
 
 def resolve_selection(name: str, *, smallest: int, cv_max_k: int) -> str:
-    """``auto`` → ``cross_validation`` when the subset's smallest class holds <= ``cv_max_k``
+    """``auto`` → ``cross_validation`` when the subset's smallest class holds 2 to ``cv_max_k``
     examples, else ``holdout``; any other name is returned as is."""
     if name != AUTO:
         return name
-    return "cross_validation" if smallest <= cv_max_k else "holdout"
+    return "cross_validation" if 2 <= smallest <= cv_max_k else "holdout"
 
 
 SELECTIONS.register("holdout", lambda *, folds: Holdout(),
