@@ -19,7 +19,8 @@ from scarce.experiment.config import (
 )
 from scarce.experiment.runner import read_log, validate_config
 
-TINY = dict(name="tiny", sizes=[3, 6], seeds=[0, 1],
+# hold-out unless a test asks for cross-validation (the default `auto` would cross-validate k=3 and 6)
+TINY = dict(name="tiny", sizes=[3, 6], seeds=[0, 1], selection="holdout",
             train=TrainSection(steps=4, lr=[1e-2], weight_decay=[1e-4], eval_every=2),
             test_limit=60)
 
@@ -194,7 +195,8 @@ def test_records_carry_tuning_summary_counts_and_costs(tmp_path):
     base, lr = recs["baseline"], recs["logreg"]
     assert base["tuning"] == {"mode": "every_cell", "selection": "holdout", "folds": None, "grid_points": 4,
                               "tuned_on_seed": 0}
-    assert set(base["hparams"]) == {"lr", "weight_decay"} and set(base["hparams_at_edge"]) == {"lr", "weight_decay"}
+    # two values per axis: no interior, so no edge flag (test_selection covers three-value axes)
+    assert set(base["hparams"]) == {"lr", "weight_decay"} and base["hparams_at_edge"] == []
     assert base["train_summary"]["steps"] == 2 and 0 <= base["train_summary"]["train_accuracy"] <= 1
     assert base["train_summary"]["best_step"] == base["best_step"]
     assert set(lr["hparams"]) == {"C"} and lr["tuning"]["grid_points"] == 4
