@@ -132,8 +132,8 @@ def test_tuning_and_interval_coverage_are_stated_on_every_table():
     assert n_tables == 5
     assert md.count("`first_seed` (chosen per remedy and size on the first seed") == n_tables
     assert md.count("selection `cross_validation` (5 folds)") == n_tables
-    assert md.count("95% t-interval over 2 seeds (paired by seed); the test set is a fixed sample of 100 "
-                    "examples, its sampling error is not in the interval") == n_tables - 1  # not on hparams
+    assert md.count("95% t-interval over 2 seeds (paired by seed); the test set is fixed (100 "
+                    "examples) and its sampling error is not in the interval") == n_tables - 1  # not on hparams
 
 
 def test_cost_columns_beside_the_gain():
@@ -213,3 +213,16 @@ def test_plot_leaves_the_callers_backend_alone(tmp_path):
     finally:
         matplotlib.use(before)
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_tuning_caption_names_each_selection_with_its_sizes_once():
+    from scarce.experiment.report_stats import tuning_text
+
+    recs = [{"size": k, "tuning": {"mode": "first_seed", "selection": sel, "folds": f, "grid_points": g}}
+            for k, sel, f in ((5, "cross_validation", 5), (10, "cross_validation", 5), (25, "holdout", None),
+                              (50, "holdout", None)) for g in (4, 6)]  # logreg and remedy rows
+    text = tuning_text(recs, {"train": {"lr": [0.01, 0.1], "weight_decay": [0.0001]}})
+    assert text.count("first_seed") == 1
+    assert "selection `cross_validation` (5 folds) at k=5, 10, `holdout` at k=25, 50;" in text
+    one = tuning_text([{"size": 5, "tuning": {"mode": "every_cell", "selection": "holdout", "folds": None}}], {})
+    assert one == "tuning `every_cell` (chosen per remedy, size and seed); selection `holdout`"

@@ -61,26 +61,37 @@ def resolve_metric(requested: str | None, counts: Sequence[int] | None) -> tuple
                     f"({side} {AUTO_IMBALANCE_RATIO}), so {chosen.replace('_', ' ')}")
 
 
+_MODES = {"every_cell": "`every_cell` (chosen per remedy, size and seed)",
+          "first_seed": "`first_seed` (chosen per remedy and size on the first seed, reused for the others)"}
+
+
 def tuning_text(records: Sequence[dict], config: dict) -> str:
-    """One sentence on how hyperparameters were chosen (mode, selection, grid) for every table."""
-    seen = {tuple(sorted((k, v) for k, v in r["tuning"].items() if k != "tuned_on_seed"))
-            for r in records if isinstance(r.get("tuning"), dict)}
+    """One sentence on how hyperparameters were chosen (mode, selection per size, grid) for every table.
+
+    Example:
+        >>> recs = [{"size": k, "tuning": {"mode": "first_seed", "selection": sel, "folds": f, "grid_points": 6}}
+        ...         for k, sel, f in ((5, "cross_validation", 5), (10, "cross_validation", 5), (50, "holdout", None))]
+        >>> tuning_text(recs, {"train": {"lr": [0.01, 0.1], "weight_decay": [0.0001]}}).split("; ")[1:]
+        ['selection `cross_validation` (5 folds) at k=5, 10, `holdout` at k=50', 'grid lr {0.01, 0.1} × weight_decay {0.0001}']
+    """
+    tunings = [(r.get("size"), r["tuning"]) for r in records if isinstance(r.get("tuning"), dict)]
     train = config.get("train", {}) or {}
     grid = " × ".join(f"{name} {{{', '.join(f'{v:g}' for v in train[name])}}}"
                       for name in ("lr", "weight_decay") if isinstance(train.get(name), list))
     grid = f"; grid {grid}" if grid else ""
-    if not seen:
+    if not tunings:
         return f"tuning mode and selection not recorded in this log{grid}"
-    parts = []
-    for items in sorted(seen, key=str):
-        t = dict(items)
-        mode = {"every_cell": "`every_cell` (chosen per remedy, size and seed)",
-                "first_seed": "`first_seed` (chosen per remedy and size on the first seed, reused for the others)",
-                }.get(t.get("mode"), f"`{t.get('mode')}`")
-        sel = f"`{t.get('selection')}`" + (f" ({t['folds']} folds)" if t.get("folds") else "")
-        points = f", {t['grid_points']} grid points" if t.get("grid_points") is not None else ""
-        parts.append(f"tuning {mode}, selection {sel}{points}")
-    return "; ".join(parts) + grid
+    modes = sorted({t.get("mode") for _, t in tunings}, key=str)
+    groups: dict[tuple, set] = {}
+    for size, t in tunings:
+        groups.setdefault((t.get("selection"), t.get("folds")), set()).add(size)
+    all_sizes = {size for size, _ in tunings}
+    sel = []
+    for (name, folds), sizes in sorted(groups.items(), key=lambda kv: min(_size_key(k) for k in kv[1])):
+        where = "" if sizes == all_sizes else " at k=" + ", ".join(str(k) for k in sorted(sizes, key=_size_key))
+        sel.append(f"`{name}`" + (f" ({folds} folds)" if folds else "") + where)
+    mode = ", ".join(_MODES.get(m, f"`{m}`") for m in modes)
+    return f"tuning {mode}; selection {', '.join(sel)}{grid}"
 
 
 def hparam_text(records: Sequence[dict]) -> tuple[str, int]:
@@ -146,6 +157,10 @@ def undertraining(records: Sequence[dict]) -> list[str]:
         reasons.append(f"mean training accuracy on the clean subset at the last step is {100 * np.mean(acc):.1f}% "
                        f"(< {100 * UNDERTRAINED_TRAIN_ACCURACY:.0f}%; raise `train.steps` or widen the lr grid)")
     return reasons
+
+
+def _size_key(size) -> tuple:
+    return (not isinstance(size, (int, float)), size if isinstance(size, (int, float)) else str(size))
 
 
 def _num(v) -> str:

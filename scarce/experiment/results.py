@@ -175,8 +175,8 @@ class Results:
                         else "majority-class rate unknown (the log has no test class counts)")
             parts.append(f"{chance}; {majority}")
         if interval:
-            parts.append(f"95% t-interval over {seeds} seeds (paired by seed); the test set is a fixed sample of "
-                         f"{n if n is not None else '?'} examples, its sampling error is not in the interval")
+            parts.append(f"95% t-interval over {seeds} seeds (paired by seed); the test set is fixed "
+                         f"({n if n is not None else '?'} examples) and its sampling error is not in the interval")
         parts.append(rs.tuning_text(self.records, self.config))
         return "_" + ". ".join(p[0].upper() + p[1:] for p in parts) + "._"
 
