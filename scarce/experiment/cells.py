@@ -180,9 +180,10 @@ class LogregLearner:
 
         clf = make_pipeline(StandardScaler(), LogisticRegression(C=hparams["C"], max_iter=2000)).fit(feats.x, feats.labels)
         classes = clf.classes_
+        train_accuracy = float(clf.score(feats.x, feats.labels))
         summary = {"steps": None, "best_step": None,
                    "final_train_loss": float(log_loss(feats.labels, clf.predict_proba(feats.x), labels=classes)),
-                   "train_accuracy": float(clf.score(feats.x, feats.labels)), "val_improving_late": None}
+                   "train_accuracy": train_accuracy, "last_train_accuracy": train_accuracy, "val_improving_late": None}
         if val is None:
             return LogisticFit(clf, None, [], summary)
         xv = feats.of(val)
