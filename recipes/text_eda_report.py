@@ -1,7 +1,8 @@
 """Paired gains of the text recipes against any reference row (not only `baseline`).
 
 Reads one or more ``results.jsonl`` logs and prints, per size, the mean paired difference in
-accuracy (points) with its 95% t-interval over the seeds both rows share.
+accuracy (points) with its 95% t-interval over the seeds both rows share; ``*`` marks a difference
+whose paired p-value stays <= 0.05 after Holm's correction over every comparison printed.
 
     python recipes/text_eda_report.py runs/text_eda/results.jsonl \
         --pairs eda:baseline eda:duplicate duplicate:baseline
@@ -23,7 +24,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def main(args) -> str:
-    from scarce.metrics import mean_ci, paired_diff_ci
+    from scarce.metrics import holm, mean_ci, paired_diff_ci, paired_pvalue
 
     acc: dict[tuple[str, int, int], float] = {}
     for log in args.logs:
@@ -44,18 +45,20 @@ def main(args) -> str:
             cells.append(f"{iv.mean:.1f} ± {iv.half_width:.1f} (n={iv.n})" if iv and iv.n > 1 else
                          (f"{iv.mean:.1f} (n=1)" if iv else "–"))
         lines.append(f"| {name} (accuracy) | " + " | ".join(cells) + " |")
-    for pair in args.pairs:
+    comparisons = []  # (row, column, interval, p) of every printed paired difference
+    for i, pair in enumerate(args.pairs):
         a, _, b = pair.partition(":")
-        cells = []
-        for s in sizes:
+        for j, s in enumerate(sizes):
             seeds = sorted(seed for (n, sz, seed) in acc if n == a and sz == s and (b, s, seed) in acc)
-            if len(seeds) < 2:
-                cells.append("–")
-                continue
-            iv = paired_diff_ci([acc[(a, s, x)] for x in seeds], [acc[(b, s, x)] for x in seeds])
-            mark = "*" if iv.excludes_zero else ""
-            cells.append(f"{iv.mean:+.1f} ± {iv.half_width:.1f}{mark} (n={iv.n})")
-        lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
+            if len(seeds) >= 2:
+                treated, control = [acc[(a, s, x)] for x in seeds], [acc[(b, s, x)] for x in seeds]
+                comparisons.append((i, j, paired_diff_ci(treated, control), paired_pvalue(treated, control)))
+    adjusted = holm([c[3] for c in comparisons]) if comparisons else []
+    cell = {(i, j): f"{iv.mean:+.1f} ± {iv.half_width:.1f}{'*' if q <= 0.05 else ''} (n={iv.n}, Holm p {q:.3f})"
+            for (i, j, iv, _), q in zip(comparisons, adjusted)}
+    for i, pair in enumerate(args.pairs):
+        a, _, b = pair.partition(":")
+        lines.append(f"| {a} − {b} | " + " | ".join(cell.get((i, j), "–") for j in range(len(sizes))) + " |")
     table = "\n".join(lines)
     print(table)
     return table
