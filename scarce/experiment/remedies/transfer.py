@@ -120,9 +120,11 @@ class FeatureCollate:
     def __call__(self, batch):
         import torch
 
+        from scarce._torch import labels_to_tensor
+
         x = torch.from_numpy(self.extractor([b[0] for b in batch]))
         ys = [b[1] for b in batch]
-        y = torch.as_tensor(np.asarray(ys), dtype=torch.float32 if np.ndim(ys[0]) else torch.int64)
+        y = labels_to_tensor(ys)
         return x, y
 
 
