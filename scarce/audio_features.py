@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from scarce._checks import check_float, check_int
+from scarce._torch import labels_to_tensor
 
 
 def check_waveform(x, *, name: str = "clip") -> np.ndarray:
@@ -193,7 +194,7 @@ class LogMelCollate:
         mask = frame_mask(lengths, self.cfg, lm.shape[-1])
         x = torch.stack([standardise(lm, mask), mask[:, None, :].expand_as(lm)], dim=1)
         ys = [y for _, y in batch]
-        y = torch.as_tensor(np.asarray(ys), dtype=torch.float32 if np.ndim(ys[0]) else torch.int64)
+        y = labels_to_tensor(ys)
         return x, y
 
 

@@ -66,12 +66,14 @@ class HashedNgrams:
     def __call__(self, batch: Sequence[tuple[str, object]]):
         import torch
 
+        from scarce._torch import labels_to_tensor
+
         rows = [self.ids(x) for x, _ in batch]
         out = np.zeros((len(rows), max(map(len, rows))), np.int64)
         for i, r in enumerate(rows):
             out[i, : len(r)] = r
         ys = [y for _, y in batch]
-        y = torch.as_tensor(np.asarray(ys), dtype=torch.float32 if np.ndim(ys[0]) else torch.int64)
+        y = labels_to_tensor(ys)
         return torch.from_numpy(out), y
 
 

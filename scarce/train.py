@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from scarce._checks import check_choice, check_float, check_int
+from scarce._torch import labels_to_tensor, resolve_device  # resolve_device re-exported
 from scarce.data.datasets import LabelledDataset
 from scarce.metrics import classification_metrics
 from scarce.steps import Draws as _Draws  # the old private names stay importable from here
@@ -40,13 +41,6 @@ from scarce.steps import StepBatches as _StepBatches
 from scarce.steps import cosine_with_warmup
 
 IMAGE_MEAN, IMAGE_STD = 0.5, 0.25
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → CUDA when available, else CPU; any other value is passed to ``torch.device``."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def image_collate(batch: Sequence[tuple[Any, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,7 +52,7 @@ def image_collate(batch: Sequence[tuple[Any, Any]]) -> tuple[torch.Tensor, torch
     x = torch.from_numpy(np.ascontiguousarray(xs)).permute(0, 3, 1, 2)
     x = x.float().div_(255.0) if xs.dtype == np.uint8 else x.float()
     ys = [y for _, y in batch]
-    y = torch.as_tensor(np.asarray(ys), dtype=torch.float32 if np.ndim(ys[0]) else torch.int64)
+    y = labels_to_tensor(ys)
     return x.sub_(IMAGE_MEAN).div_(IMAGE_STD), y
 
 

@@ -8,7 +8,9 @@ in ``NLTK_DATA`` and NLTK's own search path; it never downloads. On a connected 
 Synonyms are only offered for a word that is itself a WordNet lemma form of the synsets they
 come from: "films" or "is" get none (their synsets hold "film" and "be"), so a replacement never
 turns an inflected word into a lemma ("the film is charming" never becomes "the film be charming").
-Lookups are cached per word.
+Lookups are cached per word, in one process-wide table per WordNet folder shared by every
+:class:`WordNetSynonyms` on it (bounded by WordNet's vocabulary), next to the WordNet table parsed
+once per folder; :func:`clear_caches` empties both.
 """
 
 from __future__ import annotations
@@ -65,6 +67,14 @@ def find_wordnet(nltk_data: str | os.PathLike | None = None, *, data_root: str |
 
 
 _CACHES: dict[str, dict[str, tuple[str, ...]]] = {}
+
+
+def clear_caches() -> None:
+    """Forget the cached lookups and parsed WordNet tables of this process (read again when needed)."""
+    for lookups in _CACHES.values():
+        lookups.clear()
+    _CACHES.clear()
+    _TABLES.clear()
 
 
 class WordNetSynonyms:

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from scarce._checks import check_choice, check_int
+from scarce._torch import labels_to_tensor
 
 
 @dataclass(frozen=True)
@@ -238,9 +239,7 @@ class Collate:
         self.preprocess = preprocess
 
     def __call__(self, batch):
-        import numpy as np
-
         x = self.preprocess([b[0] for b in batch])
         ys = [b[1] for b in batch]
-        y = torch.as_tensor(np.asarray(ys), dtype=torch.float32 if np.ndim(ys[0]) else torch.int64)
+        y = labels_to_tensor(ys)
         return x, y

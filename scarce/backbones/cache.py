@@ -152,7 +152,7 @@ class FeatureExtractor:
     def __init__(self, backbone, preprocess, *, cache: FeatureCache | str | os.PathLike | None = None,
                  batch_size: int = 64, device: str = "auto", progress: bool = True) -> None:
         from scarce.backbones.weights import weights_fingerprint
-        from scarce.train import resolve_device
+        from scarce._torch import resolve_device
 
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.device = resolve_device(device)

@@ -141,9 +141,5 @@ def shared_encoder(*, model_path=None, cache_dir=None) -> SentenceEncoder:
     """One :class:`SentenceEncoder` per (model, cache folder) in this process, shared by remedies."""
     key = (str(model_path or ""), str(cache_dir or ""))
     if key not in _SHARED:
-        import atexit
-        import sys
-
-        enc = _SHARED[key] = SentenceEncoder(model_path=model_path, cache_dir=cache_dir)
-        atexit.register(lambda: enc.hits + enc.misses and print(enc.stats(), file=sys.stderr))
+        _SHARED[key] = SentenceEncoder(model_path=model_path, cache_dir=cache_dir)
     return _SHARED[key]

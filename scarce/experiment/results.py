@@ -23,6 +23,7 @@ import yaml
 from scarce._io import atomic_write, atomic_write_text
 from scarce.experiment import report_stats as rs
 from scarce.experiment.cells import LOGREG
+from scarce.experiment.log import CONFIG, LOG, read_log
 from scarce.experiment.setup import remedy_label
 from scarce.metrics import METRICS, holm, majority_score, mean_ci, paired_diff_ci, paired_pvalue, paired_wins
 
@@ -43,8 +44,6 @@ class Results:
 
     @classmethod
     def from_dir(cls, out_dir: str | Path) -> "Results":
-        from scarce.experiment.runner import CONFIG, LOG, read_log
-
         out_dir = Path(out_dir)
         if not (out_dir / LOG).exists():
             raise FileNotFoundError(f"No {LOG} in '{out_dir}': run `scarce ablate` there first.")

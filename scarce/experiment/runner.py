@@ -32,36 +32,14 @@ from scarce.experiment.cells import LOGREG, Task, cut_subset, get_bundle, run_ta
 from scarce.experiment.config import ExperimentConfig, dump_config
 from scarce.experiment.pipelines import FEATURIZERS, PIPELINES
 from scarce.experiment.executor import make_executor
+from scarce.experiment.log import CONFIG, LOG, _repair_tail, read_log  # noqa: F401  (re-exported)
 from scarce.experiment.composition import check_remedy
 from scarce.experiment.selection import selection_names
 from scarce.experiment.setup import create_remedy, remedy_label
 from scarce.metrics import METRICS
 
-LOG, CONFIG = "results.jsonl", "config.yaml"
 TUNE_MODES = ("every_cell", "first_seed")
 OUTPUTS = (LOG, "results.md", "results.csv", "metric_vs_size.png", "command.txt")
-
-
-def read_log(path: Path) -> list[dict]:
-    """Records of a results log; a last line cut off by a kill is ignored."""
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return records
-
-
-def _repair_tail(path: Path) -> None:
-    """Drop a partial last line (a kill in the middle of a write) before appending."""
-    if path.exists() and path.stat().st_size:
-        data = path.read_bytes()
-        if not data.endswith(b"\n"):
-            with open(path, "r+b") as f:
-                f.truncate(data.rfind(b"\n") + 1)
 
 
 GRID_KEYS = ("sizes", "seeds", "remedies")

@@ -14,9 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from scarce.data.datasets import LabelledDataset
 from scarce.experiment.composition import NOTHING, Changes, check_composition, combine
-from scarce.registry import Registry
-
-REMEDIES = Registry("remedy")
+from scarce.experiment.remedies import REMEDIES  # the catalogue (re-exported here)
 
 
 @dataclass(frozen=True)
@@ -131,8 +129,6 @@ def create_remedy(spec: str | Mapping[str, Any]) -> Remedy:
         spec = {"name": spec}
     if not isinstance(spec, Mapping) or "name" not in spec:
         raise ValueError(f"A remedy must be a name or a mapping with a 'name' key, got {spec!r}.")
-    import scarce.experiment.remedies  # noqa: F401  (registers the catalogue)
-
     options = {k: v for k, v in spec.items() if k not in ("name", "label")}
     if spec["name"] == "chain":
         parts = options.pop("remedies", None)
@@ -176,9 +172,4 @@ def remedy_label(spec: str | Mapping[str, Any]) -> str:
 
 
 def list_remedies() -> list[str]:
-    import scarce.experiment.remedies  # noqa: F401  (registers the catalogue)
-
     return ["chain", *REMEDIES.names()]
-
-
-REMEDIES.register("baseline", Baseline, help="no remedy: the reference every gain is measured against")

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from scarce._checks import check_choice, check_float, check_int
+from scarce._torch import resolve_device
 from scarce.synth.checkpoint import FORMAT, check_architecture, load_checkpoint, save_checkpoint, save_grid
 from scarce.synth.dcgan import DCGANConfig, Generator, build_discriminator, build_generator, init_weights
 from scarce.synth.diffaugment import diff_augment, parse_policy
@@ -99,12 +100,6 @@ class GANResult:
     discriminator: torch.nn.Module
     step: int
     history: list[dict] = field(default_factory=list)
-
-
-def resolve_device(device: str) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def validate_data(images: Any, labels: Any, arch: DCGANConfig) -> tuple[np.ndarray, np.ndarray | None]:

@@ -3,12 +3,16 @@
 Remedy classes live in this package, one file per family (they wrap the libraries in
 ``scarce.augment``, ``scarce.synth``, ``scarce.balance``, ``scarce.backbones``); they are
 registered here lazily, as ``"module:attr"`` strings, so that ``scarce list remedies`` imports
-nothing heavy. Add one line per remedy.
+nothing heavy. Add one line per remedy. ``REMEDIES`` is defined here (and re-exported by
+:mod:`scarce.experiment.setup`), so that importing either module registers the whole catalogue.
 """
 
-from scarce.experiment.setup import REMEDIES
+from scarce.registry import Registry
+
+REMEDIES = Registry("remedy")
 
 # REMEDIES.register("name", "scarce.experiment.remedies.family:Class", help="one line")
+REMEDIES.register("baseline", "scarce.experiment.setup:Baseline", help="no remedy: the reference every gain is measured against")
 REMEDIES.register("balanced_sampler", "scarce.experiment.remedies.balance:BalancedSampler", help="class-balanced sampler (strategy: inverse, sqrt, power(q), effective_number(b))")
 REMEDIES.register("oversample", "scarce.experiment.remedies.balance:Oversample", help="random over-sampling of the training rows (strategy: auto, ratio, {class: count})")
 REMEDIES.register("undersample", "scarce.experiment.remedies.balance:Undersample", help="random under-sampling of the training rows (strategy: auto, ratio, {class: count})")

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from scarce._checks import check_float, check_int
 from scarce.data.datasets import ArrayDataset, ConcatDataset
 from scarce.experiment.composition import Changes
@@ -140,9 +138,11 @@ class EmbeddingCollate:
     def __call__(self, batch):
         import torch
 
+        from scarce._torch import labels_to_tensor
+
         x = torch.from_numpy(self.encoder.encode([t for t, _ in batch]))
         ys = [y for _, y in batch]
-        return x, torch.as_tensor(np.asarray(ys), dtype=torch.float32 if np.ndim(ys[0]) else torch.int64)
+        return x, labels_to_tensor(ys)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,11 +12,17 @@ explicitly (``grayscale: repeat``, the default, noted in the results) or refused
 (``grayscale: error``). Augmentation composes with ``finetune``/``gradual_unfreeze`` in a chain;
 the frozen-feature remedies exclude a per-sample or batch transform in their ``changes`` (features
 would have to be recomputed for every augmented view), so such a chain is refused before any work.
+
+Process-wide caches: the pretrained backbones read so far (at most ``MAX_BACKBONES``, least
+recently used dropped first; each is deep-copied per model) and the open feature caches (at most
+``MAX_FEATURE_CACHES`` folders). :func:`clear_caches` empties both, e.g. to free memory between
+sweeps in one process; nothing numeric depends on them (a dropped entry is read again from disk).
 """
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,8 +32,27 @@ from scarce._checks import check_choice, check_float, check_int
 from scarce.experiment.composition import Changes
 from scarce.experiment.setup import TrainSetup
 
-_CACHES: dict = {}
-_BACKBONE_STATE: dict = {}
+MAX_BACKBONES = 2
+MAX_FEATURE_CACHES = 4
+_CACHES: OrderedDict = OrderedDict()
+_BACKBONE_STATE: OrderedDict = OrderedDict()
+
+
+def clear_caches() -> None:
+    """Forget the pretrained backbones and feature caches held by this process."""
+    _CACHES.clear()
+    _BACKBONE_STATE.clear()
+
+
+def _lru(store: OrderedDict, key, make, bound: int):
+    """``store[key]``, made with ``make()`` if missing; at most ``bound`` entries, oldest dropped."""
+    if key in store:
+        store.move_to_end(key)
+    else:
+        store[key] = make()
+        while len(store) > bound:
+            store.popitem(last=False)
+    return store[key]
 
 
 def default_cache_dir() -> Path:
@@ -41,9 +66,7 @@ def _cache(where):
     if where in (None, "none", False):
         return None
     root = str(default_cache_dir() if where == "default" else Path(where).expanduser())
-    if root not in _CACHES:
-        _CACHES[root] = FeatureCache(root)
-    return _CACHES[root]
+    return _lru(_CACHES, root, lambda: FeatureCache(root), MAX_FEATURE_CACHES)
 
 
 def load_backbone(name: str, pretrained):
@@ -52,10 +75,9 @@ def load_backbone(name: str, pretrained):
 
     from scarce.backbones import create_backbone
 
-    key = (name, str(pretrained))
-    if key not in _BACKBONE_STATE:
-        _BACKBONE_STATE[key] = create_backbone(name, pretrained=pretrained)
-    return copy.deepcopy(_BACKBONE_STATE[key])
+    state = _lru(_BACKBONE_STATE, (name, str(pretrained)),
+                 lambda: create_backbone(name, pretrained=pretrained), MAX_BACKBONES)
+    return copy.deepcopy(state)
 
 
 def _channels(setup: TrainSetup) -> int:
@@ -120,9 +142,11 @@ class FeatureCollate:
     def __call__(self, batch):
         import torch
 
+        from scarce._torch import labels_to_tensor
+
         x = torch.from_numpy(self.extractor([b[0] for b in batch]))
         ys = [b[1] for b in batch]
-        y = torch.as_tensor(np.asarray(ys), dtype=torch.float32 if np.ndim(ys[0]) else torch.int64)
+        y = labels_to_tensor(ys)
         return x, y
 
 
