@@ -68,3 +68,18 @@ def test_shared_sentence_encoder_registers_no_exit_print(monkeypatch):
     enc = sentence.shared_encoder(model_path="m", cache_dir="c")
     assert sentence.shared_encoder(model_path="m", cache_dir="c") is enc
     assert registered == []
+
+
+def test_shared_sentence_encoders_are_bounded_and_clearable(monkeypatch):
+    from scarce.backbones import sentence
+
+    monkeypatch.setattr(sentence, "SentenceEncoder", lambda **kw: object())
+    monkeypatch.setattr(sentence, "_SHARED", {})
+    a = sentence.shared_encoder(model_path="a")
+    b = sentence.shared_encoder(model_path="b")
+    assert sentence.shared_encoder(model_path="a") is a  # a is now the most recently used
+    sentence.shared_encoder(model_path="c")  # over the bound: b (least recently used) is dropped
+    assert len(sentence._SHARED) == sentence.MAX_ENCODERS == 2
+    assert sentence.shared_encoder(model_path="a") is a and sentence.shared_encoder(model_path="b") is not b
+    sentence.clear_encoders()
+    assert sentence._SHARED == {}

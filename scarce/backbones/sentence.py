@@ -134,12 +134,25 @@ class SentenceEncoder:
         return f"sentence-encoder cache: {self.hits} hits, {self.misses} encoded, hit rate {self.hit_rate:.1%}"
 
 
+MAX_ENCODERS = 2
+"""At most this many shared encoders (each holds a model and its in-memory vectors) stay in a process;
+the least recently used one is dropped first (its disk cache, if any, stays)."""
 _SHARED: dict[tuple, SentenceEncoder] = {}
 
 
 def shared_encoder(*, model_path=None, cache_dir=None) -> SentenceEncoder:
-    """One :class:`SentenceEncoder` per (model, cache folder) in this process, shared by remedies."""
+    """One :class:`SentenceEncoder` per (model, cache folder) in this process, shared by remedies;
+    at most ``MAX_ENCODERS`` are kept (least recently used dropped), :func:`clear_encoders` drops all."""
     key = (str(model_path or ""), str(cache_dir or ""))
-    if key not in _SHARED:
-        _SHARED[key] = SentenceEncoder(model_path=model_path, cache_dir=cache_dir)
-    return _SHARED[key]
+    enc = _SHARED.pop(key, None)
+    if enc is None:
+        enc = SentenceEncoder(model_path=model_path, cache_dir=cache_dir)
+    _SHARED[key] = enc  # most recently used last
+    while len(_SHARED) > MAX_ENCODERS:
+        _SHARED.pop(next(iter(_SHARED)))
+    return enc
+
+
+def clear_encoders() -> None:
+    """Drop every shared encoder of this process (models and in-memory vectors; disk caches stay)."""
+    _SHARED.clear()
