@@ -1,5 +1,7 @@
 """Process-wide caches are bounded or clearable, and clearing them works."""
 
+from collections import OrderedDict
+
 import scarce.backbones
 from scarce.augment import wordnet
 from scarce.experiment.remedies import transfer
@@ -64,7 +66,7 @@ def test_shared_sentence_encoder_registers_no_exit_print(monkeypatch):
     registered = []
     monkeypatch.setattr(atexit, "register", lambda *a, **k: registered.append(a))
     monkeypatch.setattr(sentence, "SentenceEncoder", lambda **kw: object())
-    monkeypatch.setattr(sentence, "_SHARED", {})
+    monkeypatch.setattr(sentence, "_SHARED", OrderedDict())
     enc = sentence.shared_encoder(model_path="m", cache_dir="c")
     assert sentence.shared_encoder(model_path="m", cache_dir="c") is enc
     assert registered == []
@@ -74,7 +76,7 @@ def test_shared_sentence_encoders_are_bounded_and_clearable(monkeypatch):
     from scarce.backbones import sentence
 
     monkeypatch.setattr(sentence, "SentenceEncoder", lambda **kw: object())
-    monkeypatch.setattr(sentence, "_SHARED", {})
+    monkeypatch.setattr(sentence, "_SHARED", OrderedDict())
     a = sentence.shared_encoder(model_path="a")
     b = sentence.shared_encoder(model_path="b")
     assert sentence.shared_encoder(model_path="a") is a  # a is now the most recently used

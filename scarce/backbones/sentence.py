@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from scarce._checks import check_int
+from scarce._lru import lru_get
 
 
 def default_model_path() -> Path:
@@ -137,20 +139,15 @@ class SentenceEncoder:
 MAX_ENCODERS = 2
 """At most this many shared encoders (each holds a model and its in-memory vectors) stay in a process;
 the least recently used one is dropped first (its disk cache, if any, stays)."""
-_SHARED: dict[tuple, SentenceEncoder] = {}
+_SHARED: OrderedDict[tuple, SentenceEncoder] = OrderedDict()
 
 
 def shared_encoder(*, model_path=None, cache_dir=None) -> SentenceEncoder:
     """One :class:`SentenceEncoder` per (model, cache folder) in this process, shared by remedies;
     at most ``MAX_ENCODERS`` are kept (least recently used dropped), :func:`clear_encoders` drops all."""
     key = (str(model_path or ""), str(cache_dir or ""))
-    enc = _SHARED.pop(key, None)
-    if enc is None:
-        enc = SentenceEncoder(model_path=model_path, cache_dir=cache_dir)
-    _SHARED[key] = enc  # most recently used last
-    while len(_SHARED) > MAX_ENCODERS:
-        _SHARED.pop(next(iter(_SHARED)))
-    return enc
+    return lru_get(_SHARED, key, lambda: SentenceEncoder(model_path=model_path, cache_dir=cache_dir),
+                   bound=MAX_ENCODERS)
 
 
 def clear_encoders() -> None:

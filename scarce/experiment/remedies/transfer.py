@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from scarce._checks import check_choice, check_float, check_int
+from scarce._lru import lru_get
 from scarce.experiment.composition import Changes
 from scarce.experiment.setup import TrainSetup
 
@@ -44,17 +45,6 @@ def clear_caches() -> None:
     _BACKBONE_STATE.clear()
 
 
-def _lru(store: OrderedDict, key, make, bound: int):
-    """``store[key]``, made with ``make()`` if missing; at most ``bound`` entries, oldest dropped."""
-    if key in store:
-        store.move_to_end(key)
-    else:
-        store[key] = make()
-        while len(store) > bound:
-            store.popitem(last=False)
-    return store[key]
-
-
 def default_cache_dir() -> Path:
     """``$SCARCE_FEATURE_CACHE``, else ``~/.cache/scarce/features``."""
     return Path(os.environ.get("SCARCE_FEATURE_CACHE") or Path.home() / ".cache" / "scarce" / "features")
@@ -66,7 +56,7 @@ def _cache(where):
     if where in (None, "none", False):
         return None
     root = str(default_cache_dir() if where == "default" else Path(where).expanduser())
-    return _lru(_CACHES, root, lambda: FeatureCache(root), MAX_FEATURE_CACHES)
+    return lru_get(_CACHES, root, lambda: FeatureCache(root), bound=MAX_FEATURE_CACHES)
 
 
 def load_backbone(name: str, pretrained):
@@ -75,8 +65,8 @@ def load_backbone(name: str, pretrained):
 
     from scarce.backbones import create_backbone
 
-    state = _lru(_BACKBONE_STATE, (name, str(pretrained)),
-                 lambda: create_backbone(name, pretrained=pretrained), MAX_BACKBONES)
+    state = lru_get(_BACKBONE_STATE, (name, str(pretrained)),
+                    lambda: create_backbone(name, pretrained=pretrained), bound=MAX_BACKBONES)
     return copy.deepcopy(state)
 
 
