@@ -26,7 +26,8 @@ def test_constant_columns_get_scale_one_and_others_their_std():
 def test_a_nearly_constant_large_column_counts_as_constant():
     x = np.full((10, 2), 6.0, np.float32)
     x[:, 1] = np.arange(10)
-    x[3, 0] = np.float32(6.0) + np.float32(1e-7)  # float noise on a saturated ReLU6 unit
+    x[3, 0] = np.float32(6.0) + np.float32(5e-7)  # float noise on a saturated ReLU6 unit
+    assert x[:, 0].std() > 0  # not exactly constant: only a relative threshold catches it
     assert standardization_stats(x)[1][0] == 1.0
 
 

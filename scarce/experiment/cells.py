@@ -80,14 +80,14 @@ def smallest_class(labels: np.ndarray, split: SubsetSplit) -> int:
     return int(np.bincount(labels[split.all], minlength=int(labels.max()) + 1).min())
 
 
-def selection_for(config: ExperimentConfig, labels: np.ndarray, split: SubsetSplit) -> tuple[str, int]:
-    """The selection strategy a cell uses and its number of folds.
+def selection_for(config: ExperimentConfig, *, smallest: int) -> tuple[str, int]:
+    """The selection strategy a cell uses and its number of folds, given the subset's smallest
+    class count (:func:`smallest_class`).
 
-    ``auto`` is resolved from the subset's smallest class, and under ``auto`` the folds are capped
-    at that class's count (k = 3 gets 3-fold cross-validation when ``folds`` is 5); an explicit
-    ``selection: cross_validation`` keeps ``folds`` as given (the runner refuses more folds than k).
+    ``auto`` is resolved from that count, and under ``auto`` the folds are capped at it (k = 3 gets
+    3-fold cross-validation when ``folds`` is 5); an explicit ``selection: cross_validation`` keeps
+    ``folds`` as given (the runner refuses more folds than k).
     """
-    smallest = smallest_class(labels, split)
     name = resolve_selection(config.selection, smallest=smallest, cv_max_k=config.cv_max_k)
     return name, (min(config.folds, smallest) if config.selection == "auto" else config.folds)
 
@@ -208,7 +208,7 @@ def run_task(config: ExperimentConfig, data_root: str | None, task: Task) -> dic
               "n_train": len(train), "n_val": len(val), "n_test": len(test),
               "test_counts": np.bincount(test.labels, minlength=bundle.num_classes).tolist()}
     learner = LogregLearner() if task.label == LOGREG else RemedyLearner(config, bundle, task.spec)
-    name, folds = selection_for(config, labels, split)
+    name, folds = selection_for(config, smallest=smallest_class(labels, split))
     strategy = create_selection(name, folds=folds)
     fixed = dict(task.fixed) if task.fixed is not None else None
     chosen = strategy.select(learner, train=train, val=val, pool=bundle.train.subset(split.all), seed=task.seed,

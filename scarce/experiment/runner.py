@@ -91,9 +91,9 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
     grid = len(t.lr) * len(t.weight_decay)
     for size in config.sizes:
         split = cut_subset(config, bundle.train.labels, size, config.seeds[0])
-        name, folds = selection_for(config, bundle.train.labels, split)
+        smallest = smallest_class(bundle.train.labels, split)
+        name, folds = selection_for(config, smallest=smallest)
         if name == "cross_validation":
-            smallest = smallest_class(bundle.train.labels, split)
             if folds > smallest:
                 raise ValueError(f"`folds` must be <= the smallest class count of every size's subset: size {size} "
                                  f"has {smallest} examples in its smallest class, got folds={folds} "

@@ -25,7 +25,7 @@ Strategies (``SELECTIONS``, created by :func:`create_selection`):
     the same schedule, stopped at the chosen step.
 
 ``auto`` (:func:`resolve_selection`) is cross-validation when the smallest class of the subset has
-at most ``cv_max_k`` examples, hold-out otherwise. A ``fixed`` point (``tune: first_seed``: the
+2 to ``cv_max_k`` examples (the cell caps the folds at that count), hold-out otherwise. A ``fixed`` point (``tune: first_seed``: the
 choice of the first seed's cell) skips the search: hold-out fits that point once; cross-validation
 trains once on the whole subset up to the reused step.
 """
