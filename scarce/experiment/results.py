@@ -134,9 +134,10 @@ class Results:
             r.update(p_holm=float(adjusted), significant_holm=bool(adjusted <= ALPHA))
         return rows
 
-    def warnings(self) -> list[str]:
+    def warnings(self, rows: list[dict] | None = None) -> list[str]:
         """Rows that look under-trained (the reference first), and a reference not above the
-        majority-class rate; each names the row, the evidence and the fix. Empty when nothing is flagged."""
+        majority-class rate; each names the row, the evidence and the fix. Empty when nothing is flagged.
+        ``rows``: the headline :meth:`summary`, when the caller has it already."""
         ref = self.reference
         out = []
         for remedy in [ref] + [r for r in self.remedies if r != ref]:
@@ -145,7 +146,7 @@ class Results:
                 if reasons:
                     who = " (the reference: every gain at this size is measured against it)" if remedy == ref else ""
                     out.append(f"`{remedy}` at k={size} looks under-trained{who}: " + "; ".join(reasons) + ".")
-        for row in self.summary():
+        for row in self.summary() if rows is None else rows:
             if row["remedy"] == ref and row["not_above_majority"]:
                 out.append(f"`{ref}` at k={row['size']} is not above the majority-class rate "
                            f"({100 * row['majority']:.1f}% {row['metric']}): it has not shown learning beyond a "
@@ -192,11 +193,11 @@ class Results:
         lines += ["", f"Headline metric: **{metric}** ({why}).", "",
                   "Means are over seeds ± half-width of the 95% t-interval, in %. Gains are paired differences to "
                   f"`{self.reference}` (same subset, split, initialisation and step budget per seed), in points."]
-        warnings = self.warnings()
+        tables = {m: self.summary(m) for m in [metric] + [x for x in METRICS if x != metric]}
+        warnings = self.warnings(tables[metric])
         if warnings:
             lines += ["", "## Warnings", ""] + [f"- {w}" for w in warnings]
-        for m in [metric] + [x for x in METRICS if x != metric]:
-            rows = self.summary(m)
+        for m, rows in tables.items():
             lines += ["", f"## {m}" + (" (headline)" if m == metric else ""), "", self._caption(m), "",
                       self._table(rows, _pm)]
             if m == metric:
