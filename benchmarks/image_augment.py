@@ -155,7 +155,8 @@ def loader_vs_step(repeats: int, batches: int = 20) -> dict:
     from scarce.augment.image import create_augment
     from scarce.data import ArrayDataset
     from scarce.models import create_model
-    from scarce.train import _Draws, _StepBatches, image_collate
+    from scarce.steps import Draws, StepBatches
+    from scarce.train import image_collate
 
     x = np.random.default_rng(0).integers(0, 256, (1000, 32, 32, 3), dtype=np.uint8)
     ds = ArrayDataset(x, np.arange(1000) % 10)
@@ -163,8 +164,8 @@ def loader_vs_step(repeats: int, batches: int = 20) -> dict:
     batch = 32
 
     def loader():
-        dl = torch.utils.data.DataLoader(_Draws(ds, aug, 0), collate_fn=image_collate, num_workers=0,
-                                         batch_sampler=_StepBatches(1000, steps=batches, batch_size=batch, seed=0))
+        dl = torch.utils.data.DataLoader(Draws(ds, aug, 0), collate_fn=image_collate, num_workers=0,
+                                         batch_sampler=StepBatches(1000, steps=batches, batch_size=batch, seed=0))
         for _ in dl:
             pass
 

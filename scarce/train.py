@@ -36,9 +36,7 @@ from scarce._checks import check_choice, check_float, check_int
 from scarce._torch import labels_to_tensor, resolve_device  # resolve_device re-exported
 from scarce.data.datasets import LabelledDataset
 from scarce.metrics import classification_metrics
-from scarce.steps import Draws as _Draws  # the old private names stay importable from here
-from scarce.steps import StepBatches as _StepBatches
-from scarce.steps import cosine_with_warmup
+from scarce.steps import Draws, StepBatches, cosine_with_warmup
 
 IMAGE_MEAN, IMAGE_STD = 0.5, 0.25
 
@@ -308,8 +306,8 @@ def fit(
         scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
         gen = torch.Generator(device=device).manual_seed(seed)
         loader = torch.utils.data.DataLoader(
-            _Draws(train, transform, seed),
-            batch_sampler=_StepBatches(len(train), steps=config.steps, batch_size=batch, seed=seed, sampler=sampler),
+            Draws(train, transform, seed),
+            batch_sampler=StepBatches(len(train), steps=config.steps, batch_size=batch, seed=seed, sampler=sampler),
             collate_fn=collate, num_workers=config.num_workers, pin_memory=device.type == "cuda",
         )
         best, best_state, best_step, history, stale = None, None, last, [], 0

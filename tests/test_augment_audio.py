@@ -91,15 +91,15 @@ def test_same_stream_with_dataloader_workers_and_new_draws_per_epoch():
     import torch
 
     from scarce.data import ArrayDataset
-    from scarce.train import _Draws, _StepBatches
+    from scarce.steps import Draws, StepBatches
 
     ds = ArrayDataset([clip(800, s) for s in range(4)], [0, 1, 0, 1], modality="audio", sample_rate=RATE)
     aug = WaveformAugment(preset="strong", sample_rate=RATE)
-    keys = [k for batch in _StepBatches(4, steps=4, batch_size=2, seed=3) for k in batch]  # 2 epochs of 4 clips
+    keys = [k for batch in StepBatches(4, steps=4, batch_size=2, seed=3) for k in batch]  # 2 epochs of 4 clips
 
     def run(workers):
-        loader = torch.utils.data.DataLoader(_Draws(ds, aug, seed=3),
-                                             batch_sampler=_StepBatches(4, steps=4, batch_size=2, seed=3),
+        loader = torch.utils.data.DataLoader(Draws(ds, aug, seed=3),
+                                             batch_sampler=StepBatches(4, steps=4, batch_size=2, seed=3),
                                              collate_fn=lambda b: b, num_workers=workers)
         return [x for batch in loader for x, _ in batch]
 

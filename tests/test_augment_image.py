@@ -109,7 +109,7 @@ def test_raw_albumentations_repeats_per_position_across_epochs_with_workers():
 
 
 def test_wrapper_streams_with_workers_are_seeded_and_vary_per_epoch_and_position():
-    from scarce.train import _Draws, _StepBatches
+    from scarce.steps import Draws, StepBatches
 
     x = np.zeros((4, 16, 16, 1), np.uint8)
     x[:, 6:10, 6:10] = 255
@@ -118,7 +118,7 @@ def test_wrapper_streams_with_workers_are_seeded_and_vary_per_epoch_and_position
 
     def run(seed, workers):
         loader = torch.utils.data.DataLoader(
-            _Draws(ds, aug, seed), batch_sampler=_StepBatches(4, steps=4, batch_size=2, seed=seed),
+            Draws(ds, aug, seed), batch_sampler=StepBatches(4, steps=4, batch_size=2, seed=seed),
             collate_fn=lambda b: (np.stack([x for x, _ in b]), [y for _, y in b]), num_workers=workers)
         return np.concatenate([xb for xb, _ in loader])  # 8 draws = two epochs of 4 images
 
