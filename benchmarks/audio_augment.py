@@ -93,7 +93,7 @@ def speech_like(n: int, rate: int, seed: int) -> np.ndarray:
 
 
 def main(args: argparse.Namespace) -> None:
-    from scarce.audio_features import MelConfig, log_mel, pad_waveforms
+    from scarce.models.audio_frontend import MelConfig, log_mel, pad_waveforms
     from scarce.augment.audio import PRESETS, WaveformAugment
     from scarce.augment.specaugment import SpecAugment
 

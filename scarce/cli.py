@@ -73,14 +73,15 @@ def get_args_parser() -> argparse.ArgumentParser:
 def _list(what: str) -> list[str]:
     from scarce.data.loaders import DATASETS
     from scarce.experiment.remedies import REMEDIES
-    from scarce.models import MODELS
+    from scarce.models import AUTO_HELP, MODALITIES, MODELS
 
     reg = {"datasets": DATASETS, "remedies": REMEDIES, "models": MODELS}[what]
+    if what == "models":  # grouped by modality, each with what `auto` means there
+        return [line for m in MODALITIES for line in (
+            [f"{'auto':24s} {m:6s} {AUTO_HELP[m]}"] + [f"{n:24s} {m:6s} {MODELS.help(n)}" for n in MODELS.names(modality=m)])]
     lines = [f"{n:24s} {reg.help(n)}" for n in reg.names()]
     if what == "remedies":
         lines.insert(0, f"{'chain':24s} several remedies in order: {{name: chain, remedies: [...]}}")
-    if what == "models":
-        lines.insert(0, f"{'auto':24s} small_cnn below 32 px, resnet18 from 32 px")
     return lines
 
 

@@ -29,10 +29,12 @@ class Registry:
         self.kind = kind
         self._entries: dict[str, Callable[..., Any] | str] = {}
         self._help: dict[str, str] = {}
+        self._meta: dict[str, dict[str, Any]] = {}
 
-    def register(self, name: str, factory: Callable[..., Any] | str | None = None, *, help: str = ""):
+    def register(self, name: str, factory: Callable[..., Any] | str | None = None, *, help: str = "", **meta: Any):
         """Register ``factory`` (a callable or a lazy ``"module:attr"`` path) under ``name``.
 
+        ``meta`` holds what an entry declares without being imported (e.g. ``modality="text"``).
         Used without ``factory`` it returns a decorator.
         """
 
@@ -42,13 +44,27 @@ class Registry:
             self._entries[name] = obj
             doc = help or (obj.__doc__ or "").strip().splitlines()[0:1]
             self._help[name] = doc if isinstance(doc, str) else (doc[0] if doc else "")
+            self._meta[name] = dict(meta)
             return obj
 
         return add(factory) if factory is not None else add
 
-    def names(self) -> list[str]:
-        """All registered names, sorted."""
-        return sorted(self._entries)
+    def names(self, **where: Any) -> list[str]:
+        """Registered names, sorted; ``where`` keeps those whose metadata match (``modality="audio"``)."""
+        return sorted(n for n in self._entries if all(self._meta[n].get(k) == v for k, v in where.items()))
+
+    def meta(self, name: str) -> dict[str, Any]:
+        """What ``name`` declared at registration (a copy; nothing is imported)."""
+        if name not in self._entries:
+            raise unknown_name(self.kind, name, self._entries)
+        return dict(self._meta[name])
+
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (for plug-ins registered by tests or examples); unknown names raise."""
+        if name not in self._entries:
+            raise unknown_name(self.kind, name, self._entries)
+        for table in (self._entries, self._help, self._meta):
+            table.pop(name, None)
 
     def help(self, name: str) -> str:
         """The one-line description of ``name``."""

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from scarce.audio_features import LogMelCollate, MelConfig, MfccStats, log_mel, mel_filterbank, mfcc_stats
-from scarce.audio_models import create_audio_model
+from scarce.models.audio_frontend import LogMelCollate, MelConfig, MfccStats, log_mel, mel_filterbank, mfcc_stats
+from scarce.models import create_model
 from scarce.data import ArrayDataset
 from scarce.experiment import TrainSetup, create_remedy
 from scarce.experiment.config import ModelConfig
@@ -74,13 +74,13 @@ def test_model_output_does_not_depend_on_the_other_clips_lengths():
     torch.manual_seed(0)
     collate = LogMelCollate(MelConfig(sample_rate=RATE, n_mels=40))
     for name in ("audio_tdnn",):
-        m = create_audio_model(name, num_classes=3, n_mels=40).eval()
+        m = create_model(name, num_classes=3, n_mels=40).eval()
         alone = m(collate([(tone(300, 1200), 0)])[0])
         batched = m(collate([(tone(300, 1200), 0), (tone(900, 6000), 1)])[0])
         assert torch.allclose(alone[0], batched[0], atol=1e-5)
     with pytest.raises(ValueError, match=r"\(B, 2, n_mels, T\)"):
-        create_audio_model("auto", num_classes=3, n_mels=40)(torch.zeros(2, 40, 10))
-    assert create_audio_model("audio_cnn2d", num_classes=3, n_mels=40)(torch.zeros(2, 2, 40, 10)).shape == (2, 3)
+        create_model("audio_tdnn", num_classes=3, n_mels=40)(torch.zeros(2, 40, 10))
+    assert create_model("audio_cnn2d", num_classes=3, n_mels=40)(torch.zeros(2, 2, 40, 10)).shape == (2, 3)
 
 
 def test_pipeline_and_featurizer_registered_for_audio(tiny_audio):
@@ -90,7 +90,7 @@ def test_pipeline_and_featurizer_registered_for_audio(tiny_audio):
     assert x.shape[:3] == (4, 2, 32) and model_fn(3)(x).shape == (4, 3)
     feats = FEATURIZERS.create("audio").fit_transform(tiny_audio)
     assert feats.shape == (18, 40) and np.isfinite(feats).all()
-    with pytest.raises(ValueError, match="Unknown audio model 'audio_tdn'"):
+    with pytest.raises(ValueError, match="Unknown model 'audio_tdn'. Did you mean 'audio_tdnn'"):
         PIPELINES.create("audio", model=ModelConfig(name="audio_tdn"), train=tiny_audio, num_classes=3)
     no_rate = ArrayDataset(list(tiny_audio.data), tiny_audio.labels, modality="audio")
     with pytest.raises(ValueError, match="sample_rate"):

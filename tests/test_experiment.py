@@ -43,8 +43,9 @@ class AddCopies:
 
 @pytest.fixture(autouse=True, scope="module")
 def _register_test_remedy():
-    if "copies" not in REMEDIES:
-        REMEDIES.register("copies", AddCopies, help="test only")
+    REMEDIES.register("copies", AddCopies, help="test only")
+    yield
+    REMEDIES.unregister("copies")  # other modules see the catalogue as shipped
 
 
 def test_grid_runs_every_cell_once_and_writes_outputs(tmp_path):

@@ -18,8 +18,7 @@ ROOT = Path(__file__).resolve().parents[1] / "scarce"
 FLOORS = {
     "_checks": 0, "_io": 0, "_rng": 0, "registry": 0, "metrics": 0, "_torch": 0, "_lru": 0,
     "data": 1,
-    "augment": 2, "synth": 2, "balance": 2, "backbones": 2, "models": 2, "text_models": 2,
-    "audio_models": 2, "audio_features": 2, "steps": 2,
+    "augment": 2, "synth": 2, "balance": 2, "backbones": 2, "models": 2, "steps": 2,
     "train": 3,
     "experiment": 4,
     "cli": 5,

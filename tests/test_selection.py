@@ -157,9 +157,14 @@ class SpyRemedy:
         return setup
 
 
-def test_cross_validation_in_a_cell_never_applies_the_remedy_to_the_held_out_fold(tmp_path):
-    if "spy" not in REMEDIES:
-        REMEDIES.register("spy", SpyRemedy, help="test only")
+@pytest.fixture()
+def spy_remedy():
+    REMEDIES.register("spy", SpyRemedy, help="test only")
+    yield
+    REMEDIES.unregister("spy")
+
+
+def test_cross_validation_in_a_cell_never_applies_the_remedy_to_the_held_out_fold(tmp_path, spy_remedy):
     SpyRemedy.calls.clear()
     cfg = ExperimentConfig(name="cv", sizes=[4], seeds=[0], remedies=["spy"], logreg_baseline=False,
                            selection="cross_validation", folds=4, test_limit=40,

@@ -82,12 +82,13 @@ def _setup(n_per_class=4):
 
 @pytest.mark.parametrize("name", ["bag_of_embeddings", "hashed_linear"])
 def test_text_models_learn_a_separable_toy_task(name):
-    from scarce.text_models import HashedNgrams, create_text_model
+    from scarce.models import create_model
+    from scarce.models.text import HashedNgrams
     from scarce.train import TrainConfig, evaluate, fit
 
     ds = text_dataset(POS + NEG, [1] * 4 + [0] * 4)
     col = HashedNgrams(buckets=512)
-    r = fit(lambda: create_text_model(name, num_classes=2, buckets=512, dim=8), ds, collate=col, seed=0,
+    r = fit(lambda: create_model(name, num_classes=2, buckets=512, **({"dim": 8} if name == "bag_of_embeddings" else {})), ds, collate=col, seed=0,
             config=TrainConfig(steps=40, batch_size=8, lr=0.1, device="cpu", recompute_bn=False, eval_every=40))
     assert evaluate(r.model, ds, collate=col, device="cpu")["accuracy"] == 1.0
 

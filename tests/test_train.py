@@ -122,9 +122,9 @@ def test_bad_train_config():
 
 def test_device_auto_and_models():
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    assert {"auto", "small_cnn", "resnet18"} <= set(list_models())
+    assert {"small_cnn", "resnet18"} == set(list_models("image"))
     for size, channels in ((8, 1), (32, 3)):
-        m = create_model("auto", num_classes=4, in_channels=channels, image_size=size)
+        m = create_model("auto", modality="image", num_classes=4, in_channels=channels, image_size=size)
         assert m(torch.zeros(2, channels, size, size)).shape == (2, 4)
     with pytest.raises(ValueError, match="Did you mean 'resnet18'"):
         create_model("resnet19", num_classes=4)
@@ -202,3 +202,15 @@ def test_an_early_kept_checkpoint_reports_how_well_the_last_step_fits(tiny_image
     assert r.best_step == 10
     assert r.summary["last_train_accuracy"] == 1.0  # it fits its training data by the end
     assert r.summary["train_accuracy"] <= r.summary["last_train_accuracy"]
+
+
+def test_one_model_factory_for_every_modality():
+    from scarce.models import model_modality
+
+    assert {model_modality(n) for n in list_models()} == {"image", "text", "audio"}
+    assert create_model("auto", modality="text", num_classes=3, buckets=64)(torch.tensor([[1, 2, 0]])).shape == (1, 3)
+    assert create_model("auto", modality="audio", num_classes=3, n_mels=16)(torch.zeros(2, 2, 16, 9)).shape == (2, 3)
+    with pytest.raises(ValueError, match="Model 'small_cnn' takes image data, not text"):
+        create_model("small_cnn", modality="text", num_classes=3)
+    with pytest.raises(ValueError, match="needs `modality=`"):
+        create_model("auto", num_classes=3)

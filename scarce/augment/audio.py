@@ -14,11 +14,11 @@ the sample rate so that they stay below Nyquist at 8 kHz.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from scarce._checks import check_choice, check_float, check_int
 from scarce._rng import seeded_globals
+from scarce.data.audio import check_waveform
 
 PRESETS = ("light", "medium", "strong")
 
@@ -99,8 +99,6 @@ class WaveformAugment:
         return {**self.__dict__, "_compose": None}
 
     def __call__(self, x: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
-        from scarce.audio_features import check_waveform
-
         x = check_waveform(x, name="x")
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"`rng` must be a numpy.random.Generator, got {type(rng).__name__}.")

@@ -2,52 +2,90 @@
 subset, and which raw features the logistic-regression reference uses.
 
 ``PIPELINES[modality](model=ModelConfig, train=dataset, num_classes=int) -> (model_fn, collate)``
-where ``model_fn(num_classes) -> nn.Module`` and ``collate`` may be ``None`` (the engine's image
-collate). ``FEATURIZERS[modality]()`` returns an object with ``fit_transform(ds)`` and
-``transform(ds)`` giving 2-D float arrays (scikit-learn style), fitted on the training part only.
-Other modalities register theirs lazily (``"module:attr"``) so that nothing heavy is imported
-before it is needed.
+where ``model_fn(num_classes) -> nn.Module`` (a model of :mod:`scarce.models`) and ``collate``
+may be ``None`` (the engine's image collate). ``FEATURIZERS[modality]()`` returns an object with
+``fit_transform(ds)`` and ``transform(ds)`` giving 2-D float arrays (scikit-learn style), fitted on
+the training part only. Featurizers are registered lazily (``"module:attr"``) so that nothing heavy
+is imported before it is needed.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
+from scarce.models import auto_model, create_model, model_modality
 from scarce.registry import Registry
 
 PIPELINES = Registry("modality pipeline")
 FEATURIZERS = Registry("raw-feature featurizer")
 
+TEXT_TOKENIZER_OPTIONS = ("ngrams", "max_tokens")
+AUDIO_FRONT_END_OPTIONS = ("n_mels", "win_seconds", "hop_seconds", "max_seconds")
 
-@PIPELINES.register("image", help="models from scarce.models on uint8 HWC images")
+
+def _model_name(model, modality: str, *, image_size: int | None = None) -> str:
+    """The config's model name, with ``auto`` resolved; a model of another modality is refused."""
+    if model.name == "auto":
+        return auto_model(modality, image_size=image_size)
+    if model_modality(model.name) != modality:
+        raise ValueError(f"`model.name` {model.name!r} is a {model_modality(model.name)} model and the dataset is "
+                         f"{modality}; see `scarce list models`.")
+    return model.name
+
+
+@PIPELINES.register("image", help="image models of scarce.models on uint8 HWC images")
 def image_pipeline(*, model, train, num_classes: int):
-    from scarce.models import create_model
-
     x = np.asarray(train.get(0))
-    channels = x.shape[2] if x.ndim == 3 else 1
+    channels, size = (x.shape[2] if x.ndim == 3 else 1), int(min(x.shape[:2]))
+    name = _model_name(model, "image", image_size=size)
 
     def build(n: int):
-        return create_model(model.name, num_classes=n, in_channels=channels, image_size=int(min(x.shape[:2])),
-                            **model.options)
+        return create_model(name, num_classes=n, in_channels=channels, image_size=size, **model.options)
 
     return build, None
 
 
-class FlatPixels:
-    """Raw pixels scaled to [0, 1], flattened."""
+@PIPELINES.register("text", help="hashed n-gram models (bag of embeddings, linear) with their tokenising collate")
+def text_pipeline(*, model, train, num_classes: int):
+    """Options ``ngrams`` and ``max_tokens`` go to the tokeniser; ``buckets`` to both; the rest to the model."""
+    from scarce.models.text import HashedNgrams
 
-    def fit_transform(self, ds):
-        return self.transform(ds)
+    name = _model_name(model, "text")
+    opts = dict(model.options)
+    tok = {k: opts.pop(k) for k in TEXT_TOKENIZER_OPTIONS if k in opts}
+    collate = HashedNgrams(buckets=opts.get("buckets", 2**16), **tok)
+    with torch.random.fork_rng():  # bad options fail here, cheaply, leaving the caller's RNG as it was
+        create_model(name, num_classes=num_classes, **{**opts, "buckets": 16})
 
-    def transform(self, ds):
-        return np.stack([np.asarray(ds.get(i), np.float32).ravel() / 255.0 for i in range(len(ds))])
+    def build(n: int):
+        return create_model(name, num_classes=n, **opts)
+
+    return build, collate
 
 
-FEATURIZERS.register("image", FlatPixels, help="raw pixels, flattened")
+@PIPELINES.register("audio", help="log-mel collate (B, 2, mels, T) + audio models")
+def audio_pipeline(*, model, train, num_classes: int):
+    """Log-mels are computed in the collate (so SpecAugment, a batch transform, acts on them on the
+    device). ``model.options`` may hold front-end settings (``n_mels``, ``win_seconds``,
+    ``hop_seconds``, ``max_seconds``; see :class:`~scarce.models.audio_frontend.MelConfig`); the rest
+    go to the model."""
+    from scarce.models.audio_frontend import LogMelCollate, MelConfig
 
-PIPELINES.register("text", "scarce.text_models:text_pipeline", help="hashed n-gram models (bag of embeddings, linear)")
-FEATURIZERS.register("text", "scarce.text_models:TfidfFeatures", help="TF-IDF of word unigrams and bigrams")
+    rate = getattr(train, "sample_rate", None)
+    if rate is None:
+        raise ValueError("An audio training set must carry `sample_rate` (Hz), got None.")
+    name = _model_name(model, "audio")
+    options = dict(model.options)
+    front = {k: options.pop(k) for k in AUDIO_FRONT_END_OPTIONS if k in options}
+    cfg = MelConfig(sample_rate=int(rate), **front)
 
-PIPELINES.register("audio", "scarce.audio_models:audio_pipeline",
-                   help="log-mel collate (B, 2, mels, T) + audio models (audio_tdnn, audio_cnn2d)")
-FEATURIZERS.register("audio", "scarce.audio_features:MfccStats", help="MFCC mean + std per clip")
+    def build(n: int):
+        return create_model(name, num_classes=n, n_mels=cfg.n_mels, **options)
+
+    return build, LogMelCollate(cfg)
+
+
+FEATURIZERS.register("image", "scarce.models.image:FlatPixels", help="raw pixels, flattened")
+FEATURIZERS.register("text", "scarce.models.text:TfidfFeatures", help="TF-IDF of word unigrams and bigrams")
+FEATURIZERS.register("audio", "scarce.models.audio_frontend:MfccStats", help="MFCC mean + std per clip")

@@ -19,30 +19,7 @@ import torch
 
 from scarce._checks import check_float, check_int
 from scarce._torch import labels_to_tensor
-
-
-def check_waveform(x, *, name: str = "clip") -> np.ndarray:
-    """Return ``x`` as a float32 1-D waveform, or raise an error saying what is wrong with it.
-
-    Raises:
-        TypeError: integer/bool/complex samples (PCM integers must be scaled to [-1, 1] first).
-        ValueError: not 1-D (stereo (C, N) or (N, C) given where mono is expected), empty, or
-            non-finite samples.
-    """
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    x = np.asarray(x)
-    if x.dtype.kind != "f":
-        hint = " Integer PCM must be scaled to [-1, 1] first (e.g. x / 32768 for 16-bit)." if x.dtype.kind in "iu" else ""
-        raise TypeError(f"`{name}` must be a floating-point waveform, got dtype {x.dtype}.{hint}")
-    if x.ndim != 1:
-        raise ValueError(f"`{name}` must be a mono 1-D waveform (samples,), got shape {x.shape}: multi-channel "
-                         "(stereo) audio where mono is expected. Average the channels first.")
-    if x.size == 0:
-        raise ValueError(f"`{name}` must hold at least one sample, got an empty clip.")
-    if not np.isfinite(x).all():
-        raise ValueError(f"`{name}` must hold finite samples, got NaN or Inf.")
-    return x.astype(np.float32, copy=False)
+from scarce.data.audio import check_waveform
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,4 +1,4 @@
-"""From-scratch text classifiers for the recipes, and their tokenising collate.
+"""Text classifiers trained from scratch, and their tokenising collate.
 
 Texts become hashed unigram + bigram ids (lower-cased words and punctuation; a stable CRC-32
 hash into ``buckets`` rows). Hashing needs no vocabulary state, so every word a remedy adds (an
@@ -20,11 +20,13 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
+import torch
+from torch import nn
 
-from scarce._checks import check_choice, check_int
+from scarce._checks import check_float, check_int
+from scarce._torch import labels_to_tensor
 
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
-TEXT_MODELS = ("bag_of_embeddings", "hashed_linear")
 
 
 def tokenize(text: str) -> list[str]:
@@ -64,10 +66,6 @@ class HashedNgrams:
         return [_bucket(g, self.buckets) for g in grams]
 
     def __call__(self, batch: Sequence[tuple[str, object]]):
-        import torch
-
-        from scarce._torch import labels_to_tensor
-
         rows = [self.ids(x) for x, _ in batch]
         out = np.zeros((len(rows), max(map(len, rows))), np.int64)
         for i, r in enumerate(rows):
@@ -77,44 +75,48 @@ class HashedNgrams:
         return torch.from_numpy(out), y
 
 
-def create_text_model(name: str, *, num_classes: int, buckets: int = 2**16, dim: int = 32, dropout: float = 0.3):
-    """Build a from-scratch text model on hashed n-gram ids ``(B, L)`` (0 = padding).
+def _check_sizes(num_classes: int, buckets: int) -> None:
+    check_int("num_classes", num_classes, minimum=2)
+    check_int("buckets", buckets, minimum=2)
+
+
+class BagOfEmbeddings(nn.Module):
+    """fastText-style: the mean of the hashed n-gram embeddings → dropout → linear head, on ids
+    ``(B, L)`` (0 = padding).
 
     Example:
-        >>> import torch
-        >>> m = create_text_model("bag_of_embeddings", num_classes=2, buckets=100)
+        >>> m = BagOfEmbeddings(num_classes=2, buckets=100)
         >>> tuple(m(torch.tensor([[3, 4, 0]])).shape)
         (1, 2)
     """
-    import torch
-    from torch import nn
 
-    check_choice("model", name, TEXT_MODELS)
-    check_int("num_classes", num_classes, minimum=2)
-    check_int("dim", dim, minimum=1)
+    def __init__(self, *, num_classes: int, buckets: int = 2**16, dim: int = 32, dropout: float = 0.3) -> None:
+        super().__init__()
+        _check_sizes(num_classes, buckets)
+        check_int("dim", dim, minimum=1)
+        check_float("dropout", dropout, low=0.0, high=1.0, high_inclusive=False)
+        self.emb = nn.EmbeddingBag(buckets, dim, mode="mean", padding_idx=0)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(dim, num_classes)
 
-    class BagOfEmbeddings(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.emb = nn.EmbeddingBag(buckets, dim, mode="mean", padding_idx=0)
-            self.drop = nn.Dropout(dropout)
-            self.head = nn.Linear(dim, num_classes)
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(self.emb(ids)))
 
-        def forward(self, ids):
-            return self.head(self.drop(self.emb(ids)))
 
-    class HashedLinear(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.weight = nn.EmbeddingBag(buckets, num_classes, mode="sum", padding_idx=0)
-            nn.init.zeros_(self.weight.weight)
-            self.bias = nn.Parameter(torch.zeros(num_classes))
+class HashedLinear(nn.Module):
+    """Logistic regression on the bag of hashed n-grams: each n-gram's weight, summed and scaled by
+    1/sqrt(length), plus a bias; weights start at zero."""
 
-        def forward(self, ids):
-            length = (ids > 0).sum(1, keepdim=True).clamp_min(1).float()
-            return self.weight(ids) / length.sqrt() + self.bias
+    def __init__(self, *, num_classes: int, buckets: int = 2**16) -> None:
+        super().__init__()
+        _check_sizes(num_classes, buckets)
+        self.weight = nn.EmbeddingBag(buckets, num_classes, mode="sum", padding_idx=0)
+        nn.init.zeros_(self.weight.weight)
+        self.bias = nn.Parameter(torch.zeros(num_classes))
 
-    return BagOfEmbeddings() if name == "bag_of_embeddings" else HashedLinear()
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        length = (ids > 0).sum(1, keepdim=True).clamp_min(1).float()
+        return self.weight(ids) / length.sqrt() + self.bias
 
 
 class TfidfFeatures:
@@ -136,19 +138,3 @@ class TfidfFeatures:
 
     def transform(self, ds):
         return self.vec.transform(self._texts(ds)).toarray().astype(np.float32)
-
-
-def text_pipeline(*, model, train, num_classes: int):
-    """``PIPELINES["text"]``: a hashed-n-gram model (``model.name``: ``auto`` = bag_of_embeddings,
-    or hashed_linear; options ``buckets``, ``dim``, ``dropout``, ``ngrams``, ``max_tokens``)."""
-    name = "bag_of_embeddings" if model.name == "auto" else model.name
-    check_choice("model.name", name, ("auto", *TEXT_MODELS))
-    opts = dict(model.options)
-    tok = {k: opts.pop(k) for k in ("ngrams", "max_tokens") if k in opts}
-    collate = HashedNgrams(buckets=opts.get("buckets", 2**16), **tok)
-    create_text_model(name, num_classes=num_classes, buckets=16, **{k: v for k, v in opts.items() if k != "buckets"})
-
-    def build(n: int):
-        return create_text_model(name, num_classes=n, **opts)
-
-    return build, collate

@@ -1,4 +1,4 @@
-"""Small audio classifiers on ``(B, 2, n_mels, T)`` log-mel batches (channel 1 = frame mask).
+"""Audio classifiers trained from scratch, on ``(B, 2, n_mels, T)`` log-mel batches (channel 1 = frame mask).
 
 ``audio_tdnn`` (the default, ``"auto"``): 1-D convolutions over time with the mel bands as
 channels (a time-delay network), then masked mean + standard-deviation pooling over the valid
@@ -14,9 +14,6 @@ import torch
 from torch import nn
 
 from scarce._checks import check_float, check_int
-from scarce.registry import Registry
-
-AUDIO_MODELS = Registry("audio model")
 
 
 def masked_stats(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -84,45 +81,3 @@ class AudioCNN2d(nn.Module):
         h = self.body(spec[:, None]).mean(2)  # (B, C, T)
         m = mask[:, None, :]
         return self.head((h * m).sum(-1) / m.sum(-1).clamp_min(1.0))
-
-
-AUDIO_MODELS.register("audio_tdnn", AudioTDNN, help="1-D time-delay CNN with statistics pooling (default)")
-AUDIO_MODELS.register("audio_cnn2d", AudioCNN2d, help="2-D CNN over (mel, time), masked mean pooling")
-
-
-def create_audio_model(name: str, *, num_classes: int, n_mels: int, **options) -> nn.Module:
-    """Build a registered audio model; ``"auto"`` is ``audio_tdnn``.
-
-    Example:
-        >>> m = create_audio_model("auto", num_classes=10, n_mels=40)
-        >>> m(torch.zeros(3, 2, 40, 50)).shape
-        torch.Size([3, 10])
-    """
-    name = "audio_tdnn" if name == "auto" else name
-    return AUDIO_MODELS.create(name, num_classes=num_classes, n_mels=n_mels, **options)
-
-
-FRONT_END_OPTIONS = ("n_mels", "win_seconds", "hop_seconds", "max_seconds")
-
-
-def audio_pipeline(*, model, train, num_classes: int):
-    """``PIPELINES["audio"]``: log-mels computed in the collate (so SpecAugment, a batch transform,
-    acts on them on the device) and an audio model from :data:`AUDIO_MODELS`.
-
-    ``model.options`` may hold front-end settings (``n_mels``, ``win_seconds``, ``hop_seconds``,
-    ``max_seconds``; see :class:`~scarce.audio_features.MelConfig`); the rest go to the model.
-    """
-    from scarce.audio_features import LogMelCollate, MelConfig
-
-    rate = getattr(train, "sample_rate", None)
-    if rate is None:
-        raise ValueError("An audio training set must carry `sample_rate` (Hz), got None.")
-    options = dict(model.options)
-    front = {k: options.pop(k) for k in FRONT_END_OPTIONS if k in options}
-    cfg = MelConfig(sample_rate=int(rate), **front)
-    AUDIO_MODELS.get("audio_tdnn" if model.name == "auto" else model.name)  # unknown names fail here
-
-    def build(n: int) -> nn.Module:
-        return create_audio_model(model.name, num_classes=n, n_mels=cfg.n_mels, **options)
-
-    return build, LogMelCollate(cfg)
