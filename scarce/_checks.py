@@ -21,9 +21,8 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
 def unknown_name(kind: str, name: str, choices: Iterable[str]) -> ValueError:
     """Build the error for an unknown registry name, listing the known ones."""
     choices = sorted(choices)
-    return ValueError(
-        f"Unknown {kind} '{name}'.{did_you_mean(name, choices)} Known {kind}s: {', '.join(choices)}."
-    )
+    plural = kind[:-1] + "ies" if kind.endswith("y") and kind[-2:-1] not in "aeiou" else kind + "s"
+    return ValueError(f"Unknown {kind} '{name}'.{did_you_mean(name, choices)} Known {plural}: {', '.join(choices)}.")
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:

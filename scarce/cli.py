@@ -79,10 +79,7 @@ def _list(what: str) -> list[str]:
     if what == "models":  # grouped by modality, each with what `auto` means there
         return [line for m in MODALITIES for line in (
             [f"{'auto':24s} {m:6s} {AUTO_HELP[m]}"] + [f"{n:24s} {m:6s} {MODELS.help(n)}" for n in MODELS.names(modality=m)])]
-    lines = [f"{n:24s} {reg.help(n)}" for n in reg.names()]
-    if what == "remedies":
-        lines.insert(0, f"{'chain':24s} several remedies in order: {{name: chain, remedies: [...]}}")
-    return lines
+    return [f"{n:24s} {reg.help(n)}" for n in reg.names()]
 
 
 def _rebalance(args: argparse.Namespace) -> None:

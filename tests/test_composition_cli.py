@@ -5,7 +5,7 @@ import time
 
 from scarce.cli import main
 
-TRAIN = "train: {steps: 2, batch_size: 8, lr: [0.01], eval_every: 2}\nlogreg_baseline: false\n"
+TRAIN = "train: {steps: 2, batch_size: 8, lr: [0.01], eval_every: 2}\n"
 
 
 def _ablate(tmp_path, config, capsys):

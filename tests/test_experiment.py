@@ -20,7 +20,7 @@ from scarce.experiment.config import (
 from scarce.experiment.runner import read_log, validate_config
 
 # hold-out unless a test asks for cross-validation (the default `auto` would cross-validate k=3 and 6)
-TINY = dict(name="tiny", sizes=[3, 6], seeds=[0, 1], selection="holdout",
+TINY = dict(name="tiny", sizes=[3, 6], seeds=[0, 1], selection="holdout", references=["logreg"],
             train=TrainSection(steps=4, lr=[1e-2], weight_decay=[1e-4], eval_every=2),
             test_limit=60)
 
@@ -87,7 +87,7 @@ def test_resume_skips_finished_cells_and_repairs_partial_line(tmp_path):
 
 
 def test_out_dir_with_other_config_is_refused(tmp_path):
-    Experiment(tiny_config(seeds=[0]), out_dir=tmp_path, progress=False).run()
+    Experiment(tiny_config(seeds=[0], references=[]), out_dir=tmp_path, progress=False).run()
     other = tiny_config(seeds=[0], sizes=[3], train=replace(TINY["train"], steps=3))
     with pytest.raises(FileExistsError, match="different config"):
         Experiment(other, out_dir=tmp_path, progress=False)
@@ -99,15 +99,15 @@ def test_out_dir_with_other_config_is_refused(tmp_path):
 
 
 def test_growing_the_grid_keeps_finished_cells(tmp_path):
-    Experiment(tiny_config(seeds=[0], logreg_baseline=False), out_dir=tmp_path, progress=False).run()
+    Experiment(tiny_config(seeds=[0], references=[]), out_dir=tmp_path, progress=False).run()
     first = {r["key"]: r for r in read_log(tmp_path / "results.jsonl")}
-    grown = tiny_config(seeds=[0, 1], remedies=["baseline", "copies"], logreg_baseline=False)
+    grown = tiny_config(seeds=[0, 1], remedies=["baseline", "copies"], references=[])
     exp = Experiment(grown, out_dir=tmp_path, progress=False)
     assert {t.key for t in exp.pending()} == {t.key for t in exp.tasks} - set(first)
     res = exp.run()
     assert len(res.records) == 2 * 2 * 2
     assert all(first[r["key"]] == r for r in res.records if r["key"] in first)
-    shrunk = tiny_config(seeds=[1], remedies=["copies"], logreg_baseline=False)
+    shrunk = tiny_config(seeds=[1], remedies=["copies"], references=[])
     res = Experiment(shrunk, out_dir=tmp_path, progress=False).run()
     assert {(r["remedy"], r["seed"]) for r in res.records} == {("copies", 1)}
 
@@ -159,7 +159,7 @@ def _count_fits(monkeypatch):
     return calls
 
 
-FIRST_SEED = dict(sizes=[3, 6], seeds=[0, 1, 2], tune="first_seed", logreg_baseline=False,
+FIRST_SEED = dict(sizes=[3, 6], seeds=[0, 1, 2], tune="first_seed", references=[],
                   model=from_dict(ModelConfig, {"name": "small_cnn", "options": {"width": 8}}),
                   train=TrainSection(steps=2, eval_every=1, lr=[1e-3, 3e-2], weight_decay=[1e-4]))
 

@@ -52,7 +52,7 @@ def test_transfer_remedies_run_in_an_ablation(tmp_path, monkeypatch):
     monkeypatch.setenv("SCARCE_FEATURE_CACHE", str(tmp_path / "cache"))
     common = {"size": 16}
     cfg = ExperimentConfig(
-        name="t", sizes=[3], seeds=[0], logreg_baseline=False, test_limit=20,
+        name="t", sizes=[3], seeds=[0], test_limit=20,
         train=TrainSection(steps=2, batch_size=16, lr=[1e-3], eval_every=2),
         remedies=["baseline", {"name": "linear_probe", **common},
                   {"name": "finetune", "label": "ft_last", "n_stages": 1, **common}])

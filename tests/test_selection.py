@@ -166,7 +166,7 @@ def spy_remedy():
 
 def test_cross_validation_in_a_cell_never_applies_the_remedy_to_the_held_out_fold(tmp_path, spy_remedy):
     SpyRemedy.calls.clear()
-    cfg = ExperimentConfig(name="cv", sizes=[4], seeds=[0], remedies=["spy"], logreg_baseline=False,
+    cfg = ExperimentConfig(name="cv", sizes=[4], seeds=[0], remedies=["spy"],
                            selection="cross_validation", folds=4, test_limit=40,
                            train=TrainSection(steps=3, eval_every=1, lr=[1e-3, 1e-2], weight_decay=[1e-4]))
     (task,) = Experiment(cfg, out_dir=tmp_path, progress=False).tasks
@@ -183,7 +183,7 @@ def test_cross_validation_in_a_cell_never_applies_the_remedy_to_the_held_out_fol
 
 
 def test_auto_uses_cross_validation_only_for_small_sizes(tmp_path):
-    cfg = ExperimentConfig(name="auto", sizes=[3, 6], seeds=[0], selection="auto", cv_max_k=4, folds=5,
+    cfg = ExperimentConfig(name="auto", sizes=[3, 6], seeds=[0], selection="auto", cv_max_k=4, folds=5, references=["logreg"],
                            test_limit=40, train=TrainSection(steps=2, eval_every=1, lr=[1e-2], weight_decay=[1e-4]))
     tasks = Experiment(cfg, out_dir=tmp_path, progress=False).tasks
     recs = {(t.label, t.size): run_task(cfg, None, t) for t in tasks}

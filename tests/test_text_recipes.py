@@ -26,11 +26,14 @@ def test_text_recipe_smoke(recipe, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 @needs_data
-def test_tfidf_control_smoke(tmp_path):
-    import sys
+def test_tfidf_control_recipe_smoke(tmp_path, monkeypatch):
+    from scarce.cli import main
 
-    sys.path.insert(0, str(ROOT / "recipes"))
-    import text_tfidf_control as ctl
-
-    ctl.main(ctl.get_args_parser().parse_args(["--smoke", "--data-root", str(DATA), "--out", str(tmp_path / "t.md")]))
-    assert "eda − duplicate" in (tmp_path / "t.md").read_text()
+    monkeypatch.setenv("SCARCE_DATA", str(DATA))
+    assert main(["ablate", str(ROOT / "recipes" / "text_tfidf_control.yaml"), "--smoke", "--out", str(tmp_path),
+                 "--quiet"]) == 0
+    records = {json.loads(line)["remedy"]: json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()}
+    assert set(records) == {"tfidf", "tfidf+eda", "tfidf+duplicate"}
+    assert records["tfidf+eda"]["n_train_after_remedy"] == records["tfidf+duplicate"]["n_train_after_remedy"] > records[
+        "tfidf"]["n_train"]
+    assert "gain in accuracy over `tfidf+duplicate`" in (tmp_path / "results.md").read_text()

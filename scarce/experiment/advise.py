@@ -22,7 +22,7 @@ def verification_config(dataset: str, *, per_class: int, options: dict | None = 
         name=f"advise_{dataset}_{per_class}", dataset=DatasetConfig(dataset, dict(options or {})),
         model=ModelConfig("small_cnn", {"width": 32}), sizes=[per_class], seeds=list(seeds),
         train=TrainSection(steps=steps, batch_size=32, lr=[3e-3], weight_decay=[1e-4], eval_every=max(1, steps // 2)),
-        remedies=remedies, logreg_baseline=False, test_limit=test_limit)
+        remedies=remedies, test_limit=test_limit)
 
 
 def verify_advice(advice: Advice, config, *, out_dir: str | Path, data_root: str | None = None,

@@ -3,9 +3,9 @@
 Every remedy in a (size, seed) pair gets the same subset, the same validation split (or the same
 folds), the same initialisation seed, the same step budget and the same hyper-parameter grid,
 chosen by the same selection strategy (``scarce.experiment.selection``), so differences are paired
-and due to the remedy alone. A row is trained by a *learner*: :class:`RemedyLearner` (the model
-pipeline of the modality + a remedy, trained by the engine) or :class:`LogregLearner` (logistic
-regression on raw features, C on the same grid logic).
+and due to the remedy alone. A row is trained by a *learner* (``scarce.experiment.learners``): the
+engine on the modality's model for ``remedies`` rows, a registered reference learner for
+``references`` rows.
 
 Besides the test metrics a record holds ``hparams`` (+ ``step`` under cross-validation),
 ``hparams_at_edge``, ``tuning`` (mode, selection, folds, grid_points, tuned_on_seed),
@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,25 +26,21 @@ from scarce.data.datasets import LabelledDataset, Subset
 from scarce.data.loaders import DatasetBundle, load_dataset, stratified_test_split
 from scarce.data.subsets import SubsetSplit, long_tailed_subset, stratified_subset
 from scarce.experiment.config import ExperimentConfig
-from scarce.experiment.pipelines import FEATURIZERS, PIPELINES
+from scarce.experiment.learners import Row, create_learner
 from scarce.experiment.selection import at_edge, create_selection, grid_points, resolve_selection
-from scarce.experiment.setup import TrainSetup, create_remedy
-
-LOGREG = "logreg"
-LOGREG_C = (0.01, 0.1, 1.0, 10.0)
-
 
 @dataclass(frozen=True)
 class Task:
     """One cell. ``fixed`` (sorted ``(name, value)`` pairs) is a hyper-parameter point reused from
     the cell of seed ``tuned_on`` (``tune: first_seed``) instead of searching the grid."""
 
-    label: str  # the results row: a remedy label, or "logreg"
-    spec: Any  # the remedy spec from the config (None for logreg)
+    label: str  # the results row
+    spec: Any  # the remedy spec from the config
     size: int
     seed: int
     fixed: tuple | None = None
     tuned_on: int | None = None
+    learner: Any = None  # a reference learner's spec (``None``: the engine on the config's model)
 
     @property
     def key(self) -> str:
@@ -101,102 +96,6 @@ def test_set(config: ExperimentConfig, bundle: DatasetBundle) -> LabelledDataset
     return Subset(test, keep)
 
 
-@dataclass
-class RemedyLearner:
-    """A results row trained by the engine: the modality's model pipeline plus a remedy."""
-
-    config: ExperimentConfig
-    bundle: DatasetBundle
-    spec: Any
-
-    @property
-    def axes(self) -> dict:
-        return {"lr": list(self.config.train.lr), "weight_decay": list(self.config.train.weight_decay)}
-
-    def prepare(self, part: LabelledDataset, *, seed: int) -> TrainSetup:
-        """The setup built from ``part`` only, with the remedy applied."""
-        model_fn, collate = PIPELINES.create(part.modality, model=self.config.model, train=part,
-                                             num_classes=self.bundle.num_classes)
-        setup = TrainSetup(train=part, num_classes=self.bundle.num_classes, model_fn=model_fn, collate=collate,
-                           clean_train=part)
-        return create_remedy(self.spec).apply(setup, seed=seed)
-
-    def fit(self, setup: TrainSetup, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
-            stop_at: int | None = None):
-        from scarce.train import fit, image_collate
-
-        tc = self.config.train.engine_config(lr=hparams["lr"], weight_decay=hparams["weight_decay"])
-        sampler = setup.sampler_fn(setup.train.labels, seed=seed) if setup.sampler_fn else None
-        return fit(lambda: setup.model_fn(setup.num_classes), setup.train, config=tc, seed=seed, val=val,
-                   bn_data=setup.clean_train, transform=setup.transform, batch_transform=setup.batch_transform,
-                   sampler=sampler, loss_fn=setup.loss_fn, collate=setup.collate or image_collate,
-                   param_groups_fn=setup.param_groups_fn, stop_at=stop_at)
-
-    def score(self, setup: TrainSetup, fitted, test: LabelledDataset) -> dict:
-        from scarce.train import evaluate, image_collate
-
-        metrics = evaluate(fitted.model, test, collate=setup.collate or image_collate, device=self.config.train.device)
-        return {"metrics": metrics, "n_train_after_remedy": len(setup.train), "notes": dict(setup.notes)}
-
-
-@dataclass
-class _Features:
-    featurizer: Any
-    x: np.ndarray
-    labels: np.ndarray
-    _cache: tuple = (None, None)
-
-    def of(self, data: LabelledDataset) -> np.ndarray:
-        """Features of ``data`` (the last one asked for is kept: the grid reuses one validation part)."""
-        if self._cache[0] is not data:
-            self._cache = (data, self.featurizer.transform(data))
-        return self._cache[1]
-
-
-@dataclass
-class LogisticFit:
-    model: Any
-    val_score: tuple[float, float] | None
-    history: list
-    summary: dict
-
-
-class LogregLearner:
-    """Logistic regression on standardised raw features of the modality (fitted on the training
-    part only), C from ``LOGREG_C``."""
-
-    axes = {"C": list(LOGREG_C)}
-
-    def prepare(self, part: LabelledDataset, *, seed: int) -> _Features:
-        featurizer = FEATURIZERS.create(part.modality)
-        return _Features(featurizer, featurizer.fit_transform(part), part.labels)
-
-    def fit(self, feats: _Features, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
-            stop_at: int | None = None) -> LogisticFit:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.metrics import log_loss
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=hparams["C"], max_iter=2000)).fit(feats.x, feats.labels)
-        classes = clf.classes_
-        train_accuracy = float(clf.score(feats.x, feats.labels))
-        summary = {"steps": None, "best_step": None,
-                   "final_train_loss": float(log_loss(feats.labels, clf.predict_proba(feats.x), labels=classes)),
-                   "train_accuracy": train_accuracy, "last_train_accuracy": train_accuracy, "val_improving_late": None}
-        if val is None:
-            return LogisticFit(clf, None, [], summary)
-        xv = feats.of(val)
-        acc, nll = float(clf.score(xv, val.labels)), float(log_loss(val.labels, clf.predict_proba(xv), labels=classes))
-        return LogisticFit(clf, (acc, -nll), [{"step": None, "val_accuracy": acc, "val_nll": nll}], summary)
-
-    def score(self, feats: _Features, fitted: LogisticFit, test: LabelledDataset) -> dict:
-        from scarce.metrics import classification_metrics
-
-        pred = fitted.model.predict(feats.featurizer.transform(test))
-        return {"metrics": classification_metrics(test.labels, pred, num_classes=test.num_classes)}
-
-
 def run_task(config: ExperimentConfig, data_root: str | None, task: Task) -> dict:
     """Train and test one cell; returns the record written to ``results.jsonl``."""
     start = time.perf_counter()
@@ -207,7 +106,7 @@ def run_task(config: ExperimentConfig, data_root: str | None, task: Task) -> dic
     record = {"key": task.key, "remedy": task.label, "size": task.size, "seed": task.seed,
               "n_train": len(train), "n_val": len(val), "n_test": len(test),
               "test_counts": np.bincount(test.labels, minlength=bundle.num_classes).tolist()}
-    learner = LogregLearner() if task.label == LOGREG else RemedyLearner(config, bundle, task.spec)
+    learner = create_learner(Row(task.label, task.spec, task.learner), config=config, bundle=bundle)
     name, folds = selection_for(config, smallest=smallest_class(labels, split))
     strategy = create_selection(name, folds=folds)
     fixed = dict(task.fixed) if task.fixed is not None else None

@@ -17,6 +17,22 @@ import yaml
 from scarce._checks import did_you_mean
 
 
+REPLACED_KEYS = {
+    "logreg_baseline": "write `references: [logreg]` for the logistic-regression row (omit it for none).",
+}
+"""Keys of earlier versions, with what to write instead."""
+
+
+def upgrade_saved(config: dict) -> dict:
+    """A ``config.yaml`` saved by an earlier version, in today's keys (a copy): a results folder
+    written before ``references`` keeps its logistic-regression row and can be grown or resumed."""
+    config = dict(config or {})
+    if "logreg_baseline" in config:
+        config.setdefault("references", ["logreg"] if config.pop("logreg_baseline") else [])
+        config.setdefault("reference", None)
+    return config
+
+
 @dataclass
 class DatasetConfig:
     name: str = "digits"
@@ -69,7 +85,10 @@ class ExperimentConfig:
     Attributes:
         metric: the headline metric of tables and plots (``auto``: balanced accuracy when the test
             split is imbalanced, accuracy otherwise; resolved by ``Results``).
-        logreg_baseline: also report logistic regression on raw features (C tuned like the rest).
+        remedies: rows trained by the engine on ``model``, one per remedy spec.
+        references: rows trained by a reference learner (``scarce.experiment.learners``), e.g.
+            ``[logreg]`` or ``[{name: logreg, remedy: eda, C: [0.1, 1, 10]}]``.
+        reference: the label of the row every gain is measured against (default: the first row).
         test_limit: evaluate on a fixed stratified sample of this many test examples (``None``: all).
         tune: ``every_cell`` (search the grid in every cell) or ``first_seed`` (search it per
             (remedy, size) on ``seeds[0]`` only; the other seeds reuse that cell's choice).
@@ -90,8 +109,9 @@ class ExperimentConfig:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     train: TrainSection = field(default_factory=TrainSection)
     remedies: list[Any] = field(default_factory=lambda: ["baseline"])
+    references: list[Any] = field(default_factory=list)
+    reference: str | None = None
     metric: str = "auto"
-    logreg_baseline: bool = True
     test_limit: int | None = None
     tune: str = "every_cell"
     selection: str = "auto"
@@ -141,6 +161,8 @@ def from_dict(cls: type, data: Any, *, prefix: str = "") -> Any:
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
     for key, value in data.items():
+        if f"{prefix}{key}" in REPLACED_KEYS:
+            raise ValueError(f"Config key '{prefix}{key}' was replaced: {REPLACED_KEYS[prefix + key]}")
         if key not in names:
             raise ValueError(f"Unknown config key '{prefix}{key}'.{did_you_mean(str(key), names)} "
                              f"Known keys here: {', '.join(names)}.")

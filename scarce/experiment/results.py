@@ -22,9 +22,10 @@ import yaml
 
 from scarce._io import atomic_write, atomic_write_text
 from scarce.experiment import report_stats as rs
-from scarce.experiment.cells import LOGREG
+from scarce.experiment.cells import cell_key
+from scarce.experiment.learners import config_rows, reference_label
+from scarce.experiment.config import upgrade_saved
 from scarce.experiment.log import CONFIG, LOG, read_log
-from scarce.experiment.setup import remedy_label
 from scarce.metrics import METRICS, holm, majority_score, mean_ci, paired_diff_ci, paired_pvalue, paired_wins
 
 ALPHA = 0.05
@@ -48,6 +49,7 @@ class Results:
         if not (out_dir / LOG).exists():
             raise FileNotFoundError(f"No {LOG} in '{out_dir}': run `scarce ablate` there first.")
         config = yaml.safe_load((out_dir / CONFIG).read_text(encoding="utf-8")) if (out_dir / CONFIG).exists() else {}
+        config = upgrade_saved(config or {})
         grid = _grid_keys(config or {})
         seen, records = set(), []
         for r in read_log(out_dir / LOG):
@@ -60,19 +62,16 @@ class Results:
 
     @property
     def remedies(self) -> list[str]:
-        order = [remedy_label(s) for s in self.config.get("remedies", [])]
+        """Row labels: the config's rows in order (remedies, then references), then any others."""
+        order = [r.label for r in config_rows(self.config)]
         present = {r["remedy"] for r in self.records}
-        return [r for r in order if r in present] + sorted(present - set(order) - {LOGREG}) + (
-            [LOGREG] if LOGREG in present else [])
+        return [r for r in order if r in present] + sorted(present - set(order))
 
     @property
     def reference(self) -> str:
-        """The row gains are measured against: the ``baseline`` remedy, else the first one."""
-        specs = self.config.get("remedies", [])
-        for s in specs:
-            if (s if isinstance(s, str) else s.get("name")) == "baseline":
-                return remedy_label(s)
-        return self.remedies[0]
+        """The row gains are measured against: the config's ``reference``, else its first row."""
+        ref = reference_label(self.config)
+        return ref if ref in self.remedies or not self.remedies else self.remedies[0]
 
     @property
     def sizes(self) -> list[int]:
@@ -253,13 +252,15 @@ class Results:
         metric = metric or self.metric
         fig = Figure(figsize=(6.5, 4.2))
         ax = fig.subplots()
-        rows = self.summary(metric)
+        summary = self.summary(metric)
+        learner_rows = {r.label for r in config_rows(self.config) if r.learner is not None}  # references dashed
         for i, remedy in enumerate(self.remedies):
-            pts = [r for r in rows if r["remedy"] == remedy]
+            pts = [r for r in summary if r["remedy"] == remedy]
             x = [r["size"] * (1 + 0.02 * (i - len(self.remedies) / 2)) for r in pts]
             y = [100 * r["mean"] for r in pts]
             err = [0 if math.isnan(r["ci_low"]) else 100 * (r["ci_high"] - r["mean"]) for r in pts]
-            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=remedy, linestyle="--" if remedy == LOGREG else "-")
+            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=remedy,
+                        linestyle="--" if remedy in learner_rows else "-")
         ax.set_xscale("log")
         ax.set_xticks(self.sizes, [str(s) for s in self.sizes])
         ax.minorticks_off()
@@ -285,11 +286,9 @@ class Results:
 def _grid_keys(config: dict) -> set[str] | None:
     """Cell keys of the config's grid (``None`` when the config does not spell out its grid: keep
     every record)."""
-    from scarce.experiment.cells import cell_key
-
-    if not all(config.get(k) for k in ("remedies", "sizes", "seeds")):
+    labels = [r.label for r in config_rows(config)]
+    if not (labels and config.get("sizes") and config.get("seeds")):
         return None
-    labels = [remedy_label(s) for s in config["remedies"]] + [LOGREG]
     return {cell_key(r, k, s) for r in labels for k in config.get("sizes", []) for s in config.get("seeds", [])}
 
 

@@ -23,35 +23,38 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
 from scarce._checks import check_choice, check_int
 from scarce._io import atomic_write_text
 from scarce.data.loaders import DATASETS
-from scarce.experiment.cells import LOGREG, Task, cut_subset, get_bundle, run_task, selection_for, smallest_class
-from scarce.experiment.config import ExperimentConfig, dump_config
-from scarce.experiment.pipelines import FEATURIZERS, PIPELINES
+from scarce.experiment.cells import Task, cut_subset, get_bundle, run_task, selection_for, smallest_class
+from scarce.experiment.config import ExperimentConfig, dump_config, upgrade_saved
+from scarce.experiment.learners import check_row, config_rows
+from scarce.experiment.pipelines import PIPELINES
 from scarce.experiment.executor import make_executor
 from scarce.experiment.log import CONFIG, LOG, _repair_tail, read_log  # noqa: F401  (re-exported)
 from scarce.experiment.composition import check_remedy
 from scarce.experiment.selection import selection_names
-from scarce.experiment.setup import create_remedy, remedy_label
+from scarce.experiment.setup import create_remedy
 from scarce.metrics import METRICS
 
 TUNE_MODES = ("every_cell", "first_seed")
 OUTPUTS = (LOG, "results.md", "results.csv", "metric_vs_size.png", "command.txt")
 
 
-GRID_KEYS = ("sizes", "seeds", "remedies")
+GRID_KEYS = ("sizes", "seeds", "remedies", "references")
 
 
 def extends(old: dict, new: dict) -> bool:
-    """True when ``new`` only changes the grid of ``old`` (sizes, seeds, remedies) and every remedy
-    label present in both has the same spec, so the finished cells of ``old`` stay valid."""
+    """True when ``new`` only changes the grid of ``old`` (sizes, seeds, remedies, references) and
+    every row label present in both has the same remedy and learner, so the finished cells of
+    ``old`` stay valid."""
     if {k: v for k, v in old.items() if k not in GRID_KEYS} != {k: v for k, v in new.items() if k not in GRID_KEYS}:
         return False
-    old_specs = {remedy_label(s): s for s in old.get("remedies", [])}
-    return all(old_specs.get(remedy_label(s), s) == s for s in new.get("remedies", []))
+    old_rows = {r.label: r for r in config_rows(old)}
+    return all(old_rows.get(r.label, r) == r for r in config_rows(new))
 
 
 def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[Task]:
@@ -79,15 +82,23 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
             t.engine_config(lr=lr, weight_decay=wd)
     if config.test_limit is not None:
         check_int("test_limit", config.test_limit, minimum=1)
+    grid_rows = config_rows(config.to_dict())  # unknown reference learners fail here
+    if not grid_rows:
+        raise ValueError("Config keys 'remedies' and 'references' are both empty: name at least one row.")
+    labels = [r.label for r in grid_rows]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"Row labels must be unique, got {labels}. Give each remedy or reference a `label:`.")
+    if config.reference is not None and config.reference not in labels:
+        raise ValueError(f"`reference` must be the label of a row, one of {labels}; got {config.reference!r}.")
     bundle = get_bundle(config, data_root)
-    labels = []
-    for spec in config.remedies:
-        check_remedy(create_remedy(spec), modality=bundle.modality)  # a chain losing a remedy, a wrong modality
-        labels.append(remedy_label(spec))
-    if len(set(labels)) != len(labels) or LOGREG in labels:
-        raise ValueError(f"Remedy labels must be unique and not '{LOGREG}'; got {labels}. Give each a `label:`.")
-    model_fn, _ = PIPELINES.create(bundle.modality, model=config.model, train=bundle.train, num_classes=bundle.num_classes)
-    model_fn(bundle.num_classes)  # unknown models and bad model options fail here, not mid-run
+    for row in grid_rows:
+        check_remedy(create_remedy(row.remedy), modality=bundle.modality)  # a chain losing a remedy, a wrong modality
+        check_row(row, modality=bundle.modality)  # a reference without features, or ignoring its remedy
+    if any(r.learner is None for r in grid_rows):  # unknown models and bad model options fail here, not mid-run
+        model_fn, _ = PIPELINES.create(bundle.modality, model=config.model, train=bundle.train,
+                                       num_classes=bundle.num_classes)
+        with torch.random.fork_rng():  # the caller's RNG is left as it was
+            model_fn(bundle.num_classes)
     grid = len(t.lr) * len(t.weight_decay)
     for size in config.sizes:
         split = cut_subset(config, bundle.train.labels, size, config.seeds[0])
@@ -105,10 +116,8 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
         if grid > 1 and len(split.val) == 0:
             raise ValueError(f"Size {size} leaves no validation example to tune {grid} (lr, weight_decay) points on; "
                              "use sizes >= 2, a single grid point, or a larger 'subset.val_fraction'.")
-    rows = list(zip(labels, config.remedies))
-    if config.logreg_baseline and bundle.modality in FEATURIZERS:
-        rows.append((LOGREG, None))
-    return [Task(label, spec, size, seed) for size in config.sizes for seed in config.seeds for label, spec in rows]
+    return [Task(r.label, r.remedy, size, seed, learner=r.learner) for size in config.sizes for seed in config.seeds
+            for r in grid_rows]
 
 
 class Experiment:
@@ -116,7 +125,8 @@ class Experiment:
 
     Example:
         >>> from scarce.experiment.config import ExperimentConfig, TrainSection
-        >>> cfg = ExperimentConfig(sizes=[5], seeds=[0], train=TrainSection(steps=2, lr=[1e-3]))
+        >>> cfg = ExperimentConfig(sizes=[5], seeds=[0], train=TrainSection(steps=2, lr=[1e-3]),
+        ...                        references=["logreg"])
         >>> import tempfile
         >>> results = Experiment(cfg, out_dir=tempfile.mkdtemp(), progress=False).run()
         >>> sorted({r["remedy"] for r in results.records})
@@ -136,7 +146,7 @@ class Experiment:
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise NotADirectoryError(f"`out_dir` must be a folder, got the file '{self.out_dir}'.")
         if cfg_path.exists() and not self.overwrite:
-            old = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+            old = upgrade_saved(yaml.safe_load(cfg_path.read_text(encoding="utf-8")))
             if not extends(old, self.config.to_dict()):
                 raise FileExistsError(
                     f"'{self.out_dir}' holds results of a different config ({cfg_path}); choose another --out "

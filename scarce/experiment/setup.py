@@ -7,7 +7,7 @@ a new setup (``dataclasses.replace``) and leaves the given one as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
@@ -122,22 +122,22 @@ class Chain:
 def create_remedy(spec: str | Mapping[str, Any]) -> Remedy:
     """Build a remedy from a config entry: a name, or ``{name: ..., label: ..., **options}``.
 
-    ``chain`` takes ``remedies: [spec, ...]``. The ``label`` (default: the remedy's name) is the
-    row name in the results.
+    ``chain`` is a remedy like the others, with ``remedies: [spec, ...]``. The ``label`` (default:
+    :func:`remedy_label`) is the row name in the results.
     """
     if isinstance(spec, str):
         spec = {"name": spec}
     if not isinstance(spec, Mapping) or "name" not in spec:
         raise ValueError(f"A remedy must be a name or a mapping with a 'name' key, got {spec!r}.")
-    options = {k: v for k, v in spec.items() if k not in ("name", "label")}
-    if spec["name"] == "chain":
-        parts = options.pop("remedies", None)
-        if not parts or options:
-            raise ValueError(f"Remedy 'chain' takes only `remedies: [...]` (a non-empty list), got {dict(spec)!r}.")
-        remedy = Chain(*(create_remedy(p) for p in parts))
-    else:
-        remedy = REMEDIES.create(spec["name"], **options)
+    remedy = REMEDIES.create(spec["name"], **{k: v for k, v in spec.items() if k not in ("name", "label")})
     return _Renamed(remedy, str(spec["label"])) if spec.get("label") else remedy
+
+
+def chain(*, remedies: Sequence[str | Mapping[str, Any]]) -> Chain:
+    """The ``chain`` remedy of a config: ``{name: chain, remedies: [spec, ...]}``, applied in order."""
+    if isinstance(remedies, (str, Mapping)) or not isinstance(remedies, Sequence) or not remedies:
+        raise ValueError(f"Remedy 'chain' takes `remedies: [...]`, a non-empty list of remedy specs, got {remedies!r}.")
+    return Chain(*(create_remedy(p) for p in remedies))
 
 
 @dataclass(frozen=True)
@@ -160,16 +160,17 @@ class _Renamed:
 
 
 def remedy_label(spec: str | Mapping[str, Any]) -> str:
-    """The results-row name of a remedy spec (without building it)."""
+    """The results-row name of a remedy spec (without building it): its ``label``, else its name
+    with its options, and for a composite (a spec holding ``remedies``) its parts joined by ``+``."""
     if isinstance(spec, str):
         return spec
     if spec.get("label"):
         return str(spec["label"])
-    if spec.get("name") == "chain":
-        return "+".join(remedy_label(p) for p in spec.get("remedies", []))
+    if isinstance(spec.get("remedies"), list):
+        return "+".join(remedy_label(p) for p in spec["remedies"])
     opts = ",".join(f"{k}={v}" for k, v in spec.items() if k not in ("name", "label"))
     return f"{spec['name']}({opts})" if opts else str(spec["name"])
 
 
 def list_remedies() -> list[str]:
-    return ["chain", *REMEDIES.names()]
+    return REMEDIES.names()

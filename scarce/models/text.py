@@ -123,8 +123,11 @@ class TfidfFeatures:
     """TF-IDF of word unigrams and bigrams (sublinear tf), fitted on the training texts only;
     dense, for the logistic-regression reference of the runner."""
 
-    def __init__(self, *, max_features: int = 5000) -> None:
+    def __init__(self, *, max_features: int | None = 5000) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
+
+        if max_features is not None:
+            check_int("max_features", max_features, minimum=1)
 
         self.vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=max_features,
                                    token_pattern=r"(?u)\b\w+(?:'\w+)?\b")

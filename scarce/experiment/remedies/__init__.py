@@ -13,6 +13,7 @@ REMEDIES = Registry("remedy")
 
 # REMEDIES.register("name", "scarce.experiment.remedies.family:Class", help="one line")
 REMEDIES.register("baseline", "scarce.experiment.setup:Baseline", help="no remedy: the reference every gain is measured against")
+REMEDIES.register("chain", "scarce.experiment.setup:chain", help="several remedies in order: {name: chain, remedies: [...]}")
 REMEDIES.register("balanced_sampler", "scarce.experiment.remedies.balance:BalancedSampler", help="class-balanced sampler (strategy: inverse, sqrt, power(q), effective_number(b))")
 REMEDIES.register("oversample", "scarce.experiment.remedies.balance:Oversample", help="random over-sampling of the training rows (strategy: auto, ratio, {class: count})")
 REMEDIES.register("undersample", "scarce.experiment.remedies.balance:Undersample", help="random under-sampling of the training rows (strategy: auto, ratio, {class: count})")

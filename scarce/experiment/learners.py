@@ -1,0 +1,242 @@
+"""Who trains a results row: the engine on the modality's model, or a registered reference learner.
+
+Every row of an ablation is a (remedy, learner) pair and runs through the same cell code
+(:func:`scarce.experiment.cells.run_task`): the remedy is applied to the cell's training part, the
+learner is fitted on the result for each point of its grid, the selection strategy chooses a point
+and the test metrics are recorded. Rows come from two config keys:
+
+* ``remedies: [...]``: each remedy with the engine learner (:class:`ModelLearner`: the config's
+  ``model``, trained by :func:`scarce.train.fit` on the ``train`` grid);
+* ``references: [...]``: each a registered reference learner (:data:`LEARNERS`), a name or
+  ``{name: ..., label: ..., remedy: <remedy spec>, **options}``; with ``remedy`` the remedy is
+  applied first (e.g. EDA expansion before TF-IDF), which is only allowed for remedies that change
+  nothing but the training rows (:attr:`LogisticLearner.honours`).
+
+The row gains are measured against is the config's ``reference`` (a row label; default: the first
+row). A learner has ``axes`` (its hyper-parameter grid), ``prepare(part, *, seed)``,
+``fit(prepared, *, hparams, seed, val, stop_at=None)`` and ``score(prepared, fitted, test)`` (the
+:class:`~scarce.experiment.selection.Learner` protocol).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from scarce._checks import check_int
+from scarce.data.datasets import LabelledDataset
+from scarce.experiment.composition import changes_of
+from scarce.experiment.pipelines import FEATURIZERS, PIPELINES
+from scarce.experiment.setup import TrainSetup, create_remedy, remedy_label
+from scarce.registry import Registry
+
+LEARNERS = Registry("reference learner")
+ENGINE = "model"
+"""The learner of the ``remedies`` rows (not registered: it is the config's ``model``)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One results row: its label, the remedy spec and the learner spec (``None``: the engine)."""
+
+    label: str
+    remedy: Any
+    learner: Any = None
+
+
+def _reference_spec(spec: Any, where: str) -> dict:
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str):
+        raise ValueError(f"`{where}` must be a learner name or a mapping with a 'name' key "
+                         f"(one of {LEARNERS.names()}), got {spec!r}.")
+    LEARNERS.get(spec["name"])  # unknown names: "did you mean"
+    return dict(spec)
+
+
+def config_rows(config: Mapping[str, Any]) -> list[Row]:
+    """The rows of a config (as a dict, e.g. a saved ``config.yaml``): remedies, then references."""
+    out = [Row(remedy_label(s), s) for s in config.get("remedies") or []]
+    for i, spec in enumerate(config.get("references") or []):
+        spec = _reference_spec(spec, f"references[{i}]")
+        remedy = spec.get("remedy", "baseline")
+        learner = {k: v for k, v in spec.items() if k not in ("label", "remedy")}
+        default = spec["name"] if remedy == "baseline" else f"{spec['name']}+{remedy_label(remedy)}"
+        out.append(Row(str(spec.get("label") or default), remedy, learner))
+    return out
+
+
+def reference_label(config: Mapping[str, Any]) -> str | None:
+    """The row every gain is measured against: the config's ``reference``, else the first row."""
+    if config.get("reference"):
+        return str(config["reference"])
+    labels = [r.label for r in config_rows(config)]
+    return labels[0] if labels else None
+
+
+def create_learner(row: Row, *, config, bundle) -> Any:
+    """The learner of ``row`` for one cell (the engine for remedy rows)."""
+    if row.learner is None:
+        return ModelLearner(config, bundle, row.remedy)
+    spec = dict(row.learner)
+    return LEARNERS.create(spec.pop("name"), remedy=row.remedy, num_classes=bundle.num_classes, **spec)
+
+
+def check_row(row: Row, *, modality: str) -> None:
+    """Refuse, before any work, a reference that cannot run on ``modality`` or a remedy it would ignore."""
+    if row.learner is None:
+        return
+    learner = LEARNERS.get(row.learner["name"])
+    if modality not in learner.modalities:
+        raise ValueError(f"Reference '{row.label}' ({row.learner['name']}) has no features for {modality} data; "
+                         f"it takes {sorted(learner.modalities)}.")
+    ignored = sorted(changes_of(create_remedy(row.remedy)).changed - learner.honours)
+    if ignored:
+        raise ValueError(f"Reference '{row.label}': learner '{row.learner['name']}' trains on the rows only, and remedy "
+                         f"'{remedy_label(row.remedy)}' changes `{ignored[0]}`, which it would ignore. Use a remedy that "
+                         "adds or resamples rows (e.g. eda, duplicate, oversample), or put it under `remedies`.")
+
+
+def _no_model(num_classes: int):
+    raise RuntimeError("A reference learner's setup has no model: it trains on the setup's rows only.")
+
+
+@dataclass
+class ModelLearner:
+    """The engine: the modality's model pipeline plus a remedy, trained by ``scarce.train.fit``."""
+
+    config: Any
+    bundle: Any
+    spec: Any
+
+    @property
+    def axes(self) -> dict:
+        return {"lr": list(self.config.train.lr), "weight_decay": list(self.config.train.weight_decay)}
+
+    def prepare(self, part: LabelledDataset, *, seed: int) -> TrainSetup:
+        """The setup built from ``part`` only, with the remedy applied."""
+        model_fn, collate = PIPELINES.create(part.modality, model=self.config.model, train=part,
+                                             num_classes=self.bundle.num_classes)
+        setup = TrainSetup(train=part, num_classes=self.bundle.num_classes, model_fn=model_fn, collate=collate,
+                           clean_train=part)
+        return create_remedy(self.spec).apply(setup, seed=seed)
+
+    def fit(self, setup: TrainSetup, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
+            stop_at: int | None = None):
+        from scarce.train import fit, image_collate
+
+        tc = self.config.train.engine_config(lr=hparams["lr"], weight_decay=hparams["weight_decay"])
+        sampler = setup.sampler_fn(setup.train.labels, seed=seed) if setup.sampler_fn else None
+        return fit(lambda: setup.model_fn(setup.num_classes), setup.train, config=tc, seed=seed, val=val,
+                   bn_data=setup.clean_train, transform=setup.transform, batch_transform=setup.batch_transform,
+                   sampler=sampler, loss_fn=setup.loss_fn, collate=setup.collate or image_collate,
+                   param_groups_fn=setup.param_groups_fn, stop_at=stop_at)
+
+    def score(self, setup: TrainSetup, fitted, test: LabelledDataset) -> dict:
+        from scarce.train import evaluate, image_collate
+
+        metrics = evaluate(fitted.model, test, collate=setup.collate or image_collate, device=self.config.train.device)
+        return {"metrics": metrics, "n_train_after_remedy": len(setup.train), "notes": dict(setup.notes)}
+
+
+@dataclass
+class _Features:
+    featurizer: Any
+    x: np.ndarray
+    labels: np.ndarray
+    setup: TrainSetup
+    _cache: tuple = (None, None)
+
+    def of(self, data: LabelledDataset) -> np.ndarray:
+        """Features of ``data`` (the last one asked for is kept: the grid reuses one validation part)."""
+        if self._cache[0] is not data:
+            self._cache = (data, self.featurizer.transform(data))
+        return self._cache[1]
+
+
+@dataclass
+class LogisticFit:
+    model: Any
+    val_score: tuple[float, float] | None
+    history: list
+    summary: dict
+
+
+DEFAULT_C = (0.01, 0.1, 1.0, 10.0)
+
+
+class LogisticLearner:
+    """Logistic regression on the modality's raw features (``FEATURIZERS``: flattened pixels for
+    images, TF-IDF of word 1-2 grams for text, MFCC mean + std for audio), fitted on the training
+    part only (optionally standardised), its inverse regularisation ``C`` chosen on the grid ``C``
+    like every other row's hyper-parameters.
+
+    Args:
+        remedy: a remedy spec applied to the training part first (rows only; see module doc).
+        num_classes: number of classes.
+        C: the grid of inverse regularisation strengths (positive).
+        standardize: standardise features (fitted on the training part).
+        features: options of the modality's featurizer (e.g. ``max_features`` for TF-IDF).
+        max_iter: the solver's iteration cap.
+    """
+
+    modalities = frozenset(FEATURIZERS.names())
+    honours = frozenset({"train", "class_prior"})
+
+    def __init__(self, *, remedy: Any = "baseline", num_classes: int, C=DEFAULT_C, standardize: bool = True,
+                 features: Mapping[str, Any] | None = None, max_iter: int = 2000) -> None:
+        if isinstance(C, (int, float)) and not isinstance(C, bool):
+            C = [C]
+        if not isinstance(C, (list, tuple)) or not C or not all(
+                isinstance(c, (int, float)) and not isinstance(c, bool) and c > 0 for c in C):
+            raise ValueError(f"`C` must be a positive number or a non-empty list of them, got {C!r}.")
+        if not isinstance(standardize, bool):
+            raise ValueError(f"`standardize` must be true or false, got {standardize!r}.")
+        if features is not None and not isinstance(features, Mapping):
+            raise ValueError(f"`features` must be a mapping of featurizer options, got {features!r}.")
+        self.remedy, self.num_classes = create_remedy(remedy), num_classes
+        self.axes = {"C": [float(c) for c in C]}
+        self.standardize, self.features = standardize, dict(features or {})
+        self.max_iter = check_int("max_iter", max_iter, minimum=1)
+
+    def prepare(self, part: LabelledDataset, *, seed: int) -> _Features:
+        setup = self.remedy.apply(TrainSetup(train=part, num_classes=self.num_classes, model_fn=_no_model,
+                                             clean_train=part), seed=seed)
+        featurizer = FEATURIZERS.create(part.modality, **self.features)
+        return _Features(featurizer, featurizer.fit_transform(setup.train), setup.train.labels, setup)
+
+    def fit(self, feats: _Features, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
+            stop_at: int | None = None) -> LogisticFit:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import log_loss
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        steps = [StandardScaler()] if self.standardize else []
+        clf = make_pipeline(*steps, LogisticRegression(C=hparams["C"], max_iter=self.max_iter)).fit(feats.x, feats.labels)
+        classes = clf.classes_
+        train_accuracy = float(clf.score(feats.x, feats.labels))
+        summary = {"steps": None, "best_step": None,
+                   "final_train_loss": float(log_loss(feats.labels, clf.predict_proba(feats.x), labels=classes)),
+                   "train_accuracy": train_accuracy, "last_train_accuracy": train_accuracy, "val_improving_late": None}
+        if val is None:
+            return LogisticFit(clf, None, [], summary)
+        xv = feats.of(val)
+        acc, nll = float(clf.score(xv, val.labels)), float(log_loss(val.labels, clf.predict_proba(xv), labels=classes))
+        return LogisticFit(clf, (acc, -nll), [{"step": None, "val_accuracy": acc, "val_nll": nll}], summary)
+
+    def score(self, feats: _Features, fitted: LogisticFit, test: LabelledDataset) -> dict:
+        from scarce.metrics import classification_metrics
+
+        pred = fitted.model.predict(feats.featurizer.transform(test))
+        out = {"metrics": classification_metrics(test.labels, pred, num_classes=test.num_classes)}
+        if feats.setup.train is not feats.setup.clean_train:  # a remedy changed the rows: say what it did
+            out.update(n_train_after_remedy=len(feats.setup.train), notes=dict(feats.setup.notes))
+        return out
+
+
+LEARNERS.register("logreg", LogisticLearner,
+                  help="logistic regression on raw features (pixels; TF-IDF for text; MFCC stats for audio), C on a grid")
