@@ -14,17 +14,32 @@ import torch
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → CUDA when available, else CPU; any other value is passed to ``torch.device``.
+    """``"auto"`` → CUDA when available, else CPU; any other value must name a device this machine has.
 
     Args:
-        device: ``"auto"``, a device string (``"cpu"``, ``"cuda:0"``...) or a ``torch.device``.
+        device: ``"auto"``, a device string (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``) or a
+            ``torch.device``.
 
     Returns:
         The resolved ``torch.device``.
+
+    Raises:
+        ValueError: an unknown device type, or a CUDA/MPS device this machine does not have.
     """
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"`device` must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}.") from err
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (dev.index is not None and dev.index >= count):
+            raise ValueError(f"`device` is {str(device)!r} but this machine has {count} CUDA device(s); "
+                             "use 'auto' (CUDA when present, else CPU) or 'cpu'.")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"`device` is {str(device)!r} but MPS is not available here; use 'auto' or 'cpu'.")
+    return dev
 
 
 def labels_to_tensor(ys: Sequence[Any]) -> torch.Tensor:

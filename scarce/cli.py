@@ -29,6 +29,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     a.add_argument("--data-root", help="folder with the datasets (default: $SCARCE_DATA)")
     a.add_argument("--overwrite", action="store_true", help="replace results of a different config in --out")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
+    a.add_argument("--check", action="store_true",
+                   help="only the preflight: decode the data, try every row for one step; run and write nothing")
     r = sub.add_parser("report", help="rebuild results.md/.csv and the plot from results.jsonl")
     r.add_argument("out", help="an ablation's output folder")
     rb = sub.add_parser("rebalance", help="rebalanced indices for a CSV of labels (index,label out)")
@@ -170,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
             command = "scarce " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
             exp = Experiment(config, out_dir=out, data_root=args.data_root, jobs=args.jobs, overwrite=args.overwrite,
                              progress=not args.quiet, command=command)
+            if args.check:
+                print(f"Preflight passed: {len(exp.check())} cell(s) to run; nothing was written.")
+                return 0
             for warning in exp.run().warnings():
                 print(f"scarce: warning: {warning}", file=sys.stderr)
             print(f"Results in {out}/: results.md, results.csv, results.jsonl, config.yaml, metric_vs_size.png")

@@ -167,7 +167,8 @@ FIRST_SEED = dict(sizes=[3, 6], seeds=[0, 1, 2], tune="first_seed", references=[
 def test_first_seed_tunes_each_remedy_and_size_once_and_reuses_the_choice(tmp_path, monkeypatch):
     calls = _count_fits(monkeypatch)
     Experiment(tiny_config(**FIRST_SEED), out_dir=tmp_path, progress=False).run()
-    assert len(calls) == 2 * (2 + 2)  # per size: the grid on seed 0, one fit per other seed
+    assert calls[0] == 1  # the preflight's one-step try of the row, then the cells:
+    assert len(calls[1:]) == 2 * (2 + 2)  # per size: the grid on seed 0, one fit per other seed
     recs = read_log(tmp_path / "results.jsonl")
     assert [r["seed"] for r in recs[:2]] == [0, 0]  # the first seed's cells run first
     first = {r["size"]: r for r in recs if r["seed"] == 0}
@@ -184,7 +185,7 @@ def test_first_seed_resumes_after_a_kill_between_the_phases(tmp_path, monkeypatc
     log.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in full.values() if r["seed"] == 0))
     calls = _count_fits(monkeypatch)
     Experiment(cfg, out_dir=tmp_path, progress=False).run()
-    assert calls == [None] * 4  # no grid search again: one fit per remaining cell
+    assert calls == [1] + [None] * 4  # the preflight, then no grid search again: one fit per remaining cell
     again = {r["key"]: r for r in read_log(log)}
     assert again.keys() == full.keys()
     assert all(again[k]["hparams"] == full[k]["hparams"] and again[k]["metrics"] == full[k]["metrics"] for k in full)

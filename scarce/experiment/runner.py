@@ -34,6 +34,7 @@ from scarce.experiment.config import ExperimentConfig, dump_config, upgrade_save
 from scarce.experiment.learners import check_row, config_rows
 from scarce.experiment.pipelines import PIPELINES
 from scarce.experiment.executor import make_executor
+from scarce.experiment.preflight import PreflightError, check_data, preflight
 from scarce.experiment.log import CONFIG, LOG, _repair_tail, read_log  # noqa: F401  (re-exported)
 from scarce.experiment.composition import check_remedy
 from scarce.experiment.selection import selection_names
@@ -91,12 +92,15 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
     if config.reference is not None and config.reference not in labels:
         raise ValueError(f"`reference` must be the label of a row, one of {labels}; got {config.reference!r}.")
     bundle = get_bundle(config, data_root)
+    problems = check_data(config, bundle, [(k, s) for k in config.sizes for s in config.seeds])
+    if problems:  # every unreadable example at once, before anything else reads the data
+        raise PreflightError(problems)
     for row in grid_rows:
         check_remedy(create_remedy(row.remedy), modality=bundle.modality)  # a chain losing a remedy, a wrong modality
         check_row(row, modality=bundle.modality)  # a reference without features, or ignoring its remedy
     if any(r.learner is None for r in grid_rows):  # unknown models and bad model options fail here, not mid-run
-        model_fn, _ = PIPELINES.create(bundle.modality, model=config.model, train=bundle.train,
-                                       num_classes=bundle.num_classes)
+        first = bundle.train.subset(cut_subset(config, bundle.train.labels, config.sizes[0], config.seeds[0]).train)
+        model_fn, _ = PIPELINES.create(bundle.modality, model=config.model, train=first, num_classes=bundle.num_classes)
         with torch.random.fork_rng():  # the caller's RNG is left as it was
             model_fn(bundle.num_classes)
     grid = len(t.lr) * len(t.weight_decay)
@@ -156,6 +160,13 @@ class Experiment:
         elif not cfg_path.exists() and (self.out_dir / LOG).exists() and not self.overwrite:
             raise FileExistsError(f"'{self.out_dir}' holds a results log without its config; pass --overwrite.")
 
+    def check(self) -> list[Task]:
+        """The preflight (:mod:`scarce.experiment.preflight`) of the pending cells; raises
+        ``PreflightError`` listing every problem, writes nothing. Returns the pending cells."""
+        todo = self.tasks if self.overwrite else self.pending()
+        preflight(self.config, todo, data_root=self.data_root, out_dir=self.out_dir)
+        return todo
+
     def pending(self) -> list[Task]:
         done = {r.get("key") for r in read_log(self.out_dir / LOG)}
         return [t for t in self.tasks if t.key not in done]
@@ -175,6 +186,7 @@ class Experiment:
 
         from scarce.experiment.results import Results
 
+        self.check()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.overwrite:
             for name in OUTPUTS:

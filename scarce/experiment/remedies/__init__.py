@@ -38,4 +38,5 @@ REMEDIES.register("duplicate", "scarce.experiment.remedies.text:Duplicate", help
 REMEDIES.register("sentence_encoder", "scarce.experiment.remedies.text:SentenceEncoderRemedy", help="text: frozen all-MiniLM-L6-v2 embeddings + linear head (cached)")
 REMEDIES.register("waveform", "scarce.experiment.remedies.audio:Waveform", help="audio: audiomentations preset light/medium/strong per clip")
 REMEDIES.register("specaugment", "scarce.experiment.remedies.audio:SpecAugmentRemedy", help="audio: SpecAugment masks (+ warp) on log-mel batches, on device")
-REMEDIES.register("synthetic", "scarce.experiment.remedies.synthetic:Synthetic", help="add class-conditional DCGAN samples fitted on the training subset only")
+REMEDIES.register("synthetic", "scarce.experiment.remedies.synthetic:Synthetic", help="add class-conditional DCGAN samples fitted on the training subset only",
+                  preflight={"steps": 1, "cache_dir": None})
