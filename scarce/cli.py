@@ -27,12 +27,11 @@ USER_ERROR, INTERNAL_ERROR, INTERRUPTED = 2, 3, 130
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False)  # --debug before or after the command (unset: absent)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show the traceback of an error instead of a one-line message")
     p = argparse.ArgumentParser(prog="scarce", description="Measure which remedy helps a classifier on scarce data.",
                                 parents=[common])
-    p.set_defaults(debug=False)
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("ablate", parents=[common], help="run an ablation grid from a YAML config")
     a.add_argument("config", help="YAML experiment config (e.g. recipes/digits.yaml)")
@@ -230,19 +229,28 @@ def error_table() -> tuple[tuple[tuple[type[BaseException], ...], int, str, Call
     )
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"scarce: warning: {_one_line(str(message))}", file=sys.stderr)
+def _warning_printer() -> Callable[..., None]:
+    """``warnings.showwarning`` for the CLI: one line each, the same message once per command."""
+    shown = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = _one_line(str(message))
+        if text not in shown:
+            shown.add(text)
+            print(f"scarce: warning: {text}", file=sys.stderr)
+
+    return show
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``scarce`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code (see the module doc)."""
     args = get_args_parser().parse_args(argv)
     with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
+        warnings.showwarning = _warning_printer()
         try:
             _run(args, argv)
         except (Exception, KeyboardInterrupt) as err:
-            if args.debug:
+            if getattr(args, "debug", False):
                 raise
             for types, code, prefix, message in error_table():
                 if isinstance(err, types):

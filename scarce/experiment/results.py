@@ -45,7 +45,7 @@ class Results:
     @classmethod
     def from_dir(cls, out_dir: str | Path) -> "Results":
         out_dir = Path(out_dir)
-        if not (out_dir / LOG).exists():
+        if not (out_dir / LOG).exists() and not (out_dir / CONFIG).exists():  # a started run has its config
             raise FileNotFoundError(f"No {LOG} in '{out_dir}': run `scarce ablate` there first.")
         config = yaml.safe_load((out_dir / CONFIG).read_text(encoding="utf-8")) if (out_dir / CONFIG).exists() else {}
         grid = _grid_keys(config or {})
