@@ -12,6 +12,11 @@ from collections.abc import Iterable
 from typing import Any
 
 
+class UserError(Exception):
+    """An error the user caused and can fix (settings, data, paths) that is not a ``ValueError``
+    (e.g. a GAN that diverged at the chosen learning rate); the CLI reports it like one, exit 2."""
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Return " Did you mean 'x'?" for the closest choice, or "" when none is close."""
     close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.5)

@@ -6,6 +6,12 @@
     scarce rebalance LABELS.csv --out INDICES.csv [--method sampler|over|under] [--strategy S] ...
     scarce advise DATASET --per-class K [--verify]
     scarce synth train CONFIG | scarce synth sample CHECKPOINT --n N [--class C] --out DIR
+
+Exit codes: 0 done; 2 an error the user can fix (bad config or YAML, unreadable or unwritable path,
+malformed data file, a diverged GAN), reported in one or two lines on stderr; 3 an internal failure
+(a bug: one line asking to rerun with ``--debug``); 130 interrupted. ``--debug`` (before or after
+the command) shows the traceback instead. Which exception gets which code is the table
+:func:`error_table`.
 """
 
 from __future__ import annotations
@@ -13,13 +19,21 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+
+USER_ERROR, INTERNAL_ERROR, INTERRUPTED = 2, 3, 130
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scarce", description="Measure which remedy helps a classifier on scarce data.")
+    common = argparse.ArgumentParser(add_help=False)  # --debug before or after the command (unset: absent)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of an error instead of a one-line message")
+    p = argparse.ArgumentParser(prog="scarce", description="Measure which remedy helps a classifier on scarce data.",
+                                parents=[common])
     sub = p.add_subparsers(dest="command", required=True)
-    a = sub.add_parser("ablate", help="run an ablation grid from a YAML config")
+    a = sub.add_parser("ablate", parents=[common], help="run an ablation grid from a YAML config")
     a.add_argument("config", help="YAML experiment config (e.g. recipes/digits.yaml)")
     a.add_argument("--out", help="output folder (default: runs/<config name>)")
     a.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -31,9 +45,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     a.add_argument("--quiet", action="store_true", help="no progress bar")
     a.add_argument("--check", action="store_true",
                    help="only the preflight: decode the data, try every row for one step; run and write nothing")
-    r = sub.add_parser("report", help="rebuild results.md/.csv and the plot from results.jsonl")
+    r = sub.add_parser("report", parents=[common], help="rebuild results.md/.csv and the plot from results.jsonl")
     r.add_argument("out", help="an ablation's output folder")
-    rb = sub.add_parser("rebalance", help="rebalanced indices for a CSV of labels (index,label out)")
+    rb = sub.add_parser("rebalance", parents=[common],
+                        help="rebalanced indices for a CSV of labels (index,label out)")
     rb.add_argument("labels", help="CSV with a header row and a label column")
     rb.add_argument("--out", required=True, help="output CSV of drawn rows: index,label (written atomically)")
     rb.add_argument("--column", help="label column (default: 'label', or the only column)")
@@ -46,7 +61,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     rb.add_argument("--epoch", type=int, default=0)
     rb.add_argument("--rank", type=int, default=0)
     rb.add_argument("--world-size", type=int, default=1)
-    adv = sub.add_parser("advise", help="recommend a transfer-learning strategy (four-case rule, measured similarity)")
+    adv = sub.add_parser("advise", parents=[common],
+                         help="recommend a transfer-learning strategy (four-case rule, measured similarity)")
     adv.add_argument("dataset", help="a registered dataset (scarce list datasets)")
     adv.add_argument("--per-class", type=int, required=True, help="labelled training examples per class you have")
     adv.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="dataset option (repeatable)")
@@ -55,15 +71,15 @@ def get_args_parser() -> argparse.ArgumentParser:
     adv.add_argument("--verify", action="store_true", help="run the small ablation of the four strategies vs scratch")
     adv.add_argument("--out", help="output folder of --verify (default runs/advise_<dataset>_<k>)")
     adv.add_argument("--data-root", help="folder with the datasets (default: $SCARCE_DATA)")
-    ls = sub.add_parser("list", help="list registered names")
+    ls = sub.add_parser("list", parents=[common], help="list registered names")
     ls.add_argument("what", choices=["datasets", "remedies", "models"])
-    sy = sub.add_parser("synth", help="train a DCGAN or sample one (scarce.synth)").add_subparsers(dest="synth",
-                                                                                                   required=True)
-    st = sy.add_parser("train", help="train a DCGAN from a YAML config (resumes from its checkpoint)")
+    sy = sub.add_parser("synth", parents=[common],
+                        help="train a DCGAN or sample one (scarce.synth)").add_subparsers(dest="synth", required=True)
+    st = sy.add_parser("train", parents=[common], help="train a DCGAN from a YAML config (resumes from its checkpoint)")
     st.add_argument("config")
     st.add_argument("--data-root", help="folder with the datasets (default: $SCARCE_DATA)")
     st.add_argument("--quiet", action="store_true", help="no progress bar")
-    ss = sy.add_parser("sample", help="write N PNG samples of a checkpoint's generator")
+    ss = sy.add_parser("sample", parents=[common], help="write N PNG samples of a checkpoint's generator")
     ss.add_argument("checkpoint")
     ss.add_argument("--n", type=int, required=True)
     ss.add_argument("--class", dest="class_index", type=int, help="class index (conditional GANs)")
@@ -130,57 +146,119 @@ def _advise(args) -> None:
               f"(results in {out}/).")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = get_args_parser().parse_args(argv)
-    try:
-        if args.command == "advise":
-            _advise(args)
-        elif args.command == "list":
-            print("\n".join(_list(args.what)))
-        elif args.command == "rebalance":
-            _rebalance(args)
-        elif args.command == "report":
-            from scarce.experiment.results import Results
+def _run(args: argparse.Namespace, argv: list[str] | None) -> None:
+    """Dispatch one parsed command (errors propagate to :func:`main`)."""
+    if args.command == "advise":
+        _advise(args)
+    elif args.command == "list":
+        print("\n".join(_list(args.what)))
+    elif args.command == "rebalance":
+        _rebalance(args)
+    elif args.command == "report":
+        from scarce.experiment.results import Results
 
-            results = Results.from_dir(args.out)
-            results.write(args.out)
-            for warning in results.warnings():
-                print(f"scarce: warning: {warning}", file=sys.stderr)
-            print(f"Wrote {Path(args.out) / 'results.md'}, results.csv and metric_vs_size.png")
-        elif args.command == "synth":
-            from scarce.synth import commands
-            from scarce.synth.trainer import GANDivergedError
+        results = Results.from_dir(args.out)
+        results.write(args.out)
+        for warning in results.warnings():
+            print(f"scarce: warning: {warning}", file=sys.stderr)
+        print(f"Wrote {Path(args.out) / 'results.md'}, results.csv and metric_vs_size.png")
+    elif args.command == "synth":
+        from scarce.synth import commands
 
-            if args.synth == "train":
-                try:
-                    ckpt = commands.train_command(args.config, data_root=args.data_root, progress=not args.quiet)
-                except GANDivergedError as err:
-                    raise ValueError(str(err)) from None
-                print(f"Checkpoint: {ckpt}")
-            else:
-                paths = commands.sample_command(args.checkpoint, n=args.n, out=args.out, class_index=args.class_index,
-                                                seed=args.seed)
-                print(f"Wrote {len(paths)} PNG file(s) to {args.out}")
+        if args.synth == "train":
+            ckpt = commands.train_command(args.config, data_root=args.data_root, progress=not args.quiet)
+            print(f"Checkpoint: {ckpt}")
         else:
-            from scarce.experiment.config import load_config, smoke
-            from scarce.experiment.runner import Experiment
+            paths = commands.sample_command(args.checkpoint, n=args.n, out=args.out, class_index=args.class_index,
+                                            seed=args.seed)
+            print(f"Wrote {len(paths)} PNG file(s) to {args.out}")
+    else:
+        from scarce.experiment.config import load_config, smoke
+        from scarce.experiment.runner import Experiment
 
-            config = load_config(args.config, overrides=args.overrides)
-            if args.smoke:
-                config = smoke(config)
-            out = Path(args.out or Path("runs") / config.name)
-            command = "scarce " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-            exp = Experiment(config, out_dir=out, data_root=args.data_root, jobs=args.jobs, overwrite=args.overwrite,
-                             progress=not args.quiet, command=command)
-            if args.check:
-                print(f"Preflight passed: {len(exp.check())} cell(s) to run; nothing was written.")
-                return 0
-            for warning in exp.run().warnings():
-                print(f"scarce: warning: {warning}", file=sys.stderr)
-            print(f"Results in {out}/: results.md, results.csv, results.jsonl, config.yaml, metric_vs_size.png")
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError) as err:
-        print(f"scarce: error: {err}", file=sys.stderr)
-        return 2
+        config = load_config(args.config, overrides=args.overrides)
+        if args.smoke:
+            config = smoke(config)
+        out = Path(args.out or Path("runs") / config.name)
+        command = "scarce " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+        exp = Experiment(config, out_dir=out, data_root=args.data_root, jobs=args.jobs, overwrite=args.overwrite,
+                         progress=not args.quiet, command=command)
+        if args.check:
+            print(f"Preflight passed: {len(exp.check())} cell(s) to run; nothing was written.")
+            return
+        for warning in exp.run().warnings():
+            print(f"scarce: warning: {warning}", file=sys.stderr)
+        print(f"Results in {out}/: results.md, results.csv, results.jsonl, config.yaml, metric_vs_size.png")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.splitlines() if part.strip(" ^"))
+
+
+def _plain(err: BaseException) -> str:
+    return str(err) or type(err).__name__
+
+
+def _named(err: BaseException) -> str:
+    kind = type(err)
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__.split('.')[0]}.{kind.__name__}"
+    return f"{name}: {_one_line(str(err)) or '(no message)'}"
+
+
+def _internal(err: BaseException) -> str:
+    return f"{_named(err)}. This is a bug in scarce: rerun with --debug for the traceback and report it."
+
+
+def error_table() -> tuple[tuple[tuple[type[BaseException], ...], int, str, Callable[[BaseException], str]], ...]:
+    """How the CLI ends on an exception: ``(types, exit code, prefix, message formatter)`` rows; the
+    first row whose types match wins. User errors (2) are what bad input or settings raise: validation
+    (``ValueError``, ``TypeError``, ``KeyError``, :class:`scarce._checks.UserError`), paths
+    (``OSError``), malformed files (YAML, CSV, WAV, zip/npz, not UTF-8, truncated)."""
+    import csv
+    import wave
+    import zipfile
+
+    import yaml
+
+    from scarce._checks import UserError
+
+    return (
+        ((KeyboardInterrupt,), INTERRUPTED, "interrupted", lambda err: "stopped by the user."),
+        ((UnicodeError,), USER_ERROR, "error", lambda err: f"a file is not UTF-8 text ({_one_line(str(err))})."),
+        ((yaml.YAMLError,), USER_ERROR, "error", lambda err: f"invalid YAML: {_one_line(str(err))}"),
+        ((ValueError, TypeError, UserError, OSError), USER_ERROR, "error", _plain),
+        ((KeyError, EOFError, csv.Error, wave.Error, zipfile.BadZipFile), USER_ERROR, "error", _named),
+        ((Exception,), INTERNAL_ERROR, "internal error", _internal),
+    )
+
+
+def _warning_printer() -> Callable[..., None]:
+    """``warnings.showwarning`` for the CLI: one line each, the same message once per command."""
+    shown = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = _one_line(str(message))
+        if text not in shown:
+            shown.add(text)
+            print(f"scarce: warning: {text}", file=sys.stderr)
+
+    return show
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``scarce`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code (see the module doc)."""
+    args = get_args_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_printer()
+        try:
+            _run(args, argv)
+        except (Exception, KeyboardInterrupt) as err:
+            if getattr(args, "debug", False):
+                raise
+            for types, code, prefix, message in error_table():
+                if isinstance(err, types):
+                    print(f"scarce: {prefix}: {message(err)}", file=sys.stderr)
+                    return code
     return 0
 
 

@@ -27,6 +27,7 @@ from scarce.data.loaders import DatasetBundle, load_dataset, stratified_test_spl
 from scarce.data.subsets import SubsetSplit, long_tailed_subset, stratified_subset
 from scarce.experiment.config import ExperimentConfig
 from scarce.experiment.learners import Row, create_learner
+from scarce.experiment.log import cell_key
 from scarce.experiment.selection import at_edge, create_selection, grid_points, resolve_selection
 
 @dataclass(frozen=True)
@@ -45,10 +46,6 @@ class Task:
     @property
     def key(self) -> str:
         return cell_key(self.label, self.size, self.seed)
-
-
-def cell_key(label: str, size: int, seed: int) -> str:
-    return f"{label}|{size}|{seed}"
 
 
 @functools.lru_cache(maxsize=4)

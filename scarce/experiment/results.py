@@ -22,10 +22,9 @@ import yaml
 
 from scarce._io import atomic_write, atomic_write_text
 from scarce.experiment import report_stats as rs
-from scarce.experiment.cells import cell_key
 from scarce.experiment.learners import config_rows, reference_label
 from scarce.experiment.config import upgrade_saved
-from scarce.experiment.log import CONFIG, LOG, read_log
+from scarce.experiment.log import CONFIG, LOG, cell_key, read_log
 from scarce.metrics import METRICS, holm, majority_score, mean_ci, paired_diff_ci, paired_pvalue, paired_wins
 
 ALPHA = 0.05
@@ -46,7 +45,7 @@ class Results:
     @classmethod
     def from_dir(cls, out_dir: str | Path) -> "Results":
         out_dir = Path(out_dir)
-        if not (out_dir / LOG).exists():
+        if not (out_dir / LOG).exists() and not (out_dir / CONFIG).exists():  # a started run has its config
             raise FileNotFoundError(f"No {LOG} in '{out_dir}': run `scarce ablate` there first.")
         config = yaml.safe_load((out_dir / CONFIG).read_text(encoding="utf-8")) if (out_dir / CONFIG).exists() else {}
         config = upgrade_saved(config or {})

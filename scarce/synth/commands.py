@@ -5,11 +5,13 @@ A training config is YAML (unknown keys are errors)::
     dataset: {name: digits, options: {size: 16}}
     subset: {per_class: 50, seed: 0}      # optional: a stratified k-per-class subset of the pool
     arch: {ngf: 32, ndf: 32, nz: 64, conditional: true, cond: projection, spectral_norm: false}
-    train: {steps: 2000, batch_size: 64, diffaugment: "color,translation,cutout"}
+    train: {steps: 2000, batch_size: 64, diffaugment: "color,translation,cutout"}   # lr: sets lr_g and lr_d
     seed: 0
     out: runs/gan_digits                   # checkpoint.pt and samples_*.png go here
 
-Rerunning the same config resumes from ``out/checkpoint.pt``.
+Rerunning the same config resumes from ``out/checkpoint.pt``. A run that diverges stops with
+:class:`scarce.synth.health.GANDivergedError` (the CLI exits 2 with the likely fix), keeping the last
+healthy checkpoint.
 """
 
 from __future__ import annotations
@@ -38,6 +40,21 @@ def _check_keys(section: str, given: Any, known: tuple[str, ...]) -> dict:
     return dict(given)
 
 
+def _yaml_loader():
+    """``yaml.SafeLoader`` that also reads ``1e5`` and ``2e-4`` as floats (YAML 1.2; PyYAML's 1.1
+    rules read them as text)."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+                                 list("-+0123456789."))
+    return Loader
+
+
 def load_train_config(path: str | Path) -> dict:
     """Read and check a ``scarce synth train`` YAML config (see the module doc)."""
     import yaml
@@ -45,11 +62,15 @@ def load_train_config(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Config file not found: '{path}'.")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader()) or {}  # noqa: S506 (safe)
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        problem = " ".join(line.strip() for line in str(err).splitlines() if line.strip(" ^"))
+        raise ValueError(f"Config file '{path}' is not valid UTF-8 YAML: {problem}") from None
     data = _check_keys("<top>", data, _SECTIONS)
     from scarce.synth.trainer import GANTrainConfig
 
-    train_keys = tuple(f.name for f in dataclasses.fields(GANTrainConfig))
+    train_keys = ("lr", *(f.name for f in dataclasses.fields(GANTrainConfig)))
     return {"dataset": _check_keys("dataset", data.get("dataset"), ("name", "options")),
             "subset": _check_keys("subset", data.get("subset"), ("per_class", "seed")),
             "arch": _check_keys("arch", data.get("arch"), _ARCH_KEYS),
@@ -82,7 +103,13 @@ def train_command(config_path: str | Path, *, data_root: str | None = None, prog
     conditional = arch_opts.pop("conditional", True)
     arch = DCGANConfig(image_size=int(images.shape[1]), channels=int(images.shape[3]),
                        num_classes=train.num_classes if conditional else 0, **arch_opts)
-    gan_cfg = GANTrainConfig(**cfg["train"])
+    train_opts = dict(cfg["train"])
+    if "lr" in train_opts:
+        if "lr_g" in train_opts or "lr_d" in train_opts:
+            raise ValueError("Config key 'train.lr' sets both lr_g and lr_d: give either it or them, not both.")
+        lr = train_opts.pop("lr")
+        train_opts.update(lr_g=lr, lr_d=lr)
+    gan_cfg = GANTrainConfig(**train_opts)
     out = Path(cfg["out"])
     train_gan(images, np.asarray(train.labels), arch=arch, config=gan_cfg, seed=cfg["seed"], out_dir=out,
               resume=True, progress=progress)

@@ -1,5 +1,6 @@
 """Train a DCGAN: seeded, device-agnostic (AMP on CUDA), hinge or non-saturating loss, DiffAugment,
-EMA generator, atomic checkpoints, exact resume, divergence detection, PNG sample grids.
+EMA generator, atomic checkpoints, exact resume, divergence detection (rules and thresholds:
+:mod:`scarce.synth.health`; checkpoints are written only while healthy), PNG sample grids.
 
 Randomness is stateless per step: step ``s`` draws its batch, latent vectors and DiffAugment
 parameters from generators seeded with ``(seed, s)``, so resuming from a checkpoint (models,
@@ -33,14 +34,12 @@ from scarce._torch import resolve_device
 from scarce.synth.checkpoint import FORMAT, check_architecture, load_checkpoint, save_checkpoint, save_grid
 from scarce.synth.dcgan import DCGANConfig, Generator, build_discriminator, build_generator, init_weights
 from scarce.synth.diffaugment import diff_augment, parse_policy
+from scarce.synth.health import (COLLAPSE_G_LOSS, COLLAPSE_LOSS, COLLAPSE_PATIENCE, FIX, MAX_LOSS, MAX_WEIGHT,
+                                 GANDivergedError, HealthCheck, max_abs_weight)
 
 CHECKPOINT = "checkpoint.pt"
 # settings that may change between a run and its resumption without changing the result
 _RESUMABLE = ("steps", "checkpoint_every", "sample_every", "device")
-
-
-class GANDivergedError(RuntimeError):
-    """Training stopped: a loss became non-finite or the discriminator collapsed."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +55,12 @@ class GANTrainConfig:
         ema_decay: decay of the generator's exponential moving average (0 = no averaging).
         checkpoint_every: save ``checkpoint.pt`` every N steps (and at the end) when ``out_dir`` is set.
         sample_every: save a PNG sample grid every N steps (0: only at the end).
-        collapse_loss, collapse_patience: stop when the discriminator loss stays below
-            ``collapse_loss`` for ``collapse_patience`` consecutive steps.
+        max_loss: stop when either loss's magnitude exceeds it (an exploding loss).
+        max_weight: stop when the largest absolute weight of G or D exceeds it (exploding weights).
+        collapse_loss, collapse_g_loss: stop when the discriminator loss stays below ``collapse_loss``
+            while the generator's is above ``collapse_g_loss`` for ``FAST_COLLAPSE_STEPS`` steps.
+        collapse_patience: also stop when the discriminator loss stays below ``collapse_loss`` for
+            this many consecutive steps, whatever the generator's loss.
         device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``...
     """
 
@@ -72,8 +75,11 @@ class GANTrainConfig:
     ema_decay: float = 0.999
     checkpoint_every: int = 500
     sample_every: int = 0
-    collapse_loss: float = 1e-4
-    collapse_patience: int = 200
+    max_loss: float = MAX_LOSS
+    max_weight: float = MAX_WEIGHT
+    collapse_loss: float = COLLAPSE_LOSS
+    collapse_g_loss: float = COLLAPSE_G_LOSS
+    collapse_patience: int = COLLAPSE_PATIENCE
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -88,7 +94,10 @@ class GANTrainConfig:
         check_float("ema_decay", self.ema_decay, low=0.0, high=1.0, high_inclusive=False)
         check_int("checkpoint_every", self.checkpoint_every, minimum=1)
         check_int("sample_every", self.sample_every, minimum=0)
+        check_float("max_loss", self.max_loss, low=0.0, low_inclusive=False)
+        check_float("max_weight", self.max_weight, low=0.0, low_inclusive=False)
         check_float("collapse_loss", self.collapse_loss, low=0.0)
+        check_float("collapse_g_loss", self.collapse_g_loss)
         check_int("collapse_patience", self.collapse_patience, minimum=1)
 
 
@@ -229,8 +238,8 @@ def train_gan(images: Any, labels: Any = None, *, arch: DCGANConfig, config: GAN
 
     Raises:
         ValueError: bad data (size, channels, empty class) or a checkpoint that does not match.
-        GANDivergedError: a non-finite loss or a collapsed discriminator; the last good
-            checkpoint (if any) is kept and named in the message.
+        GANDivergedError: see the module doc for the rules; the last healthy checkpoint (if any)
+            is kept and named in the message with the likely fix.
     """
     check_int("seed", seed, minimum=0)
     images, labels = validate_data(images, labels, arch)
@@ -267,8 +276,8 @@ def train_gan(images: Any, labels: Any = None, *, arch: DCGANConfig, config: GAN
     ys = torch.from_numpy(labels).to(device) if labels is not None else None
     policy = parse_policy(config.diffaugment)
     n, bs = len(images), config.batch_size
-    last_good = start if ckpt_path is not None and ckpt_path.exists() else None
-    low_streak = 0
+    last_good = start if start and ckpt_path is not None else None
+    health, due = HealthCheck(**{f: getattr(config, f) for f in HealthCheck.THRESHOLDS}), False
 
     def checkpoint(step: int) -> None:
         nonlocal last_good
@@ -281,13 +290,14 @@ def train_gan(images: Any, labels: Any = None, *, arch: DCGANConfig, config: GAN
         last_good = step
 
     def stop(step: int, why: str) -> GANDivergedError:
-        kept = (f"The last good checkpoint (step {last_good}) is kept at '{ckpt_path}'." if last_good is not None
-                else "No checkpoint was written before it.")
-        return GANDivergedError(f"GAN training diverged at step {step}: {why}. {kept} Try a lower learning rate, "
-                                "spectral_norm=True or DiffAugment.")
+        kept = (f"The last healthy checkpoint (step {last_good}) is kept at '{ckpt_path}'." if last_good is not None
+                else "No checkpoint was written.")
+        return GANDivergedError(f"GAN training diverged at step {step}: {why}. {kept}\n{FIX}")
 
     from tqdm.auto import tqdm
 
+    if ckpt_path is not None and not start:
+        checkpoint(0)  # the initial models: a run that diverges at once still keeps a healthy checkpoint
     g.train()
     d.train()
     bar = tqdm(total=config.steps, initial=start, disable=not progress, desc="GAN", leave=False)
@@ -307,12 +317,13 @@ def train_gan(images: Any, labels: Any = None, *, arch: DCGANConfig, config: GAN
         _ema_update(ema, g, min(config.ema_decay, (1 + step) / (10 + step)))
 
         history.append({"step": step, "d_loss": round(d_val, 6), "g_loss": round(g_val, 6)})
-        low_streak = low_streak + 1 if d_val < config.collapse_loss else 0
-        if low_streak >= config.collapse_patience:
-            raise stop(step, f"the discriminator collapsed (loss < {config.collapse_loss:g} for "
-                             f"{config.collapse_patience} steps; the generator gets no useful gradient)")
-        if ckpt_path is not None and (step % config.checkpoint_every == 0 or step == config.steps):
+        why = health.update(d_val, g_val, weight=max_abs_weight(g, d))
+        if why is not None:
+            raise stop(step, why)
+        due = due or step % config.checkpoint_every == 0
+        if ckpt_path is not None and ((due and health.healthy) or step == config.steps):
             checkpoint(step)
+            due = False
         if out is not None and ((config.sample_every and step % config.sample_every == 0) or step == config.steps):
             save_grid(sample_grid_images(ema, seed=seed), out / f"samples_{step:06d}.png",
                       nrow=arch.num_classes or 8)
