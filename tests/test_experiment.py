@@ -258,3 +258,12 @@ def test_report_rebuilds_from_log(tmp_path):
     row = next(r for r in res.summary("accuracy") if r["remedy"] == "baseline" and r["size"] == 3)
     assert row["mean"] == pytest.approx(np.mean(vals))
     assert (tmp_path / "results.md").exists()
+
+
+def test_yaml_exponents_without_a_dot_are_numbers(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train: {lr: [1e-3, 3e-3], weight_decay: [1e-4]}\n")
+    assert load_config(path).train.lr == [0.001, 0.003]
+    path.write_text("train: {lr: [fast]}\n")
+    with pytest.raises(ValueError, match=r"train.lr\[0\]' must be float, got 'fast'"):
+        load_config(path)

@@ -77,3 +77,4 @@ def test_the_old_logreg_key_is_explained_and_old_folders_keep_their_row(tmp_path
     (out / "results.jsonl").write_text("".join(json.dumps({**rec, "key": f"{r}|4|0", "remedy": r}) + "\n"
                                                for r in ("baseline", "logreg")))
     assert Results.from_dir(out).remedies == ["baseline", "logreg"]
+

@@ -144,6 +144,11 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         return [_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)] if args else value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):  # PyYAML (YAML 1.1) reads 1e-3 without a dot as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if tp is dict and value is None:
         return {}
     if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
