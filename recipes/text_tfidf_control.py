@@ -1,7 +1,7 @@
 """EDA vs the duplication control with scikit-learn TF-IDF + logistic regression on Rotten Tomatoes.
 
 For each size (k per class, 20% of it held out for validation) and seed: the baseline, EDA
-(the paper's alpha / n_aug for the training size) and `duplicate` (the same number of rows, each
+(the paper's alpha (word_rate) / n_aug for the training size) and `duplicate` (the same number of rows, each
 original repeated) are fitted with (a) a fixed C = 1 and (b) C tuned on the validation split over
 {0.01, 0.1, 1, 10, 100}. Prints paired gains with 95% t-intervals, in points, and writes a
 markdown table.
@@ -63,9 +63,9 @@ def main(args) -> None:
             sp = stratified_subset(b.train.labels, per_class=k, seed=seed, val_fraction=0.2)
             tr_t, tr_y = [texts[i] for i in sp.train], b.train.labels[sp.train]
             va_t, va_y = [texts[i] for i in sp.val], b.train.labels[sp.val]
-            alpha, n_aug = eda_defaults(len(tr_t))
+            word_rate, n_aug = eda_defaults(len(tr_t))
             rows = {"baseline": (tr_t, tr_y),
-                    "eda": expand(EDA(alpha=alpha, synonyms=syn), tr_t, tr_y, n_aug=n_aug, seed=seed),
+                    "eda": expand(EDA(word_rate=word_rate, synonyms=syn), tr_t, tr_y, n_aug=n_aug, seed=seed),
                     "duplicate": ([t for t in tr_t for _ in range(n_aug + 1)], np.repeat(tr_y, n_aug + 1))}
             for name, (t, y) in rows.items():
                 for tuned in (False, True):
