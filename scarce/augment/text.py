@@ -10,8 +10,8 @@ and is also a per-sample transform ``aug(text, rng=np.random.Generator) -> str``
 * :class:`AEDA` (Karimi et al., 2021): random punctuation insertion.
 * :class:`CharNoise`: keyboard, OCR or random-character noise through nlpaug, seeded.
 
-Every augmenter takes ``p``, the probability that a text is augmented at all (``0``: identity).
-They are registered in :mod:`scarce.augment.registry` (``create_augment("eda", word_rate=0.1)``).
+Every augmenter takes ``p`` (probability of augmenting a text; ``0``: identity) and is registered
+in :mod:`scarce.augment.registry` (``create_augment("eda", word_rate=0.1)``).
 
 Protected tokens: stop words are never replaced by synonyms nor used as insertion sources;
 ``reserved`` tokens (case-sensitive, e.g. entity names or ``[SEP]``) are never replaced, deleted
@@ -311,9 +311,8 @@ class CharNoise(_TextAugmenter):
 
     Args:
         kind: ``"keyboard"``, ``"ocr"`` or ``"random"`` (random character substitution).
-        word_rate: share of words noised; char_rate: share of characters noised in such a word
-            (nlpaug's ``aug_word_p`` / ``aug_char_p``; named ``word_p`` / ``char_p`` before).
-        p: probability that a text is augmented at all.
+        word_rate, char_rate: shares of words noised and of characters noised in such a word (nlpaug's
+            ``aug_word_p`` / ``aug_char_p``; named ``word_p`` / ``char_p`` before). p: as for every augmenter.
 
     Example:
         >>> # CharNoise(kind="keyboard").augment(["the film is charming"], seed=0)
@@ -322,8 +321,8 @@ class CharNoise(_TextAugmenter):
     kind: str = "keyboard"
     word_rate: float = 0.1
     char_rate: float = 0.1
-    word_p: InitVar[object] = NOT_GIVEN  # renamed `word_rate`
-    char_p: InitVar[object] = NOT_GIVEN  # renamed `char_rate`
+    word_p: InitVar[object] = NOT_GIVEN  # renamed `word_rate`, and `char_p` renamed `char_rate`
+    char_p: InitVar[object] = NOT_GIVEN
 
     def __post_init__(self, word_p: object = NOT_GIVEN, char_p: object = NOT_GIVEN) -> None:
         check_renamed("CharNoise", "word_p", "word_rate", word_p)
