@@ -95,11 +95,11 @@ def main(args) -> None:
     t_ref, acc_ref = ablation(lambda: FeatureExtractor(bb, pre, progress=False), train_pool, test, args)
     with tempfile.TemporaryDirectory() as tmp:
         cache = FeatureCache(tmp)
-        t_cold, acc_cold = ablation(lambda: FeatureExtractor(bb, pre, cache=cache, progress=False), train_pool, test,
-                                    args)
+        t_cold, acc_cold = ablation(lambda: FeatureExtractor(bb, pre, cache_dir=cache, progress=False), train_pool,
+                                    test, args)
         cold_rate, cold_hits, cold_misses = cache.hit_rate, cache.hits, cache.misses
         warm = FeatureCache(tmp)
-        t_warm, acc_warm = ablation(lambda: FeatureExtractor(bb, pre, cache=warm, progress=False), train_pool, test,
+        t_warm, acc_warm = ablation(lambda: FeatureExtractor(bb, pre, cache_dir=warm, progress=False), train_pool, test,
                                     args)
     assert np.allclose(acc_ref, acc_cold, atol=1e-3) and np.allclose(acc_cold, acc_warm), "cache changed results"
     print(f"recompute per cell (reference): {t_ref:7.1f} s")

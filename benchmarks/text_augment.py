@@ -48,7 +48,7 @@ def main(args) -> None:
     syn = WordNetSynonyms(data_root=args.data_root)
     syn("film")  # load scarce's synonym table before timing
     syn._reader().synsets("film")  # and NLTK's reader for nlpaug (nltk.data.path -> the local WordNet)
-    eda = EDA(alpha=0.1, synonyms=syn)
+    eda = EDA(word_rate=0.1, synonyms=syn)
 
     import nlpaug.augmenter.word as naw
     import nlpaug.model.word_dict as nmw
@@ -81,7 +81,7 @@ def main(args) -> None:
     print(f"WordNet lookups: {syn.lookups} distinct words")
     sample = "the film is charming"
     print(f"tagger-free nlpaug on {sample!r}: {[ref[0].augment(sample)[0] for _ in range(3)]}")
-    print(f"scarce EDA SR on {sample!r}: {EDA(alpha=1.0, operations=('sr',), synonyms=syn).augment([sample] * 3, seed=0)}")
+    print(f"scarce EDA SR on {sample!r}: {EDA(word_rate=1.0, operations=('sr',), synonyms=syn).augment([sample] * 3, seed=0)}")
 
     if args.encoder_texts:
         from scarce.augment.text import AEDA, expand

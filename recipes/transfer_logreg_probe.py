@@ -23,7 +23,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--backbone", default="efficientnet_lite0")
     p.add_argument("--size", type=int, default=128, help="input px")
     p.add_argument("--test-limit", type=int, default=1000)
-    p.add_argument("--cache", default=None, help="feature cache folder (default: $SCARCE_FEATURE_CACHE or ~/.cache)")
+    p.add_argument("--cache-dir", default="default",
+                   help="feature cache folder (default: $SCARCE_CACHE/features, i.e. ~/.cache/scarce/features)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--smoke", action="store_true", help="digits, one size, one seed, 32 px")
     return p
@@ -48,7 +49,7 @@ def main(args) -> dict:
     bb = load_backbone(args.backbone, True)
     # grayscale="repeat" as in the remedies (part of the cache key; a no-op on RGB images)
     fx = FeatureExtractor(bb, Preprocess(bb.data_config, size=args.size, grayscale="repeat"),
-                          cache=_cache(args.cache or "default"), progress=False)
+                          cache_dir=_cache(args.cache_dir), progress=False)
     xte = fx.dataset(test)
     out = {}
     for k in args.sizes:

@@ -2,7 +2,7 @@
 
     scarce ablate recipes/digits.yaml [--out DIR] [--set key=value ...] [--smoke] [--jobs N]
     scarce report DIR
-    scarce list datasets|remedies|models
+    scarce list datasets|remedies|models|augments
     scarce rebalance LABELS.csv --out INDICES.csv [--method sampler|over|under] [--strategy S] ...
     scarce advise DATASET --per-class K [--verify]
     scarce synth train CONFIG | scarce synth sample CHECKPOINT --n N [--class C] --out DIR
@@ -72,7 +72,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     adv.add_argument("--out", help="output folder of --verify (default runs/advise_<dataset>_<k>)")
     adv.add_argument("--data-root", help="folder with the datasets (default: $SCARCE_DATA)")
     ls = sub.add_parser("list", parents=[common], help="list registered names")
-    ls.add_argument("what", choices=["datasets", "remedies", "models"])
+    ls.add_argument("what", choices=["datasets", "remedies", "models", "augments"])
     sy = sub.add_parser("synth", parents=[common],
                         help="train a DCGAN or sample one (scarce.synth)").add_subparsers(dest="synth", required=True)
     st = sy.add_parser("train", parents=[common], help="train a DCGAN from a YAML config (resumes from its checkpoint)")
@@ -89,9 +89,18 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def _list(what: str) -> list[str]:
+    if what == "augments":
+        from scarce.augment.registry import augment_info, list_augments
+        from scarce.data.datasets import MODALITIES
+
+        infos = sorted((augment_info(n) for n in list_augments()), key=lambda i: (MODALITIES.index(i.modality),
+                                                                                   i.kind != "sample", i.name))
+        return [f"{'name':16s} {'modality':8s} {'kind':6s} help"] + [
+            f"{i.name:16s} {i.modality:8s} {i.kind:6s} {i.help}" for i in infos]
     from scarce.data.loaders import DATASETS
     from scarce.experiment.remedies import REMEDIES
-    from scarce.models import AUTO_HELP, MODALITIES, MODELS
+    from scarce.data.datasets import MODALITIES
+    from scarce.models import AUTO_HELP, MODELS
 
     reg = {"datasets": DATASETS, "remedies": REMEDIES, "models": MODELS}[what]
     if what == "models":  # grouped by modality, each with what `auto` means there
@@ -128,11 +137,9 @@ def _advise(args) -> None:
         if not sep:
             raise ValueError(f"`--option` takes key=value, got {item!r}.")
         options[key] = yaml.safe_load(raw)
-    from scarce.experiment.remedies.transfer import default_cache_dir
-
     bundle = load_dataset(args.dataset, root=args.data_root, **options)
     advice = advise(bundle.train, per_class=args.per_class, backbone=args.backbone, size=args.size,
-                    cache=str(default_cache_dir()))
+                    cache_dir="default")
     print(advice)
     if args.verify:
         from scarce.experiment.advise import verification_config, verify_advice

@@ -15,6 +15,15 @@ def _restore_rng():
     torch.random.set_rng_state(torch_state)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_root(tmp_path_factory):
+    """Disk caches ($SCARCE_CACHE) go to a temporary folder, never to the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SCARCE_CACHE", str(tmp_path_factory.mktemp("scarce_cache")))
+        mp.delenv("SCARCE_FEATURE_CACHE", raising=False)
+        yield
+
+
 @pytest.fixture
 def tiny_images():
     """A 3-class image dataset of 8×8 grey squares whose brightness encodes the class."""

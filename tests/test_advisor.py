@@ -50,11 +50,11 @@ def test_advise_measures_on_a_small_sample(tiny_images):
 def test_cli_advise_prints_case_and_reasons(capsys, tmp_path, monkeypatch):
     from scarce.cli import main
 
-    monkeypatch.setenv("SCARCE_FEATURE_CACHE", str(tmp_path))
+    monkeypatch.setenv("SCARCE_CACHE", str(tmp_path))
     assert main(["advise", "digits", "--per-class", "10", "--size", "16"]) == 0
     out = capsys.readouterr().out
     assert "Case: small & " in out and "1-NN accuracy" in out
-    assert list(tmp_path.rglob("*.npz"))  # features went to the cache
+    assert list((tmp_path / "features").rglob("*.npz"))  # features went to $SCARCE_CACHE/features
     assert main(["advise", "digits", "--per-class", "0"]) == 2
     assert "`per_class` must be >= 1" in capsys.readouterr().err
 

@@ -22,7 +22,7 @@ def _image(shape, channels, seed=0):
 
 
 def _all():
-    for name in list_augments():
+    for name in list_augments("image", kind="sample"):
         for shape, channels in GEOMETRIES:
             yield pytest.param(name, shape, channels, id=f"{name}-{shape[0]}x{shape[1]}x{channels}")
 

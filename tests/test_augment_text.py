@@ -28,13 +28,13 @@ def _nlpaug_available() -> bool:
 
 def augmenters():
     out = [
-        ("eda", EDA(alpha=0.3, synonyms=SYN, reserved=RESERVED)),
-        ("eda_sr", EDA(alpha=0.5, operations=("sr",), synonyms=SYN, reserved=RESERVED)),
-        ("eda_rd", EDA(alpha=0.9, operations=("rd",), synonyms=SYN, reserved=RESERVED)),
+        ("eda", EDA(word_rate=0.3, synonyms=SYN, reserved=RESERVED)),
+        ("eda_sr", EDA(word_rate=0.5, operations=("sr",), synonyms=SYN, reserved=RESERVED)),
+        ("eda_rd", EDA(word_rate=0.9, operations=("rd",), synonyms=SYN, reserved=RESERVED)),
         ("aeda", AEDA(reserved=RESERVED)),
     ]
     if _nlpaug_available():
-        out += [(f"char_{k}", CharNoise(kind=k, word_p=0.9, char_p=0.5, reserved=RESERVED))
+        out += [(f"char_{k}", CharNoise(kind=k, word_rate=0.9, char_rate=0.5, reserved=RESERVED))
                 for k in ("keyboard", "ocr", "random")]
     return out
 
@@ -99,10 +99,10 @@ def test_utf8_bytes_are_decoded():
     assert check_texts([b"caf\xc3\xa9", "x"]) == ["café", "x"]
 
 
-@pytest.mark.parametrize("alpha", [0, -0.1, 1.5, float("nan")])
-def test_alpha_outside_unit_interval(alpha):
-    with pytest.raises(ValueError, match=r"`alpha` must be in \(0, 1\]"):
-        EDA(alpha=alpha, synonyms=SYN)
+@pytest.mark.parametrize("word_rate", [0, -0.1, 1.5, float("nan")])
+def test_word_rate_outside_unit_interval(word_rate):
+    with pytest.raises(ValueError, match=r"`word_rate` must be in \(0, 1\]"):
+        EDA(word_rate=word_rate, synonyms=SYN)
 
 
 def test_bad_options():
@@ -132,19 +132,19 @@ def test_eda_defaults_follow_the_paper():
 
 
 def test_synonym_replacement_skips_stop_words_and_keeps_case():
-    eda = EDA(alpha=1.0, operations=("sr",), synonyms=DictSynonyms({"the": ["xx"], "is": ["be"], "film": ["movie"]}))
+    eda = EDA(word_rate=1.0, operations=("sr",), synonyms=DictSynonyms({"the": ["xx"], "is": ["be"], "film": ["movie"]}))
     assert eda.augment(["The Film is the film."], seed=0) == ["The Movie is the movie."]
     assert "the" in STOP_WORDS and "is" in STOP_WORDS
 
 
 def test_random_deletion_never_deletes_everything():
-    eda = EDA(alpha=1.0, operations=("rd",), synonyms=SYN)
+    eda = EDA(word_rate=1.0, operations=("rd",), synonyms=SYN)
     out = eda.augment(["one two three"] * 20, seed=0)
     assert all(len(t.split()) == 1 and t in ("one", "two", "three") for t in out)
 
 
 def test_random_swap_is_a_permutation():
-    eda = EDA(alpha=0.5, operations=("rs",), synonyms=SYN)
+    eda = EDA(word_rate=0.5, operations=("rs",), synonyms=SYN)
     for seed in range(5):
         out = eda.augment(["a b c d e f"], seed=seed)[0]
         assert sorted(out.split()) == list("abcdef")
@@ -159,7 +159,7 @@ def test_wordnet_missing_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="nltk.downloader wordnet"):
         find_wordnet()
     with pytest.raises(FileNotFoundError, match="nltk.downloader wordnet"):
-        EDA(alpha=0.1)  # the default synonym source locates WordNet at construction
+        EDA(word_rate=0.1)  # the default synonym source locates WordNet at construction
     with pytest.raises(FileNotFoundError, match="corpora/wordnet"):
         find_wordnet(tmp_path)
     assert EDA(operations=("rs", "rd")).augment(["a b c"], seed=0)  # no synonyms needed, no WordNet needed
@@ -180,7 +180,7 @@ def test_real_wordnet_keeps_inflection():
     syn = WordNetSynonyms(data_root=SHARED)
     assert syn("is") == () and syn("films") == ()  # inflected forms: no lemma substitutes
     assert "movie" in syn("film")
-    eda = EDA(alpha=1.0, operations=("sr",), synonyms=syn)
+    eda = EDA(word_rate=1.0, operations=("sr",), synonyms=syn)
     for seed in range(20):
         out = eda.augment(["the film is charming"], seed=seed)[0]
         assert " is " in out and "be" not in out.split()
@@ -192,8 +192,8 @@ def test_contextual_needs_a_local_model(tmp_path):
     with pytest.raises(FileNotFoundError, match="Nothing is downloaded"):
         ContextualAug(model_path=str(tmp_path / "none"))
     (tmp_path / "config.json").write_text("{}")
-    with pytest.raises(ValueError, match=r"`p` must be in \(0, 1\]"):
-        ContextualAug(model_path=str(tmp_path), p=0)
+    with pytest.raises(ValueError, match=r"`word_rate` must be in \(0, 1\]"):
+        ContextualAug(model_path=str(tmp_path), word_rate=0)
 
 
 @pytest.mark.slow
@@ -209,7 +209,7 @@ def test_contextual_with_a_tiny_random_masked_lm(tmp_path):
                      intermediate_size=32)
     BertForMaskedLM(cfg).save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
-    aug = ContextualAug(model_path=str(tmp_path), p=0.5, reserved=("Hanks",))
+    aug = ContextualAug(model_path=str(tmp_path), word_rate=0.5, reserved=("Hanks",))
     out = aug.augment(["Tom Hanks gives a charming performance here", "ok"], seed=0)
     assert out == aug.augment(["Tom Hanks gives a charming performance here", "ok"], seed=0)
     assert len(out) == 2 and "Hanks" in out[0] and all(t.strip() for t in out)

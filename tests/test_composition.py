@@ -48,14 +48,14 @@ SPECS = {
     "mixup": "mixup",
     "cutmix": "cutmix",
     "augment_balance": "augment_balance",
-    "linear_probe": {"name": "linear_probe", "cache": None, **BACKBONE},
+    "linear_probe": {"name": "linear_probe", "cache_dir": None, **BACKBONE},
     "finetune": {"name": "finetune", "n_stages": 1, **BACKBONE},
-    "truncate": {"name": "truncate", "n_stages": 2, "cache": None, **BACKBONE},
+    "truncate": {"name": "truncate", "n_stages": 2, "cache_dir": None, **BACKBONE},
     "truncate_finetuned": {"name": "truncate", "n_stages": 2, "frozen": False, **BACKBONE},
     "gradual_unfreeze": {"name": "gradual_unfreeze", "every": 1, **BACKBONE},
-    "eda": {"name": "eda", "operations": ["rs", "rd"], "alpha": 0.3, "n_aug": 1},
+    "eda": {"name": "eda", "operations": ["rs", "rd"], "word_rate": 0.3, "n_aug": 1},
     "aeda": {"name": "aeda", "n_aug": 1},
-    "char_noise": {"name": "char_noise", "alpha": 0.5, "n_aug": 1},
+    "char_noise": {"name": "char_noise", "word_rate": 0.5, "n_aug": 1},
     "duplicate": {"name": "duplicate", "n_aug": 1},
     "sentence_encoder": "sentence_encoder",
     "waveform": {"name": "waveform", "preset": "strong"},
@@ -279,7 +279,7 @@ def test_chain_of_the_issue_is_refused_with_the_fix():
     with pytest.raises(ValueError, match=r"`prior_correction`"):
         create_remedy({"name": "chain", "remedies": ["balanced_softmax", {"name": "logit_adjust", "mode": "posthoc"}]})
     with pytest.raises(ValueError, match=r"'linear_probe' and 'augment_light'.*`finetune` instead"):
-        create_remedy({"name": "chain", "remedies": ["augment", {"name": "linear_probe", "cache": None}]})
+        create_remedy({"name": "chain", "remedies": ["augment", {"name": "linear_probe", "cache_dir": None}]})
     with pytest.raises(ValueError, match=r"'augment_light' and 'aeda' share no data modality"):
         create_remedy({"name": "chain", "remedies": ["augment", "aeda"]})
 

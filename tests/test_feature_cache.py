@@ -18,7 +18,7 @@ def images(n, seed=0):
 
 def test_hits_misses_and_no_second_forward(tmp_path, backbone):
     cache = FeatureCache(tmp_path)
-    fx = FeatureExtractor(backbone, Preprocess(backbone.data_config, size=32), cache=cache, progress=False)
+    fx = FeatureExtractor(backbone, Preprocess(backbone.data_config, size=32), cache_dir=cache, progress=False)
     x = images(10)
     first = fx(x)
     assert (cache.hits, cache.misses, fx.forward_images) == (0, 10, 10)
@@ -30,7 +30,7 @@ def test_hits_misses_and_no_second_forward(tmp_path, backbone):
     np.testing.assert_array_equal(mixed[:2], first[:2])
     # a new process (new cache object) reads the shards from disk
     fresh = FeatureCache(tmp_path)
-    fx2 = FeatureExtractor(backbone, Preprocess(backbone.data_config, size=32), cache=fresh, progress=False)
+    fx2 = FeatureExtractor(backbone, Preprocess(backbone.data_config, size=32), cache_dir=fresh, progress=False)
     np.testing.assert_array_equal(fx2(x), first)
     assert fx2.forward_images == 0 and fresh.hits == 10
 
@@ -38,21 +38,21 @@ def test_hits_misses_and_no_second_forward(tmp_path, backbone):
 def test_key_includes_preprocessing_and_weights(tmp_path, backbone):
     cache = FeatureCache(tmp_path)
     x = images(4)
-    extract_features(backbone, x, size=32, cache=cache, progress=False)
-    extract_features(backbone, x, size=48, cache=cache, progress=False)  # other resolution: recomputed
+    extract_features(backbone, x, size=32, cache_dir=cache, progress=False)
+    extract_features(backbone, x, size=48, cache_dir=cache, progress=False)  # other resolution: recomputed
     assert cache.misses == 8
     other = create_backbone("resnet18", pretrained=False)  # other weights: recomputed
-    extract_features(other, x, size=32, cache=cache, progress=False)
+    extract_features(other, x, size=32, cache_dir=cache, progress=False)
     assert cache.misses == 12 and cache.hits == 0
     np.testing.assert_allclose(extract_features(backbone, x, size=32, progress=False),
-                               extract_features(backbone, x, size=32, cache=cache, progress=False), rtol=1e-5)
+                               extract_features(backbone, x, size=32, cache_dir=cache, progress=False), rtol=1e-5)
     assert cache.hits == 4
 
 
 def test_corrupted_entry_is_detected_recomputed_and_not_used(tmp_path, backbone):
     x = images(6)
     pre = Preprocess(backbone.data_config, size=32)
-    good = FeatureExtractor(backbone, pre, cache=FeatureCache(tmp_path), progress=False)(x)
+    good = FeatureExtractor(backbone, pre, cache_dir=FeatureCache(tmp_path), progress=False)(x)
     (shard,) = list(tmp_path.rglob("*.npz"))
     import io
 
@@ -63,7 +63,7 @@ def test_corrupted_entry_is_detected_recomputed_and_not_used(tmp_path, backbone)
     np.savez(buf, keys=keys, features=feats, checksum=checksum)
     shard.write_bytes(buf.getvalue())
     cache = FeatureCache(tmp_path)
-    fx = FeatureExtractor(backbone, pre, cache=cache, progress=False)
+    fx = FeatureExtractor(backbone, pre, cache_dir=cache, progress=False)
     with pytest.warns(RuntimeWarning, match="failed its checksum"):
         out = fx(x)
     assert cache.corrupt == 1 and fx.forward_images == 6
@@ -72,7 +72,7 @@ def test_corrupted_entry_is_detected_recomputed_and_not_used(tmp_path, backbone)
     shard2.write_bytes(b"not a zip")  # truncated/garbage file
     cache3 = FeatureCache(tmp_path)
     with pytest.warns(RuntimeWarning):
-        FeatureExtractor(backbone, pre, cache=cache3, progress=False)(x)
+        FeatureExtractor(backbone, pre, cache_dir=cache3, progress=False)(x)
     assert cache3.corrupt == 1
 
 

@@ -56,7 +56,7 @@ def test_linear_probe_remedy_head_uses_scale_one_for_constant_features(tiny_imag
     from scarce.experiment import TrainSetup, create_remedy
 
     setup = TrainSetup(train=tiny_images, num_classes=3, model_fn=lambda n: None, clean_train=tiny_images)
-    out = create_remedy({"name": "linear_probe", "pretrained": False, "size": 32, "cache": None}).apply(setup, seed=0)
+    out = create_remedy({"name": "linear_probe", "pretrained": False, "size": 32, "cache_dir": None}).apply(setup, seed=0)
     head = out.model_fn(3)
     std = head[0].std.numpy()
     feats = out.collate([tiny_images[i] for i in range(len(tiny_images))])[0].numpy()

@@ -27,7 +27,7 @@ def test_options_are_validated_before_any_work():
 
 
 def test_greyscale_is_repeated_and_noted_or_refused(tiny_images, tmp_path):
-    r = create_remedy({"name": "linear_probe", "size": 32, "cache": str(tmp_path), "backbone": "resnet18",
+    r = create_remedy({"name": "linear_probe", "size": 32, "cache_dir": str(tmp_path), "backbone": "resnet18",
                        "pretrained": False})
     s = r.apply(setup_for(tiny_images), seed=0)
     assert s.notes["grayscale"] == "repeated to 3 channels" and s.notes["feature_dim"] == 512
@@ -49,7 +49,7 @@ def test_frozen_probe_refuses_augmentation():
 
 
 def test_transfer_remedies_run_in_an_ablation(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCARCE_FEATURE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SCARCE_CACHE", str(tmp_path / "cache"))
     common = {"size": 16}
     cfg = ExperimentConfig(
         name="t", sizes=[3], seeds=[0], test_limit=20,
@@ -61,12 +61,12 @@ def test_transfer_remedies_run_in_an_ablation(tmp_path, monkeypatch):
     assert set(recs) == {"baseline", "linear_probe(size=16)", "ft_last"}
     assert recs["ft_last"]["notes"]["strategy"] == "finetune_last"
     assert all(0 <= r["metrics"]["accuracy"] <= 1 for r in recs.values())
-    assert len(list((tmp_path / "cache").rglob("*.npz"))) > 0
+    assert len(list((tmp_path / "cache" / "features").rglob("*.npz"))) > 0  # $SCARCE_CACHE/features
 
 
 def test_truncate_and_gradual_unfreeze_build_the_intended_models(tiny_images, tmp_path):
     s = setup_for(tiny_images)
-    t = create_remedy({"name": "truncate", "n_stages": 3, "size": 32, "cache": str(tmp_path)}).apply(s, seed=0)
+    t = create_remedy({"name": "truncate", "n_stages": 3, "size": 32, "cache_dir": str(tmp_path)}).apply(s, seed=0)
     assert t.notes["feature_dim"] == 24 and t.notes["n_stages"] == 3  # lite0 stages 0-2 end with 24 channels
     ft = create_remedy({"name": "truncate", "n_stages": 3, "frozen": False, "size": 32}).apply(s, seed=0)
     m = ft.model_fn(3)
@@ -101,7 +101,7 @@ def test_recipe_smoke_on_real_data(recipe, tmp_path, monkeypatch):
 
     if not os.environ.get("SCARCE_DATA"):
         pytest.skip("needs SCARCE_DATA pointing at the shared datasets")
-    monkeypatch.setenv("SCARCE_FEATURE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SCARCE_CACHE", str(tmp_path / "cache"))
     assert main(["ablate", str(Path(__file__).parents[1] / recipe), "--smoke", "--out", str(tmp_path / "o"),
                  "--quiet"]) == 0
 
@@ -110,7 +110,7 @@ def test_logreg_probe_script_smoke(tmp_path, monkeypatch):
     import importlib.util
     from pathlib import Path
 
-    monkeypatch.setenv("SCARCE_FEATURE_CACHE", str(tmp_path))
+    monkeypatch.setenv("SCARCE_CACHE", str(tmp_path))
     path = Path(__file__).parents[1] / "recipes" / "transfer_logreg_probe.py"
     spec = importlib.util.spec_from_file_location("transfer_logreg_probe", path)
     mod = importlib.util.module_from_spec(spec)

@@ -104,8 +104,12 @@ def test_expansion_remedies_and_duplicate_add_the_same_rows():
     assert default.notes["duplicate_n_aug"] == 16  # the EDA paper's n_aug for <= 500 texts
     with pytest.raises(ValueError, match="`n_aug` must be >= 1"):
         create_remedy({"name": "duplicate", "n_aug": 0})
-    with pytest.raises(ValueError, match=r"`alpha` must be in \(0, 1\]"):
-        create_remedy({"name": "aeda", "alpha": 2})
+    with pytest.raises(ValueError, match=r"`word_rate` must be in \(0, 1\]"):
+        create_remedy({"name": "char_noise", "word_rate": 2})
+    with pytest.raises(ValueError, match="'aeda' takes no `word_rate`"):
+        create_remedy({"name": "aeda", "word_rate": 0.1})
+    with pytest.raises(ValueError, match="`alpha` was renamed `word_rate`"):
+        create_remedy({"name": "eda", "alpha": 0.1})
 
 
 def test_text_remedy_refuses_images(tiny_images):

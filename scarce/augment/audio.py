@@ -7,7 +7,9 @@ global states back: the output depends only on ``rng`` (so the engine's per-(see
 generators give the same stream whatever the number of DataLoader workers) and no global state
 leaks. The block is not thread-safe; DataLoader workers are processes, which is fine.
 
-Presets (``light`` / ``medium`` / ``strong``): gain, Gaussian noise at an SNR, time shift, and
+Registered as ``waveform`` in :mod:`scarce.augment.registry` (``create_augment("waveform",
+preset="light", sample_rate=8000)``). Presets (``light`` / ``medium`` / ``strong``, in
+:data:`PRESET_BUILDERS`): gain, Gaussian noise at an SNR, time shift, and
 from ``medium`` up time stretch, pitch shift and band filters. Frequencies are set relative to
 the sample rate so that they stay below Nyquist at 8 kHz.
 """
@@ -20,8 +22,6 @@ from scarce._checks import check_choice, check_float, check_int
 from scarce._rng import seeded_globals
 from scarce.data.audio import check_waveform
 
-PRESETS = ("light", "medium", "strong")
-
 
 def _import_audiomentations():
     try:
@@ -29,6 +29,38 @@ def _import_audiomentations():
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("Waveform augmentation needs audiomentations: pip install 'scarce[audio]'.") from err
     return audiomentations
+
+
+def _light(A, nyq: float) -> list:
+    return [A.Gain(min_gain_db=-6, max_gain_db=6, p=0.5),
+            A.AddGaussianSNR(min_snr_db=30, max_snr_db=50, p=0.5),
+            A.Shift(min_shift=-0.1, max_shift=0.1, rollover=False, p=0.5)]
+
+
+def _medium(A, nyq: float) -> list:
+    return [A.Gain(min_gain_db=-9, max_gain_db=9, p=0.5),
+            A.AddGaussianSNR(min_snr_db=20, max_snr_db=40, p=0.5),
+            A.Shift(min_shift=-0.2, max_shift=0.2, rollover=False, p=0.5),
+            A.TimeStretch(min_rate=0.9, max_rate=1.1, leave_length_unchanged=True, p=0.3),
+            A.PitchShift(min_semitones=-2, max_semitones=2, p=0.3),
+            A.OneOf([A.LowPassFilter(min_cutoff_freq=0.4 * nyq, max_cutoff_freq=0.9 * nyq),
+                     A.HighPassFilter(min_cutoff_freq=20, max_cutoff_freq=0.05 * nyq)], p=0.2)]
+
+
+def _strong(A, nyq: float) -> list:
+    return [A.Gain(min_gain_db=-12, max_gain_db=12, p=0.7),
+            A.AddGaussianSNR(min_snr_db=10, max_snr_db=30, p=0.7),
+            A.Shift(min_shift=-0.3, max_shift=0.3, rollover=False, p=0.7),
+            A.TimeStretch(min_rate=0.8, max_rate=1.25, leave_length_unchanged=True, p=0.5),
+            A.PitchShift(min_semitones=-4, max_semitones=4, p=0.5),
+            A.OneOf([A.BandPassFilter(min_center_freq=0.1 * nyq, max_center_freq=0.5 * nyq),
+                     A.LowPassFilter(min_cutoff_freq=0.3 * nyq, max_cutoff_freq=0.8 * nyq),
+                     A.HighPassFilter(min_cutoff_freq=20, max_cutoff_freq=0.1 * nyq)], p=0.4)]
+
+
+PRESET_BUILDERS = {"light": _light, "medium": _medium, "strong": _strong}
+"""Preset name → ``build(audiomentations, nyquist_hz) -> list of transforms`` (add a preset here)."""
+PRESETS = tuple(PRESET_BUILDERS)
 
 
 def build_preset(name: str, *, sample_rate: int):
@@ -41,29 +73,7 @@ def build_preset(name: str, *, sample_rate: int):
     check_choice("preset", name, PRESETS)
     check_int("sample_rate", sample_rate, minimum=1000)
     A = _import_audiomentations()
-    nyq = sample_rate / 2
-    if name == "light":
-        parts = [A.Gain(min_gain_db=-6, max_gain_db=6, p=0.5),
-                 A.AddGaussianSNR(min_snr_db=30, max_snr_db=50, p=0.5),
-                 A.Shift(min_shift=-0.1, max_shift=0.1, rollover=False, p=0.5)]
-    elif name == "medium":
-        parts = [A.Gain(min_gain_db=-9, max_gain_db=9, p=0.5),
-                 A.AddGaussianSNR(min_snr_db=20, max_snr_db=40, p=0.5),
-                 A.Shift(min_shift=-0.2, max_shift=0.2, rollover=False, p=0.5),
-                 A.TimeStretch(min_rate=0.9, max_rate=1.1, leave_length_unchanged=True, p=0.3),
-                 A.PitchShift(min_semitones=-2, max_semitones=2, p=0.3),
-                 A.OneOf([A.LowPassFilter(min_cutoff_freq=0.4 * nyq, max_cutoff_freq=0.9 * nyq),
-                          A.HighPassFilter(min_cutoff_freq=20, max_cutoff_freq=0.05 * nyq)], p=0.2)]
-    else:
-        parts = [A.Gain(min_gain_db=-12, max_gain_db=12, p=0.7),
-                 A.AddGaussianSNR(min_snr_db=10, max_snr_db=30, p=0.7),
-                 A.Shift(min_shift=-0.3, max_shift=0.3, rollover=False, p=0.7),
-                 A.TimeStretch(min_rate=0.8, max_rate=1.25, leave_length_unchanged=True, p=0.5),
-                 A.PitchShift(min_semitones=-4, max_semitones=4, p=0.5),
-                 A.OneOf([A.BandPassFilter(min_center_freq=0.1 * nyq, max_center_freq=0.5 * nyq),
-                          A.LowPassFilter(min_cutoff_freq=0.3 * nyq, max_cutoff_freq=0.8 * nyq),
-                          A.HighPassFilter(min_cutoff_freq=20, max_cutoff_freq=0.1 * nyq)], p=0.4)]
-    return A.Compose(parts)
+    return A.Compose(PRESET_BUILDERS[name](A, sample_rate / 2))
 
 
 class WaveformAugment:

@@ -8,7 +8,8 @@ position. (albumentations 2.0.8 left to itself copies its generator into every w
 a seed each worker repeats the same sequence, and a given batch position sees the same
 augmentation epoch after epoch.)
 
-Presets (``create_augment(name, image_shape=..., channels=...)``):
+Presets (``create_augment(name, image_shape=..., channels=...)``; ``create_augment`` and
+``list_augments`` are those of :mod:`scarce.augment.registry`, re-exported here):
 
 * small images (side ≤ 64 px): ``light`` = shift by ±side/8 px + horizontal flip; ``medium`` adds
   ±10° rotation, ±10 % scale and mild colour jitter; ``strong`` adds shear, strong colour jitter,
@@ -31,9 +32,8 @@ from typing import Any
 import numpy as np
 
 from scarce._checks import check_choice, check_float, check_int
-from scarce.registry import Registry
+from scarce.augment.registry import AUGMENTS, create_augment, list_augments  # noqa: F401  (one registry)
 
-AUGMENTS = Registry("augmentation preset")
 SMALL_MAX = 64
 
 
@@ -206,47 +206,27 @@ def preset_transforms(level: str, *, image_shape: Sequence[int], channels: int, 
     return ops
 
 
-def _preset(level: str):
-    def build(*, image_shape: Sequence[int], channels: int, p: float = 1.0, hflip: bool = True) -> ImageAugment:
-        A = _albumentations()
-        ops = preset_transforms(level, image_shape=image_shape, channels=channels, hflip=hflip)
-        return ImageAugment(A.Compose(ops), p=p, channels=channels, name=level)
-
-    build.__doc__ = f"The ``{level}`` preset as an :class:`ImageAugment` (see the module docstring)."
-    return build
-
-
-AUGMENTS.register("light", _preset("light"), help="shift ±side/8 (or RandomResizedCrop) + flip")
-AUGMENTS.register("medium", _preset("medium"), help="light + rotation/scale + mild colour jitter")
-AUGMENTS.register("strong", _preset("strong"), help="medium + shear, strong colour, grey, cut-out")
-AUGMENTS.register("randaugment", "scarce.augment.policies:randaugment_preset",
-                  help="RandAugment (N ops at magnitude M, torchvision's op list)")
-AUGMENTS.register("trivialaugment", "scarce.augment.policies:trivialaugment_preset",
-                  help="TrivialAugmentWide (one op, random magnitude, wide ranges)")
-
-
-def create_augment(name: str, *, image_shape: Sequence[int], channels: int, **options: Any):
-    """Build a named augmentation for images of ``image_shape`` with ``channels`` channels.
-
-    Args:
-        name: one of :func:`list_augments`.
-        image_shape: ``(H, W)`` or ``(H, W, C)`` of the images (presets keep it).
-        channels: 1 (greyscale) or 3 (RGB); checked on every call.
-        **options: ``p``, ``hflip`` and the policy's own (``num_ops``, ``magnitude``...).
-
-    Example:
-        >>> import numpy as np
-        >>> aug = create_augment("light", image_shape=(32, 32), channels=3)
-        >>> aug(np.zeros((32, 32, 3), np.uint8), rng=np.random.default_rng(0)).dtype
-        dtype('uint8')
-    """
-    _shape(image_shape)
+def check_geometry(image_shape: Sequence[int], channels: int) -> tuple[int, int]:
+    """Check the geometry an image preset is built for: ``(H, W)`` or ``(H, W, C)`` and 1 or 3 channels."""
+    shape = _shape(image_shape)
     check_int("channels", channels, minimum=1)
     if channels not in (1, 3):
         raise ValueError(f"`channels` must be 1 (greyscale) or 3 (RGB) for the presets, got {channels}.")
-    return AUGMENTS.create(name, image_shape=tuple(image_shape), channels=channels, **options)
+    return shape
 
 
-def list_augments() -> list[str]:
-    """Names accepted by :func:`create_augment`."""
-    return AUGMENTS.names()
+def _preset(level: str):
+    def build(*, image_shape: Sequence[int], channels: int, p: float = 1.0, hflip: bool = True) -> ImageAugment:
+        check_geometry(image_shape, channels)
+        A = _albumentations()
+        ops = preset_transforms(level, image_shape=tuple(image_shape), channels=channels, hflip=hflip)
+        return ImageAugment(A.Compose(ops), p=p, channels=channels, name=level)
+
+    build.__name__ = build.__qualname__ = level
+    build.__doc__ = (f"The ``{level}`` preset as an :class:`ImageAugment` for images of ``image_shape`` with "
+                     f"``channels`` (1 or 3) channels (see the module docstring); ``p``, ``hflip``.")
+    return build
+
+
+# the presets, registered in :mod:`scarce.augment.registry` (the one registry of every modality)
+light, medium, strong = _preset("light"), _preset("medium"), _preset("strong")

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from scarce._checks import check_float, check_int
-from scarce.augment.image import _albumentations, check_image
+from scarce.augment.image import _albumentations, check_geometry, check_image
 
 _SIGNED = {"shear_x", "shear_y", "translate_x", "translate_y", "rotate", "brightness", "color", "contrast", "sharpness"}
 _SHARP_KERNEL = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], np.float32) / 13.0
@@ -237,6 +237,7 @@ def _hflip_then(policy: Callable, hflip: bool, p: float) -> Callable:
 def randaugment_preset(*, image_shape, channels: int, p: float = 1.0, hflip: bool = True, num_ops: int = 2,
                        magnitude: int = 9, num_magnitude_bins: int = 31):
     """RandAugment (plus a random horizontal flip unless ``hflip=False``), as a registry preset."""
+    check_geometry(image_shape, channels)
     policy = RandAugment(num_ops=num_ops, magnitude=magnitude, num_magnitude_bins=num_magnitude_bins,
                          channels=channels)
     return _hflip_then(policy, hflip, p)
@@ -245,6 +246,7 @@ def randaugment_preset(*, image_shape, channels: int, p: float = 1.0, hflip: boo
 def trivialaugment_preset(*, image_shape, channels: int, p: float = 1.0, hflip: bool = True,
                           num_magnitude_bins: int = 31):
     """TrivialAugmentWide (plus a random horizontal flip unless ``hflip=False``), as a registry preset."""
+    check_geometry(image_shape, channels)
     policy = TrivialAugmentWide(num_magnitude_bins=num_magnitude_bins, channels=channels)
     return _hflip_then(policy, hflip, p)
 

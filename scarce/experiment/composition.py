@@ -47,11 +47,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from scarce.data.datasets import MODALITIES
+
 FIELDS = ("train", "transform", "batch_transform", "sampler_fn", "loss_fn", "collate", "model_fn",
           "param_groups_fn")
 ASPECTS = ("prior_correction", "class_prior", "targets")
 PARTS = frozenset(FIELDS + ASPECTS)
-MODALITIES = frozenset({"image", "text", "audio"})
 
 
 def _parts(name: str, value: Any) -> frozenset:
@@ -96,7 +97,7 @@ class Changes:
             if isinstance(self.modalities, str):
                 raise ValueError(f"`modalities` must be a set of modalities or None, got {self.modalities!r}.")
             mods = frozenset(self.modalities)
-            if not mods or mods - MODALITIES:
+            if not mods or mods - set(MODALITIES):
                 raise ValueError(f"`modalities` must be a non-empty subset of {sorted(MODALITIES)} or None, "
                                  f"got {sorted(mods)}.")
             object.__setattr__(self, "modalities", mods)

@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 from scarce._checks import check_choice, check_int
+from scarce.data.datasets import MODALITIES
 from scarce.registry import Registry
 
-MODALITIES = ("image", "text", "audio")
 MODELS = Registry("model")
 
 for _name, _where, _modality, _help in (

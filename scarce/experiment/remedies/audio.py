@@ -1,16 +1,16 @@
 """Audio remedies: waveform augmentation (audiomentations presets) and SpecAugment on log-mels.
 
 ``waveform`` sets the per-sample ``transform`` (CPU, before the log-mel collate); ``specaugment``
-sets the ``batch_transform`` (on the device, after it). They compose with ``chain``; a transform
-or batch transform already on the setup is kept and run first.
+sets the ``batch_transform`` (on the device, after it). Both build their augmentation through
+:mod:`scarce.augment.registry` (entries ``waveform`` and ``specaugment``). They compose with
+``chain``; a transform or batch transform already on the setup is kept and run first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from scarce.augment.audio import PRESETS, WaveformAugment
-from scarce.augment.specaugment import SpecAugment
+from scarce.augment.registry import create_augment
 from scarce.experiment.composition import Changes
 from scarce.experiment.setup import TrainSetup
 
@@ -50,7 +50,7 @@ class Waveform:
 
     def __init__(self, *, preset: str = "medium", p: float = 1.0, sample_rate: int | None = None,
                  name: str = "waveform") -> None:
-        WaveformAugment(preset=preset, sample_rate=sample_rate or 8000, p=p)  # validates the options now
+        create_augment("waveform", preset=preset, sample_rate=sample_rate or 8000, p=p)  # validates the options now
         self.preset, self.p, self.sample_rate, self.name = preset, p, sample_rate, name
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
@@ -58,7 +58,7 @@ class Waveform:
         if self.sample_rate is not None and self.sample_rate != rate:
             raise ValueError(f"Remedy '{self.name}' was set for `sample_rate`={self.sample_rate} Hz but the clips are "
                              f"{rate} Hz.")
-        aug = WaveformAugment(preset=self.preset, sample_rate=rate, p=self.p)
+        aug = create_augment("waveform", preset=self.preset, sample_rate=rate, p=self.p)
         transform = aug if setup.transform is None else _Then(setup.transform, aug)
         return replace(setup, transform=transform).with_notes(waveform_preset=self.preset)
 
@@ -78,7 +78,7 @@ class SpecAugmentRemedy:
 
     def __init__(self, *, freq_masks: int = 2, freq_width: int = 6, time_masks: int = 2,
                  time_width: int | float = 0.1, time_warp: int = 0, p: float = 1.0, name: str = "specaugment") -> None:
-        self.aug = SpecAugment(freq_masks=freq_masks, freq_width=freq_width, time_masks=time_masks,
+        self.aug = create_augment("specaugment", freq_masks=freq_masks, freq_width=freq_width, time_masks=time_masks,
                                time_width=time_width, time_warp=time_warp, p=p, valid_channel=1, inplace=True)
         self.name = name
 

@@ -18,10 +18,14 @@ from typing import Any
 import numpy as np
 
 from scarce._checks import check_choice, check_float
+from scarce.augment.registry import create_augment, list_augments
 from scarce.experiment.composition import Changes
 from scarce.experiment.setup import TrainSetup
 
-PRESETS = ("light", "medium", "strong", "randaugment", "trivialaugment")
+
+def _check_preset(preset: str) -> str:
+    """``preset`` must be a per-sample image augmentation of the registry."""
+    return check_choice("preset", preset, list_augments("image", kind="sample"))
 
 
 def _image_geometry(setup: TrainSetup) -> tuple[tuple[int, int], int]:
@@ -34,8 +38,6 @@ def _image_geometry(setup: TrainSetup) -> tuple[tuple[int, int], int]:
 
 
 def _build(preset: str, options: dict, setup: TrainSetup):
-    from scarce.augment.image import create_augment
-
     shape, channels = _image_geometry(setup)
     return create_augment(preset, image_shape=shape, channels=channels, **options)
 
@@ -50,8 +52,6 @@ def _then(first, second):
 
 def _check_options(preset: str, options: dict) -> None:
     """Build once on a dummy geometry so that bad options fail in the constructor."""
-    from scarce.augment.image import create_augment
-
     create_augment(preset, image_shape=(32, 32), channels=3, **options)
 
 
@@ -67,7 +67,7 @@ class Augment:
     changes = Changes(wraps={"transform"}, modalities={"image"})
 
     def __init__(self, *, preset: str = "light", name: str | None = None, **options: Any) -> None:
-        check_choice("preset", preset, PRESETS)
+        _check_preset(preset)
         _check_options(preset, options)
         object.__setattr__(self, "preset", preset)
         object.__setattr__(self, "options", dict(options))
@@ -81,20 +81,20 @@ class Augment:
 
 @dataclass(frozen=True)
 class _BatchMix:
+    """A batch mixer of the registry (``augment``: its name) built for the setup's classes."""
+
     alpha: float = 1.0
     p: float = 1.0
     name: str = "mix"
     changes = Changes(wraps={"batch_transform", "targets"}, modalities={"image"})
+    augment = ""
 
     def __post_init__(self) -> None:
         check_float("alpha", self.alpha, low=0.0, low_inclusive=False)
         check_float("p", self.p, low=0.0, high=1.0)
 
-    def _make(self, num_classes: int):  # pragma: no cover - abstract
-        raise NotImplementedError
-
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
-        mix = self._make(setup.num_classes)
+        mix = create_augment(self.augment, num_classes=setup.num_classes, alpha=self.alpha, p=self.p)
         if setup.batch_transform is not None:
             mix = _ThenBatch(setup.batch_transform, mix)
         return replace(setup, batch_transform=mix).with_notes(**{f"{self.name}_alpha": self.alpha})
@@ -116,11 +116,7 @@ class MixUpRemedy(_BatchMix):
 
     alpha: float = 0.4
     name: str = "mixup"
-
-    def _make(self, num_classes: int):
-        from scarce.augment.mix import MixUp
-
-        return MixUp(num_classes=num_classes, alpha=self.alpha, p=self.p)
+    augment = "mixup"
 
 
 @dataclass(frozen=True)
@@ -129,11 +125,7 @@ class CutMixRemedy(_BatchMix):
 
     alpha: float = 1.0
     name: str = "cutmix"
-
-    def _make(self, num_classes: int):
-        from scarce.augment.mix import CutMix
-
-        return CutMix(num_classes=num_classes, alpha=self.alpha, p=self.p)
+    augment = "cutmix"
 
 
 @dataclass(frozen=True)
@@ -150,7 +142,7 @@ class AugmentBalance:
 
     def __init__(self, *, preset: str = "light", target: Any = "max", name: str = "augment_balance",
                  **options: Any) -> None:
-        check_choice("preset", preset, PRESETS)
+        _check_preset(preset)
         _check_options(preset, options)
         if isinstance(target, str) and target != "max":
             raise ValueError(f"`target` must be 'max' or a count per class, got {target!r}.")

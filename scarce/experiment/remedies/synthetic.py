@@ -7,8 +7,9 @@ appended after the real ones; ``notes["synthetic_indices"]`` gives their ``[star
 and the dataset's ``is_synthetic`` mask marks each sample.
 
 The GAN is a deterministic function of the training subset and the options (``gan_seed``); the
-remedy's ``seed`` only drives sampling. With ``cache_dir`` the trained GAN is kept on disk under a
-hash of (images, labels, architecture, settings), so rows that share a GAN (``synthetic`` and
+remedy's ``seed`` only drives sampling. With ``cache_dir`` (a folder, or ``default``:
+``$SCARCE_CACHE/gan``) the trained GAN is kept on disk under a hash of (images, labels,
+architecture, settings), so rows that share a GAN (``synthetic`` and
 ``augmentation+synthetic``) fit it once, and a killed sweep resumes the GAN from its checkpoint.
 """
 
@@ -18,10 +19,10 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
+from scarce._cache import resolve_cache_dir
 from scarce._checks import check_float, check_int
 from scarce.data.datasets import ConcatDataset, LabelledDataset, as_image_array
 from scarce.experiment.composition import Changes
@@ -52,7 +53,8 @@ class Synthetic:
         steps: GAN training steps. diffaugment: DiffAugment (``policy``) on real and fake images.
         ngf, ndf, nz: generator/discriminator widths and latent size. batch_size, lr, loss: GAN
             training settings. cond: ``"projection"`` or ``"embedding"``. spectral_norm: in D.
-        gan_seed: seed of the GAN fit. cache_dir: keep fitted GANs here (see module doc).
+        gan_seed: seed of the GAN fit. cache_dir: keep fitted GANs in this folder, or in
+            ``$SCARCE_CACHE/gan`` with ``"default"`` (``None``, the default: not kept; see module doc).
 
     Example:
         >>> Synthetic(n_per_class=50, steps=1000, diffaugment=True).name
@@ -89,6 +91,7 @@ class Synthetic:
         for key in ("steps", "ngf", "ndf", "nz", "batch_size"):
             check_int(key, getattr(self, key), minimum=1)
         check_int("gan_seed", self.gan_seed, minimum=0)
+        resolve_cache_dir(self.cache_dir, kind="gan")  # a bad value fails now
         self._gan_settings()  # validates lr, loss, cond, policy
 
     @property
@@ -128,7 +131,8 @@ class Synthetic:
                              self.gan_seed], sort_keys=True).encode())
         key = h.hexdigest()[:16]
         start = time.time()
-        out = Path(self.cache_dir) / key if self.cache_dir else None
+        folder = resolve_cache_dir(self.cache_dir, kind="gan")
+        out = folder / key if folder is not None else None
         if out is not None and (out / CHECKPOINT).exists():
             g, meta = load_generator(out / CHECKPOINT, device="cpu")
             if meta["step"] >= self.steps:

@@ -21,14 +21,13 @@ sweeps in one process; nothing numeric depends on them (a dropped entry is read 
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import InitVar, dataclass, replace
 
 import numpy as np
 
-from scarce._checks import check_choice, check_float, check_int
+from scarce._cache import resolve_cache_dir
+from scarce._checks import NOT_GIVEN, check_choice, check_float, check_int, check_renamed
 from scarce._lru import lru_get
 from scarce.experiment.composition import Changes
 from scarce.experiment.setup import TrainSetup
@@ -45,17 +44,14 @@ def clear_caches() -> None:
     _BACKBONE_STATE.clear()
 
 
-def default_cache_dir() -> Path:
-    """``$SCARCE_FEATURE_CACHE``, else ``~/.cache/scarce/features``."""
-    return Path(os.environ.get("SCARCE_FEATURE_CACHE") or Path.home() / ".cache" / "scarce" / "features")
-
-
-def _cache(where):
+def _cache(cache_dir):
+    """The process's open :class:`FeatureCache` for a ``cache_dir`` option (``None``: no cache)."""
     from scarce.backbones.cache import FeatureCache
 
-    if where in (None, "none", False):
+    folder = resolve_cache_dir(cache_dir, kind="features")
+    if folder is None:
         return None
-    root = str(default_cache_dir() if where == "default" else Path(where).expanduser())
+    root = str(folder)
     return lru_get(_CACHES, root, lambda: FeatureCache(root), bound=MAX_FEATURE_CACHES)
 
 
@@ -145,22 +141,25 @@ class LinearProbe(_Common):
     """Frozen pretrained features (cached on disk) + a linear head trained by the engine.
 
     Options: ``backbone``, ``pretrained`` (True/False/path), ``size`` (input px; default 96),
-    ``grayscale`` (``repeat``/``error``), ``cache`` (``default``: ``$SCARCE_FEATURE_CACHE`` or
-    ``~/.cache/scarce/features``; a folder; ``null`` to recompute), ``n_stages`` (use only the
+    ``grayscale`` (``repeat``/``error``), ``cache_dir`` (``default``: ``$SCARCE_CACHE/features``,
+    i.e. ``~/.cache/scarce/features`` unless set; a folder; ``null`` to recompute), ``n_stages`` (use only the
     first stages: a truncated probe), ``batch_size`` for extraction.
     """
 
-    cache: str | None = "default"
+    cache_dir: str | None = "default"
     n_stages: int | None = None
     batch_size: int = 64
     name: str = "linear_probe"
+    cache: InitVar[object] = NOT_GIVEN  # renamed `cache_dir`: refused with the fix
 
     changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"}, excludes={"transform", "batch_transform"},
                       modalities={"image"}, advice="Frozen features are computed once per image and cannot take a "
                       "per-sample or batch augmentation; chain the augmentation with `finetune` instead.")
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, cache: object = NOT_GIVEN) -> None:
+        check_renamed(f"Remedy '{self.name}'", "cache", "cache_dir", cache, meaning="the feature cache folder")
         self._check_common()
+        resolve_cache_dir(self.cache_dir, kind="features")  # a bad value or SCARCE_FEATURE_CACHE fails now
         check_int("batch_size", self.batch_size, minimum=1)
         if self.n_stages is not None:
             check_int("n_stages", self.n_stages, minimum=1)
@@ -174,7 +173,7 @@ class LinearProbe(_Common):
             check_int("n_stages", self.n_stages, minimum=1, maximum=bb.num_stages)
             bb = bb.truncated(self.n_stages)
             notes["n_stages"] = self.n_stages
-        fx = FeatureExtractor(bb, pre, cache=_cache(self.cache), batch_size=self.batch_size, progress=False)
+        fx = FeatureExtractor(bb, pre, cache_dir=_cache(self.cache_dir), batch_size=self.batch_size, progress=False)
         feats = fx.dataset(setup.train)
         mean, std = standardization_stats(feats)
         return replace(setup, model_fn=_HeadFn(feats.shape[1], mean, std), collate=FeatureCollate(fx),
