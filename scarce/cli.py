@@ -68,6 +68,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     adv.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="dataset option (repeatable)")
     adv.add_argument("--backbone", default="efficientnet_lite0", help="pretrained backbone (default efficientnet_lite0)")
     adv.add_argument("--size", type=int, default=96, help="input size in px for the similarity measure (default 96)")
+    adv.add_argument("--download", action="store_true",
+                     help="download the backbone's weights if they are not on disk (hash-checked)")
     adv.add_argument("--verify", action="store_true", help="run the small ablation of the four strategies vs scratch")
     adv.add_argument("--out", help="output folder of --verify (default runs/advise_<dataset>_<k>)")
     adv.add_argument("--data-root", help="folder with the datasets (default: $SCARCE_DATA)")
@@ -139,12 +141,13 @@ def _advise(args) -> None:
         options[key] = yaml.safe_load(raw)
     bundle = load_dataset(args.dataset, root=args.data_root, **options)
     advice = advise(bundle.train, per_class=args.per_class, backbone=args.backbone, size=args.size,
-                    cache_dir="default")
+                    cache_dir="default", download=args.download)
     print(advice)
     if args.verify:
         from scarce.experiment.advise import verification_config, verify_advice
 
-        config = verification_config(args.dataset, per_class=args.per_class, options=options, backbone=args.backbone)
+        config = verification_config(args.dataset, per_class=args.per_class, options=options, backbone=args.backbone,
+                                     download=args.download)
         out = Path(args.out or Path("runs") / config.name)
         check = verify_advice(advice, config, out_dir=out, data_root=args.data_root)
         for name, (mean, lo, hi) in sorted(check["table"].items(), key=lambda kv: -kv[1][0]):

@@ -63,8 +63,8 @@ def test_offline_without_weights_says_how_to_get_them_and_cache_is_used(tmp_path
     import torchvision
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    with pytest.raises(RuntimeError, match="not available offline.*resnet18-f37072fd.pth.*pretrained=False"):
-        create_backbone("resnet18", pretrained=True, download=False)
+    with pytest.raises(RuntimeError, match="not on disk.*Allow the download with `download: true`.*resnet18-f37072fd.pth"):
+        create_backbone("resnet18", pretrained=True)  # nothing is downloaded unless asked
     sd = torchvision.models.resnet18().state_dict()
     (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
     torch.save(sd, tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth")
@@ -168,3 +168,21 @@ def test_truncate_keeps_early_stages_only():
     m = build_transfer_model(bb, num_classes=4, strategy="truncate", n_stages=6)
     assert m.backbone.num_stages == 6 and m.head.in_features == bb.stage_widths()[5] == 112
     assert m(torch.randn(2, 3, 32, 32)).shape == (2, 4)
+
+
+def test_a_transfer_remedy_never_downloads_unasked_and_fails_in_preflight(tmp_path, monkeypatch):
+    import torch.hub
+
+    from scarce.experiment.config import ExperimentConfig, TrainSection
+    from scarce.experiment.preflight import PreflightError
+    from scarce.experiment.runner import Experiment
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    fetched = []
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda *a, **k: fetched.append(a) or {})
+    cfg = ExperimentConfig(name="dl", sizes=[3], seeds=[0], selection="holdout", test_limit=30,
+                           remedies=["baseline", {"name": "linear_probe", "backbone": "resnet18", "size": 32}],
+                           train=TrainSection(steps=2, lr=[1e-2], weight_decay=[1e-4], eval_every=1))
+    with pytest.raises(PreflightError, match="row 'linear_probe.*`download: true`"):
+        Experiment(cfg, out_dir=tmp_path / "out", progress=False).run()
+    assert fetched == [] and not (tmp_path / "out").exists()

@@ -124,7 +124,8 @@ def similarity_from_accuracies(acc_pretrained: float, acc_pixels: float) -> floa
 
 
 def measure_similarity(data, *, backbone: str = "efficientnet_lite0", pretrained=True, sample_per_class: int = 20,
-                       size: int | None = 96, seed: int = 0, cache_dir=None, device: str = "auto") -> dict:
+                       size: int | None = 96, seed: int = 0, cache_dir=None, device: str = "auto",
+                       download: bool = False) -> dict:
     """Measure the domain similarity of a labelled image dataset to the backbone's pretraining data.
 
     Returns a dict with ``similarity``, ``acc_pretrained``, ``acc_pixels`` and ``n`` (sample size).
@@ -149,7 +150,7 @@ def measure_similarity(data, *, backbone: str = "efficientnet_lite0", pretrained
     images = [np.asarray(data.get(int(i))) for i in idx]
     labels = data.labels[idx]
     grey = images[0].ndim == 2 or images[0].shape[2] == 1
-    bb = create_backbone(backbone, pretrained=pretrained)
+    bb = create_backbone(backbone, pretrained=pretrained, download=download)
     feats = extract_features(bb, images, size=size, grayscale="repeat" if grey else "error", cache_dir=cache_dir,
                              device=device, progress=False)
     pixels = np.stack([im.astype(np.float32).ravel() for im in images])
@@ -161,13 +162,14 @@ def measure_similarity(data, *, backbone: str = "efficientnet_lite0", pretrained
 
 def advise(data, *, per_class: int | None = None, backbone: str = "efficientnet_lite0", size: int | None = 96,
            sample_per_class: int = 20, size_threshold: int = 100, similarity_threshold: float = 0.3,
-           seed: int = 0, cache_dir=None, device: str = "auto") -> Advice:
+           seed: int = 0, cache_dir=None, device: str = "auto", download: bool = False) -> Advice:
     """Measure similarity on a sample of ``data`` and apply :func:`decide`.
 
     Args:
         data: the labelled training pool (image dataset).
         per_class: the training size per class to advise for (default: the smallest class of ``data``).
         cache_dir: feature cache folder, ``"default"`` (``$SCARCE_CACHE/features``) or ``None``.
+        download: fetch the backbone's weights when they are not on disk (never unasked).
 
     Example:
         >>> from scarce.data import load_dataset
@@ -181,7 +183,7 @@ def advise(data, *, per_class: int | None = None, backbone: str = "efficientnet_
     check_int("size_threshold", size_threshold, minimum=2)
     check_float("similarity_threshold", similarity_threshold, low=-1.0, high=1.0)
     m = measure_similarity(data, backbone=backbone, sample_per_class=sample_per_class, size=size, seed=seed,
-                           cache_dir=cache_dir, device=device)
+                           cache_dir=cache_dir, device=device, download=download)
     adv = decide(per_class, m["similarity"], size_threshold=size_threshold, similarity_threshold=similarity_threshold)
     reasons = [*adv.reasons, f"measured on {m['n']} labelled examples: leave-one-out 1-NN accuracy "
                f"{m['acc_pretrained']:.1%} with frozen {backbone} features vs {m['acc_pixels']:.1%} on pixels."]

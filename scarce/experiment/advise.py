@@ -11,13 +11,15 @@ from scarce.backbones.advisor import REMEDY_SPECS, Advice
 
 
 def verification_config(dataset: str, *, per_class: int, options: dict | None = None, seeds=(0, 1), steps: int = 100,
-                        size: int = 64, test_limit: int = 500, backbone: str = "efficientnet_lite0"):
+                        size: int = 64, test_limit: int = 500, backbone: str = "efficientnet_lite0",
+                        download: bool = False):
     """The ablation behind ``--verify``: scratch and the four strategies at ``per_class``."""
     from scarce.experiment.config import DatasetConfig, ExperimentConfig, ModelConfig, TrainSection
 
     remedies: list[Any] = [{"name": "baseline", "label": "scratch"}]
     for strategy, spec in REMEDY_SPECS.items():
-        remedies.append({**spec, "label": strategy, "backbone": backbone, "size": size})
+        remedies.append({**spec, "label": strategy, "backbone": backbone, "size": size,
+                         **({"download": True} if download else {})})
     return ExperimentConfig(
         name=f"advise_{dataset}_{per_class}", dataset=DatasetConfig(dataset, dict(options or {})),
         model=ModelConfig("small_cnn", {"width": 32}), sizes=[per_class], seeds=list(seeds),

@@ -55,14 +55,15 @@ def _cache(cache_dir):
     return lru_get(_CACHES, root, lambda: FeatureCache(root), bound=MAX_FEATURE_CACHES)
 
 
-def load_backbone(name: str, pretrained):
-    """A fresh backbone; the pretrained weights are read once per process and copied after."""
+def load_backbone(name: str, pretrained, *, download: bool = False):
+    """A fresh backbone; the pretrained weights are read once per process and copied after.
+    Weights that are not on disk are downloaded only with ``download=True``."""
     import copy
 
     from scarce.backbones import create_backbone
 
     state = lru_get(_BACKBONE_STATE, (name, str(pretrained)),
-                    lambda: create_backbone(name, pretrained=pretrained), bound=MAX_BACKBONES)
+                    lambda: create_backbone(name, pretrained=pretrained, download=download), bound=MAX_BACKBONES)
     return copy.deepcopy(state)
 
 
@@ -79,6 +80,7 @@ class _Common:
     pretrained: bool | str = True
     size: int | None = 96
     grayscale: str = "repeat"
+    download: bool = False
 
     def _check_common(self) -> None:
         from scarce.backbones import BACKBONES
@@ -87,6 +89,8 @@ class _Common:
         if self.size is not None:
             check_int("size", self.size, minimum=16)
         check_choice("grayscale", self.grayscale, ("repeat", "error"))
+        if not isinstance(self.download, bool):
+            raise ValueError(f"`download` must be true or false, got {self.download!r}.")
 
     def _prepare(self, setup: TrainSetup):
         from scarce.backbones.base import Preprocess
@@ -95,7 +99,7 @@ class _Common:
         if channels == 1 and self.grayscale == "error":
             raise ValueError(f"Backbone '{self.backbone}' takes 3-channel images and the data has 1; set "
                              "`grayscale: repeat` to repeat the grey channel explicitly.")
-        bb = load_backbone(self.backbone, self.pretrained)
+        bb = load_backbone(self.backbone, self.pretrained, download=self.download)
         notes = {"backbone": self.backbone, "pretrained": str(self.pretrained), "input_size": self.size or
                  bb.data_config.size}
         if channels == 1:
@@ -189,11 +193,13 @@ class _FinetuneModelFn:
     gradual: int | None
     bn: str
     dropout: float
+    download: bool = False
 
     def __call__(self, num_classes: int):
         from scarce.backbones.strategies import build_transfer_model
 
-        return build_transfer_model(load_backbone(self.backbone, self.pretrained), num_classes=num_classes,
+        return build_transfer_model(load_backbone(self.backbone, self.pretrained, download=self.download),
+                                    num_classes=num_classes,
                                     strategy=self.strategy, n_stages=self.n_stages, gradual=self.gradual, bn=self.bn,
                                     dropout=self.dropout)
 
@@ -239,7 +245,7 @@ class Finetune(_Common):
         if n is not None:
             check_int("n_stages", n, minimum=1, maximum=bb.num_stages)
         model_fn = _FinetuneModelFn(self.backbone, self.pretrained, self.strategy, n, self.gradual, self.bn,
-                                    self.dropout)
+                                    self.dropout, self.download)
         notes.update(strategy=self.strategy, n_stages=n, backbone_lr_scale=self.backbone_lr_scale, decay=self.decay,
                      bn=self.bn, gradual=self.gradual)
         return replace(setup, model_fn=model_fn, collate=Collate(pre),
