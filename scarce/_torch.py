@@ -56,3 +56,32 @@ def labels_to_tensor(ys: Sequence[Any]) -> torch.Tensor:
         (torch.int64, torch.float32)
     """
     return torch.as_tensor(np.asarray(ys), dtype=torch.float32 if np.ndim(ys[0]) else torch.int64)
+
+
+def load_tensors(path, *, what: str, map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)`` with errors a user can act on.
+
+    Args:
+        path: the file.
+        what: what the file should be, for the messages (e.g. ``"Checkpoint"``).
+        map_location: as for ``torch.load``.
+
+    Raises:
+        ValueError: the file holds Python objects other than tensors and plain containers (refused:
+            unpickling them could run code), or it is not a readable torch file (truncated, corrupted).
+    """
+    import pickle
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).splitlines()[0][:160] if str(err) else ""
+        if "weights_only" in str(err) or "Unsupported global" in str(err):
+            raise ValueError(f"{what} '{path}' was refused: it holds Python objects that are not tensors, and "
+                             "loading those could run code. scarce reads tensors only: re-save the weights with "
+                             "torch.save(model.state_dict(), path).") from None
+        raise ValueError(f"{what} '{path}' cannot be read: not a torch file, or corrupted ({first}).") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        first = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        raise ValueError(f"{what} '{path}' cannot be read: truncated, corrupted or not a torch file ({first}).") from None
+

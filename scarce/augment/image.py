@@ -70,6 +70,8 @@ def check_image(x: Any, *, channels: int | None = None, name: str = "x") -> np.n
     if x.dtype == np.uint8:
         return x
     if x.dtype == np.float32:
+        if not np.isfinite(x).all():
+            raise ValueError(f"`{name}` must hold finite values, got NaN or Inf.")
         lo, hi = float(x.min()), float(x.max())
         if lo < 0.0 or hi > 1.0:
             raise ValueError(f"`{name}` as float32 must lie in [0, 1], got values in [{lo:g}, {hi:g}]; "

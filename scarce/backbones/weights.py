@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from scarce._torch import load_tensors
+
 
 def _real_keys(sd) -> list[str]:
     return [k for k in sd if not k.endswith("num_batches_tracked")]
@@ -24,7 +26,7 @@ def read_state_dict(path: str | os.PathLike) -> "OrderedDict[str, torch.Tensor]"
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"`pretrained` must be True, False or an existing weights file, got '{path}'.")
-    obj = torch.load(path, map_location="cpu", weights_only=True)
+    obj = load_tensors(path, what="Weights file")
     for key in ("state_dict", "model"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]

@@ -195,7 +195,10 @@ def load_config(path: str | Path, *, overrides: list[str] = ()) -> ExperimentCon
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Config file not found: '{path}'.")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if data is None:
+        raise ValueError(f"Config '{path}' is empty; write at least `dataset:` and `remedies:` "
+                         "(see recipes/digits.yaml), or run that recipe.")
     if not isinstance(data, dict):
         raise ValueError(f"Config '{path}' must be a YAML mapping at the top, got {type(data).__name__}.")
     data.setdefault("name", path.stem)

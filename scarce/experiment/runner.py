@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -42,6 +43,8 @@ from scarce.experiment.setup import create_remedy
 from scarce.metrics import METRICS
 
 TUNE_MODES = ("every_cell", "first_seed")
+NAME = re.compile(r"[^/\\\x00.][^/\\\x00]*")
+"""A config ``name``: it names the output folder under ``runs/``, so no path separator and no leading dot."""
 OUTPUTS = (LOG, "results.md", "results.csv", "metric_vs_size.png", "command.txt")
 
 
@@ -60,6 +63,9 @@ def extends(old: dict, new: dict) -> bool:
 
 def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[Task]:
     """Check everything that can be checked before training; return the grid's tasks."""
+    if not isinstance(config.name, str) or not NAME.fullmatch(config.name):
+        raise ValueError(f"Config key 'name' must be a plain name without '/' or '\\' that does not start with '.': "
+                         f"it names the output folder under runs/. Got {config.name!r}.")
     if not config.sizes or not config.seeds:
         raise ValueError("Config keys 'sizes' and 'seeds' must each hold at least one value.")
     for i, s in enumerate(config.sizes):
@@ -149,7 +155,9 @@ class Experiment:
         cfg_path = self.out_dir / CONFIG
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise NotADirectoryError(f"`out_dir` must be a folder, got the file '{self.out_dir}'.")
-        if cfg_path.exists() and not self.overwrite:
+        log = self.out_dir / LOG
+        started = log.exists() and log.stat().st_size > 0  # a start that crashed before any cell blocks nothing
+        if cfg_path.exists() and not self.overwrite and started:
             old = upgrade_saved(yaml.safe_load(cfg_path.read_text(encoding="utf-8")))
             if not extends(old, self.config.to_dict()):
                 raise FileExistsError(

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from scarce._io import atomic_write
+from scarce._torch import load_tensors
 
 FORMAT = "scarce.dcgan/1"
 REQUIRED = ("format", "arch", "config", "seed", "step", "generator", "discriminator", "ema", "opt_g", "opt_d")
@@ -34,18 +35,10 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str = "cpu") -> di
         FileNotFoundError: no such file.
         ValueError: the file is corrupted, truncated, or not a scarce DCGAN checkpoint.
     """
-    import torch
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Checkpoint not found: '{path}'.")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # zip/pickle/EOF errors all mean the same thing to a user
-        raise ValueError(
-            f"Checkpoint '{path}' is corrupted or not a scarce DCGAN checkpoint "
-            f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''})."
-        ) from None
+    state = load_tensors(path, what="Checkpoint", map_location=map_location)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"Checkpoint '{path}' is not a scarce DCGAN checkpoint (expected format '{FORMAT}').")
     missing = [k for k in REQUIRED if k not in state]
