@@ -9,7 +9,7 @@ from scarce.experiment.remedies import transfer
 
 def test_backbone_states_are_a_bounded_lru(monkeypatch):
     made = []
-    monkeypatch.setattr(scarce.backbones, "create_backbone", lambda name, pretrained: made.append(name) or {"name": name})
+    monkeypatch.setattr(scarce.backbones, "create_backbone", lambda name, pretrained, download=False: made.append(name) or {"name": name})
     transfer.clear_caches()
     a = transfer.load_backbone("a", "default")
     assert a == {"name": "a"} and a is not transfer.load_backbone("a", "default")  # a copy each time

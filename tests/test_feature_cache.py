@@ -57,10 +57,10 @@ def test_corrupted_entry_is_detected_recomputed_and_not_used(tmp_path, backbone)
     import io
 
     with np.load(shard) as z:
-        keys, feats, checksum = z["keys"], z["features"].copy(), z["checksum"]
-    feats[0, 0] += 1.0  # silent bit rot: still a valid file, wrong numbers
+        parts = {k: z[k].copy() for k in z.files}
+    parts["values"][0, 0] += 1.0  # silent bit rot: still a valid file, wrong numbers
     buf = io.BytesIO()
-    np.savez(buf, keys=keys, features=feats, checksum=checksum)
+    np.savez(buf, **parts)
     shard.write_bytes(buf.getvalue())
     cache = FeatureCache(tmp_path)
     fx = FeatureExtractor(backbone, pre, cache_dir=cache, progress=False)
@@ -81,3 +81,30 @@ def test_features_of_a_labelled_dataset_with_greyscale(tiny_images, backbone):
         extract_features(backbone, tiny_images, size=32, progress=False)
     f = extract_features(backbone, tiny_images, size=32, grayscale="repeat", progress=False, batch_size=16)
     assert f.shape == (60, 512) and f.dtype == np.float32
+
+
+def test_a_shard_copied_from_another_backbones_folder_is_never_used(tmp_path, backbone):
+    import shutil
+
+    from scarce.backbones import create_backbone
+
+    other = create_backbone("mobilenet_v3_small", pretrained=False)
+    x = images(4)
+    a = FeatureExtractor(backbone, Preprocess(backbone.data_config, size=32), cache_dir=FeatureCache(tmp_path),
+                         progress=False)
+    good = a(x)
+    b = FeatureExtractor(other, Preprocess(other.data_config, size=32), cache_dir=FeatureCache(tmp_path),
+                         progress=False)
+    (shard,) = list((tmp_path / a.namespace).glob("*.npz"))
+    (tmp_path / b.namespace).mkdir()
+    shutil.copy(shard, tmp_path / b.namespace / shard.name)  # same keys, other backbone's features
+    with pytest.warns(RuntimeWarning, match="another namespace"):
+        out = b(x)
+    assert b.forward_images == 4 and out.shape[1] == other.num_features != good.shape[1]
+
+
+@pytest.mark.parametrize("namespace", ["../escaped", "/abs", ".hidden", "a/b", ""])
+def test_a_namespace_cannot_leave_the_cache_root(tmp_path, namespace):
+    with pytest.raises(ValueError, match="one folder name"):
+        FeatureCache(tmp_path / "cache").put(namespace, [b"k"], np.ones((1, 2), np.float32))
+    assert not (tmp_path / "escaped").exists()

@@ -2,6 +2,7 @@
 
 import bz2
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -126,7 +127,7 @@ class FakeModel:
 
     def encode(self, texts, **kw):
         self.encoded += len(texts)
-        return np.stack([np.random.default_rng(abs(hash(t)) % 2**32).normal(size=8) for t in texts]).astype(np.float32)
+        return np.stack([np.random.default_rng(zlib.crc32(t.encode())).normal(size=8) for t in texts]).astype(np.float32)
 
     def get_sentence_embedding_dimension(self):
         return 8
@@ -155,6 +156,26 @@ def test_sentence_encoder_cache_encodes_each_text_once(tmp_path):
         enc.encode([None])
     with pytest.raises(FileNotFoundError, match="sentence-transformers folder"):
         SentenceEncoder(model_path=tmp_path / "nowhere")
+
+
+def test_sentence_cache_never_uses_a_corrupt_shard_or_another_models_vectors(tmp_path):
+    from scarce.backbones.sentence import SentenceEncoder
+
+    model = _fake_model_dir(tmp_path)
+    enc = SentenceEncoder(model_path=model, cache_dir=tmp_path / "cache")
+    enc._model = FakeModel()
+    first = enc.encode(["a", "b"])
+    (shard,) = list((tmp_path / "cache").rglob("shard-*.npz"))
+    shard.write_bytes(shard.read_bytes()[:60])  # truncated by a crash or a full disk
+    with pytest.warns(RuntimeWarning, match="corrupt"):
+        again = SentenceEncoder(model_path=model, cache_dir=tmp_path / "cache")
+    again._model = FakeModel()
+    assert np.array_equal(again.encode(["a", "b"]), first) and again._model.encoded == 2
+    (model / "modules.json").write_text('[{"replaced": true}]')  # other weights in the same folder
+    other = SentenceEncoder(model_path=model, cache_dir=tmp_path / "cache")
+    other._model = FakeModel()
+    other.encode(["a"])
+    assert other.namespace != enc.namespace and other._model.encoded == 1
 
 
 def test_sentence_encoder_remedy_trains_a_linear_head(tmp_path, monkeypatch):

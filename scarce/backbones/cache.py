@@ -7,19 +7,18 @@ of its examples' hashes, and nested subsets (10 ⊂ 50 per class), other seeds' 
 pool and the fixed test set all reuse what was computed once: across an ablation the backbone runs
 forward once per distinct image.
 
-Entries are written in shards (``<namespace>/<sha1>.npz`` holding keys, features and a SHA-256
-checksum of both), atomically (temporary file + rename), so a killed run leaves no half entry. A
-shard whose checksum does not match (or which cannot be read) is reported, deleted, and its
-examples recomputed: a corrupted entry is never used.
+Entries are written in shards (``<namespace>/<sha1>.npz``, :mod:`scarce._shards`: keys, features,
+the namespace and a SHA-256 checksum over all three), atomically, so a killed run leaves no half
+entry. A shard that cannot be read, fails its checksum or was written for another namespace (copied
+from another backbone's folder) is reported, deleted and its examples recomputed: it is never used.
+Namespaces are single folder names, so nothing is written outside the cache root.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ import torch
 
 from scarce._cache import resolve_cache_dir
 from scarce._checks import check_int
-from scarce._io import atomic_write
+from scarce._shards import check_namespace, discard, read_shard, safe_name, write_shard
 
 
 def example_key(x) -> bytes:
@@ -36,12 +35,6 @@ def example_key(x) -> bytes:
     h = hashlib.sha1(f"{a.shape}{a.dtype}".encode())
     h.update(a.tobytes())
     return h.hexdigest().encode()
-
-
-def _checksum(keys: np.ndarray, feats: np.ndarray) -> str:
-    h = hashlib.sha256(np.ascontiguousarray(keys).tobytes())
-    h.update(np.ascontiguousarray(feats).tobytes())
-    return h.hexdigest()
 
 
 class FeatureCache:
@@ -73,7 +66,7 @@ class FeatureCache:
         return self.hits / total if total else 0.0
 
     def _load(self, namespace: str) -> dict[bytes, np.ndarray]:
-        table = self._mem.setdefault(namespace, {})
+        table = self._mem.setdefault(check_namespace(namespace), {})
         seen = self._seen.setdefault(namespace, set())
         folder = self.root / namespace
         if folder.is_dir():
@@ -81,19 +74,12 @@ class FeatureCache:
                 if path.name in seen:
                     continue
                 seen.add(path.name)
-                try:
-                    with np.load(path, allow_pickle=False) as z:
-                        keys, feats, checksum = z["keys"], z["features"], str(z["checksum"])
-                    ok = checksum == _checksum(keys, feats) and len(keys) == len(feats)
-                except Exception:  # unreadable, truncated, not a zip: all mean corrupted
-                    ok = False
-                if not ok:
+                shard = read_shard(path, namespace=namespace)
+                if shard is None:
                     self.corrupt += 1
-                    warnings.warn(f"Feature cache entry '{path}' failed its checksum; it is deleted and its "
-                                  "features will be recomputed.", RuntimeWarning, stacklevel=3)
-                    path.unlink(missing_ok=True)
+                    discard(path, what="Feature cache entry")
                     continue
-                for k, f in zip(keys.tolist(), feats):
+                for k, f in zip(shard[0].tolist(), shard[1]):
                     table[k] = f
         return table
 
@@ -118,11 +104,9 @@ class FeatureCache:
         feats = np.ascontiguousarray(features, dtype=np.float32)
         if len(keys_arr) != len(feats):
             raise ValueError(f"`features` must have one row per key: {len(keys_arr)} keys, {len(feats)} rows.")
-        checksum = _checksum(keys_arr, feats)
         name = hashlib.sha1(keys_arr.tobytes()).hexdigest() + ".npz"
-        buf = io.BytesIO()
-        np.savez(buf, keys=keys_arr, features=feats, checksum=np.asarray(checksum))
-        path = atomic_write(self.root / namespace / name, lambda tmp: tmp.write_bytes(buf.getvalue()))
+        path = write_shard(self.root / check_namespace(namespace) / name, namespace=namespace, keys=keys_arr,
+                           values=feats)
         self._seen.setdefault(namespace, set()).add(name)
         table = self._mem.setdefault(namespace, {})
         for k, f in zip(keys_arr.tolist(), feats):
@@ -169,8 +153,7 @@ class FeatureExtractor:
         self.progress = progress
         ident = {"backbone": backbone.name, "stages": backbone.num_stages,
                  "weights": weights_fingerprint(backbone), "preprocess": preprocess.describe()}
-        self.namespace = f"{backbone.name.replace('[', '_').replace(']', '_').replace(':', '_')}-" + \
-            hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+        self.namespace = f"{safe_name(backbone.name)}-" + hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
         self.forward_images = 0
 
     @torch.no_grad()

