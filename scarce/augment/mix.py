@@ -15,15 +15,24 @@ Example:
     >>> x, y = mix(torch.zeros(4, 3, 32, 32), torch.tensor([0, 1, 2, 3]), generator=torch.Generator().manual_seed(0))
     >>> tuple(y.shape)
     (4, 10)
+
+In a user's own loop, call a mix as a batch step after moving the batch to the device, or wrap
+it as a DataLoader ``collate_fn`` with :class:`MixCollate` (then it runs in the workers).
 """
 
 from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from scarce._checks import check_float, check_int
+from scarce.augment.dataset import SharedEpoch, check_accepts
 
 
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -168,3 +177,59 @@ class MixUpOrCutMix(_Mix):
         weight = torch.where(use_cut[:, None, None, None], (~mask).to(x.dtype), lam_mix.to(x.dtype).view(-1, 1, 1, 1))
         lam = torch.where(use_cut, lam_box, lam_mix.to(x.dtype))
         return x[perm].lerp_(x, weight), y_soft[perm].lerp_(y_soft, lam[:, None].to(y_soft.dtype))
+
+
+def _digest(t: torch.Tensor) -> memoryview:
+    """The bytes of a CPU tensor of any dtype, without a copy when it is contiguous."""
+    flat = t.detach().cpu().contiguous().reshape(-1)
+    return memoryview(flat.view(torch.uint8).numpy()) if flat.numel() else memoryview(b"")
+
+
+class MixCollate:
+    """A DataLoader ``collate_fn``: collate the samples, then apply a batch mix (MixUp, CutMix,
+    :class:`MixUpOrCutMix` or any ``mix(x, y, generator=) -> (x, y)``) in the worker.
+
+    The batch's generator is seeded from ``(seed, epoch, a hash of the collated batch)``: the
+    same batch gets the same mix whichever worker collates it and however many there are, a
+    different batch or epoch gets another. Call :meth:`set_epoch` before each epoch (the epoch is
+    in shared memory, so persistent workers see it); without it, an epoch that repeats the same
+    batches (no shuffling, no augmentation) repeats their mixes too.
+
+    Args:
+        mix: the batch step, e.g. ``MixUp(num_classes=10, alpha=0.2)``.
+        collate: the base collate ``list[(x, y)] -> (x, y)``; its ``x`` must be a float
+            ``(B, C, H, W)`` tensor (e.g. ``scarce.train.image_collate``); default:
+            ``torch.utils.data.default_collate``.
+        seed: seed of every batch's draw (an integer >= 0).
+
+    Example:
+        >>> import numpy as np, torch
+        >>> collate = MixCollate(MixUp(num_classes=2), seed=0)
+        >>> x, y = collate([(torch.zeros(1, 4, 4), 0), (torch.ones(1, 4, 4), 1)])
+        >>> tuple(x.shape), tuple(y.shape)
+        ((2, 1, 4, 4), (2, 2))
+    """
+
+    def __init__(self, mix: Callable, *, collate: Callable | None = None, seed: int = 0) -> None:
+        self.mix = check_accepts(mix, name="mix", args=2, keyword="generator",
+                                 contract="mix(x, y, generator=torch.Generator) -> (x, y)")
+        self.collate = None if collate is None else check_accepts(
+            collate, name="collate", args=1, keyword=None, contract="collate(list[(x, y)]) -> (x, y)")
+        self.seed = check_int("seed", seed, minimum=0)
+        self._epoch = SharedEpoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw epoch ``epoch``'s mixes from now on, here and in every DataLoader worker."""
+        self._epoch.set(epoch)
+
+    def generator(self, x: torch.Tensor, y: torch.Tensor) -> torch.Generator:
+        """The CPU generator for the collated batch ``(x, y)`` in the current epoch."""
+        h = hashlib.blake2b(struct.pack("<QQ", self.seed, self._epoch.get()), digest_size=8)
+        for t in (x, y):
+            h.update(str((tuple(t.shape), t.dtype)).encode())
+            h.update(_digest(t))
+        return torch.Generator().manual_seed(int.from_bytes(h.digest(), "little") >> 1)
+
+    def __call__(self, batch: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = (self.collate or torch.utils.data.default_collate)(batch)
+        return self.mix(x, y, generator=self.generator(x, y))
