@@ -49,5 +49,6 @@ def test_every_cache_option_is_cache_dir(monkeypatch, tmp_path):
     from scarce.backbones.sentence import SentenceEncoder
 
     model = Path(gt.get_model_path())
-    assert SentenceEncoder(model_path=model, cache_dir="default").cache_dir == tmp_path / "text_embeddings" / model.name
+    enc = SentenceEncoder(model_path=model, cache_dir="default")
+    assert enc.cache_dir == tmp_path / "text_embeddings" / enc.namespace and enc.namespace.startswith(model.name)
     assert create_remedy("sentence_encoder").cache_dir == "default"
