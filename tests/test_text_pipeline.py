@@ -1,33 +1,19 @@
 """Text datasets, models, the sentence-encoder cache and the text remedies (no real data needed)."""
 
-import bz2
 import json
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from fixtures import NEG, POS, write_rotten_tomatoes, write_text_csv
 from scarce.data import load_dataset
 from scarce.data.text import text_dataset
 from scarce.experiment import TrainSetup, create_remedy
 
-POS = ["a charming film", "superb acting and a fine story", "delightful and warm", "a great movie"]
-NEG = ["a dull film", "boring story and poor acting", "lifeless and cold", "a bad movie"]
-
-
-def _rt_file(root: Path) -> None:
-    rows = [("category", "text", "movie_name", "has_plot_and_reviews")]
-    rows += [("fresh", f"{t} {i}", "m", "True") for i in range(10) for t in POS[:2]]
-    rows += [("rotten", f"{t} {i}", "m", "True") for i in range(10) for t in NEG[:2]]
-    rows += [("plot", "a plot summary", "m", "True"), ("fresh", "", "m", "True"), ("fresh", "superb acting and a fine story 0", "m", "True")]
-    (root / "rotten-tomatoes").mkdir()
-    text = "\n".join(",".join(f'"{c}"' for c in r) for r in rows) + "\n"
-    (root / "rotten-tomatoes" / "rotten_tomatoes_corpus_full.csv.bz2").write_bytes(bz2.compress(text.encode()))
-
 
 def test_rotten_tomatoes_drops_plot_empty_and_repeats_with_fixed_split(tmp_path):
-    _rt_file(tmp_path)
+    write_rotten_tomatoes(tmp_path)
     b = load_dataset("rotten_tomatoes", root=tmp_path)
     assert b.modality == "text" and b.train.class_names == ["rotten", "fresh"]
     assert len(b.train) + len(b.test) == 40 and np.bincount(b.test.labels).tolist() == [4, 4]
@@ -43,8 +29,7 @@ def test_rotten_tomatoes_missing_names_the_file(tmp_path):
 
 
 def test_text_csv_and_jsonl_with_label_mapping(tmp_path):
-    (tmp_path / "d.csv").write_text("review,stars\n" + "".join(f'"{t}",good\n' for t in POS * 3)
-                                    + "".join(f'"{t}",bad\n' for t in NEG * 3), encoding="utf-8")
+    write_text_csv(tmp_path / "d.csv", repeats=3)
     b = load_dataset("text_csv", root=tmp_path, path="d.csv", text_column="review", label_column="stars")
     assert b.extra["label_mapping"] == {"bad": 0, "good": 1} and len(b.train) + len(b.test) == 24
     lines = [json.dumps({"text": t, "label": 1}) for t in POS] + [json.dumps({"text": t, "label": 0}) for t in NEG]

@@ -1,0 +1,225 @@
+"""Contract tests over every registry: each entry, parametrised by name, keeps the promises every
+entry of its kind makes (timm's ``test_models.py``, imblearn's ``test_common.py``).
+
+A newly registered entry is collected here automatically; where a case needs per-entry inputs
+(a dataset's files, a remedy's cheap options) a registered name without a case fails
+``test_every_*_has_a_case``. Augmentations have their own contract (test_augment_contract.py).
+"""
+
+import copy
+import socket
+from dataclasses import fields
+
+import numpy as np
+import pytest
+import torch
+
+from fixtures import (ROWS, SPECS, skip_unless_buildable, spec_name, tiny_setup, tiny_transfer_backbones,
+                      write_audio_folder, write_fashion_mnist, write_fsdd, write_image_folder,
+                      write_rotten_tomatoes, write_text_csv)
+from scarce.backbones.registry import BACKBONES, create_backbone
+from scarce.data.datasets import MODALITIES, Subset
+from scarce.data.loaders import DATASETS, load_dataset, stratified_test_split
+from scarce.experiment.composition import PARTS, Changes
+from scarce.experiment.learners import LEARNERS
+from scarce.experiment.remedies import REMEDIES
+from scarce.experiment.setup import TrainSetup, create_remedy
+from scarce.models import MODELS, auto_model, create_model
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cheap():
+    with tiny_transfer_backbones():
+        yield
+
+
+def _split(full):
+    """Train and test parts of one dataset, as a bundle has them (Subsets sharing the base arrays)."""
+    pool, test = stratified_test_split(full.labels, test_fraction=0.3, seed=0)
+    return Subset(full, pool), Subset(full, test)
+
+
+def _rows(ds):
+    """A deep copy of every example and the labels, to compare after the fact."""
+    return [copy.deepcopy(ds.get(i)) for i in range(len(ds))], np.array(ds.labels, copy=True)
+
+
+def _same_rows(ds, snapshot):
+    xs, labels = snapshot
+    return np.array_equal(ds.labels, labels) and len(ds) == len(xs) and all(
+        np.array_equal(np.asarray(ds.get(i)), np.asarray(x)) for i, x in enumerate(xs))
+
+
+# ------------------------------------------------------------------------------------ datasets
+def _cifar10(tmp):
+    write_image_folder(tmp / "cifar10-jpeg" / "train", classes=("cat", "dog", "frog"))
+    write_image_folder(tmp / "cifar10-jpeg" / "test", classes=("cat", "dog", "frog"), n=2)
+    return {"root": tmp}
+
+
+def _fashion_mnist(tmp):
+    write_fashion_mnist(tmp)
+    return {"root": tmp}
+
+
+def _rotten_tomatoes(tmp):
+    write_rotten_tomatoes(tmp)
+    return {"root": tmp}
+
+
+DATASET_CASES = {  # name -> build the files in tmp_path, return load_dataset's options
+    "digits": lambda tmp: {},
+    "cifar10": _cifar10,
+    "fashion_mnist": _fashion_mnist,
+    "image_folder": lambda tmp: {"path": str(write_image_folder(tmp / "imgs", n=5))},
+    "rotten_tomatoes": _rotten_tomatoes,
+    "text_csv": lambda tmp: {"path": str(write_text_csv(tmp / "d.csv")), "text_column": "review",
+                             "label_column": "stars"},
+    "fsdd": lambda tmp: {"root": write_fsdd(tmp, takes=range(6))},
+    "audio_folder": lambda tmp: {"path": str(write_audio_folder(tmp / "clips", n=5))},
+}
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No network and no data root from the environment: a loader that reaches out fails."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a dataset loader tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.delenv("SCARCE_DATA", raising=False)
+
+
+def test_every_dataset_has_a_case():
+    assert set(DATASET_CASES) == set(DATASETS.names()), "add a tiny fixture for the new dataset to DATASET_CASES"
+
+
+def _labels_in_range(labels, num_classes):
+    labels = np.asarray(labels)
+    return labels.dtype.kind in "iu" and labels.min() >= 0 and labels.max() < num_classes
+
+
+@pytest.mark.parametrize("name", DATASETS.names())
+def test_dataset_contract(name, tmp_path, offline):
+    modality = DATASETS.meta(name).get("modality")
+    assert modality in MODALITIES, f"dataset '{name}' must declare modality= one of {sorted(MODALITIES)}"
+    bundle = load_dataset(name, **DATASET_CASES[name](tmp_path))
+    assert bundle.modality == modality == bundle.test.modality
+    assert len(bundle.train) > 0 and len(bundle.test) > 0
+    assert bundle.num_classes >= 2 and bundle.test.num_classes == bundle.num_classes
+    for part in (bundle.train, bundle.test):
+        assert _labels_in_range(part.labels, bundle.num_classes)
+        x, y = part[len(part) - 1]
+        assert isinstance(y, (int, np.integer)) and 0 <= y < bundle.num_classes
+        assert isinstance(x, str) if modality == "text" else isinstance(x, np.ndarray)
+
+
+# ------------------------------------------------------------------------------------ models
+INPUTS = {"image": {"in_channels": 3, "image_size": 16}, "text": {}, "audio": {"n_mels": 16}}
+
+
+def _batch(modality):
+    g = torch.Generator().manual_seed(0)
+    if modality == "image":
+        return torch.rand(2, 3, 16, 16, generator=g)
+    if modality == "text":
+        return torch.randint(1, 2**16, (2, 7), generator=g, dtype=torch.int64)
+    mask = torch.ones(2, 1, 16, 20)
+    mask[1, :, :, 12:] = 0  # the second clip is shorter
+    return torch.cat([torch.randn(2, 1, 16, 20, generator=g) * mask, mask], dim=1)
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_model_contract(name):
+    modality = MODELS.meta(name).get("modality")
+    assert modality in MODALITIES, f"model '{name}' must declare modality= one of {sorted(MODALITIES)}"
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = create_model(name, num_classes=3, modality=modality, **INPUTS[modality])
+        torch.manual_seed(0)
+        again = create_model(name, num_classes=3, **INPUTS[modality])
+    for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b)  # the weights are a function of the torch seed (the engine seeds it)
+    x = _batch(modality)
+    assert model.train()(x).shape == (2, 3)
+    with torch.no_grad():
+        out = model.eval()(x)
+    assert out.shape == (2, 3) and out.dtype == torch.float32 and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("modality", sorted(MODALITIES))
+def test_auto_model_resolves_for_every_modality(modality):
+    name = auto_model(modality, image_size=INPUTS[modality].get("image_size"))
+    assert name in MODELS.names(modality=modality)
+    model = create_model("auto", modality=modality, num_classes=3, **INPUTS[modality])
+    assert type(model) is type(create_model(name, num_classes=3, **INPUTS[modality]))
+    with torch.no_grad():
+        assert model.eval()(_batch(modality)).shape == (2, 3)
+
+
+# ------------------------------------------------------------------------------------ remedies
+CASES = {**SPECS, "chain": {"name": "chain", "remedies": ["oversample", "focal"]}}
+
+
+def test_every_remedy_has_a_case():
+    assert {spec_name(s) for s in CASES.values()} == set(REMEDIES.names()), \
+        "a registered remedy has no cheap spec: add one to SPECS in tests/fixtures.py"
+
+
+def _accepted(remedy):
+    return sorted(remedy.changes.modalities or MODALITIES)
+
+
+@pytest.mark.parametrize("label", sorted(CASES))
+def test_remedy_contract(label):
+    skip_unless_buildable(CASES[label])
+    remedy = create_remedy(CASES[label])
+    assert isinstance(remedy.changes, Changes), f"'{label}' must declare `changes` (a Changes)"
+    assert remedy.changes.modalities is None or remedy.changes.modalities <= set(MODALITIES)
+    for modality in _accepted(remedy):
+        full = ROWS[modality](counts=(12, 6, 4))
+        train, test = _split(full)
+        setup = tiny_setup(train)
+        before = {f.name: getattr(setup, f.name) for f in fields(TrainSetup)}
+        notes, rows, test_rows, base_rows = dict(setup.notes), _rows(train), _rows(test), _rows(full)
+        out = remedy.apply(setup, seed=0)
+        assert isinstance(out, TrainSetup)
+        for key, value in before.items():
+            assert getattr(setup, key) is value, f"{label} on {modality}: the input setup's `{key}` was replaced"
+        assert dict(setup.notes) == notes, f"{label} on {modality}: the input setup's notes changed"
+        assert _same_rows(train, rows), f"{label} on {modality}: the input training rows changed"
+        assert _same_rows(test, test_rows), f"{label} on {modality}: the test split changed"
+        assert _same_rows(full, base_rows), f"{label} on {modality}: the arrays train and test share changed"
+        if remedy.changes.changed:
+            assert out is not setup, \
+                f"{label} declares changes to {sorted(remedy.changes.changed)} but returned its input"
+        assert out.num_classes == setup.num_classes and out.train.modality == modality
+
+
+# ------------------------------------------------------------------------------------ backbones
+@pytest.mark.parametrize("name", BACKBONES.names())
+def test_backbone_contract(name):
+    assert BACKBONES.meta(name).get("modality") == "image", f"backbone '{name}' must declare modality='image'"
+    try:
+        bb = create_backbone(name, pretrained=False, download=False)
+    except ImportError as err:  # an optional backend (named in the message) is not installed
+        pytest.skip(str(err))
+    with torch.no_grad():
+        feats = bb.forward_features(torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
+    assert feats.shape == (2, bb.num_features) and torch.isfinite(feats).all()
+
+
+# ------------------------------------------------------------------------------------ reference learners
+@pytest.mark.parametrize("name", LEARNERS.names())
+def test_reference_learner_contract(name):
+    learner = LEARNERS.create(name, num_classes=3)
+    assert learner.modalities and set(learner.modalities) <= MODALITIES
+    assert set(learner.honours) <= PARTS
+    assert learner.axes and all(len(values) > 0 for values in learner.axes.values())
+    for modality in sorted(learner.modalities):
+        train, test = _split(ROWS[modality](counts=(12, 6, 4)))
+        prepared = learner.prepare(train, seed=0)
+        fitted = learner.fit(prepared, hparams={k: v[0] for k, v in learner.axes.items()}, seed=0, val=test)
+        metrics = learner.score(prepared, fitted, test)["metrics"]
+        assert 0.0 <= metrics["accuracy"] <= 1.0, modality
