@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from fixtures import ROWS, SPECS, skip_unless_buildable, spec_name, tiny_setup, tiny_transfer_backbones
-from scarce.experiment.composition import MODALITIES, check_composition, check_remedy
+from scarce.data.datasets import MODALITIES
+from scarce.experiment.composition import check_composition, check_remedy
 from scarce.experiment.setup import Chain, TrainSetup, create_remedy, list_remedies
 from scarce.train import image_collate
 
@@ -119,7 +120,7 @@ def _accepts(remedy, modality):
 def test_every_remedy_declares_its_changes(remedies):
     for label, r in remedies.items():
         assert r.changes is not None, label
-        assert r.changes.modalities is None or r.changes.modalities <= MODALITIES
+        assert r.changes.modalities is None or r.changes.modalities <= set(MODALITIES)
 
 
 @pytest.mark.parametrize("modality", sorted(SETUPS))
@@ -164,7 +165,7 @@ def test_every_pair_composes_with_both_effects_or_is_refused(modality, remedies)
 def test_modality_refusals_name_the_remedy_and_the_modality(remedies):
     refused = 0
     for label, r in remedies.items():
-        for m in sorted(MODALITIES - (r.changes.modalities or MODALITIES)):
+        for m in sorted(set(MODALITIES) - (r.changes.modalities or set(MODALITIES))):
             with pytest.raises(ValueError, match=f"'{r.name}' works on .* modality is '{m}'"):
                 check_remedy(r, modality=m)
             refused += 1

@@ -214,7 +214,7 @@ def test_backbone_contract(name):
 @pytest.mark.parametrize("name", LEARNERS.names())
 def test_reference_learner_contract(name):
     learner = LEARNERS.create(name, num_classes=3)
-    assert learner.modalities and set(learner.modalities) <= MODALITIES
+    assert learner.modalities and set(learner.modalities) <= set(MODALITIES)
     assert set(learner.honours) <= PARTS
     assert learner.axes and all(len(values) > 0 for values in learner.axes.values())
     for modality in sorted(learner.modalities):
