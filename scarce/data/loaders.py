@@ -137,8 +137,11 @@ def cifar10(*, root=None, download: bool = False) -> DatasetBundle:
 def read_idx(path: Path) -> np.ndarray:
     """Read a (gzipped) IDX file: big-endian header, then uint8 data."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (EOFError, OSError) as err:  # a download cut short, a corrupt gzip stream
+        raise ValueError(f"'{path}' cannot be read: truncated or corrupt ({type(err).__name__}: {err}).") from None
     if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08:
         raise ValueError(f"'{path}' is not a uint8 IDX file.")
     ndim = data[3]

@@ -62,6 +62,8 @@ def _read_rows(path: Path) -> list[dict]:
             return list(csv.DictReader(f))
     except UnicodeDecodeError as err:
         raise ValueError(f"'{path}' is not UTF-8 text (byte {err.start}: {err.reason}); re-save it as UTF-8.") from None
+    except (EOFError, OSError, csv.Error) as err:  # a cut-off or corrupt compressed file, a broken CSV
+        raise ValueError(f"'{path}' cannot be read: truncated or corrupt ({type(err).__name__}: {err}).") from None
 
 
 def rotten_tomatoes(*, root=None) -> DatasetBundle:
