@@ -14,8 +14,11 @@ b. CIFAR-10 at k = 10: baseline / augment ``light`` / MixUp, ``small_cnn`` (widt
 c. Rotten Tomatoes: baseline / EDA / duplicate on ``hashed_linear`` (needs ``SCARCE_DATA``).
 
 ``--sizes`` / ``--seeds`` replace every grid's sizes / seeds; ``--quick`` keeps the first size,
-seed and grid point, 4 steps and 2 folds (for tests; not a measurement). Cells per hour count the cells of the
-grid over the wall time of ``Experiment.run()`` (the one-off dataset load is reported apart).
+seed and grid point, 4 steps and 2 folds (for tests; not a measurement); ``--threads`` sets torch's
+CPU threads (default: torch's; on a loaded machine 2 threads on 2 cores stall, so numbers are only
+numbers on an idle one). Cells per hour count the cells of the grid over the wall time of
+``Experiment.run()`` (the one-off dataset load is reported apart; one-off imports, e.g.
+scikit-learn's, fall in the first cells that need them).
 
 With ``--jobs 1`` (the default) the engine's pieces are wrapped with timers in this process only
 (the code measured is unchanged): each second of a cell is attributed to exactly one phase, so the
@@ -24,7 +27,9 @@ collate included), the model's forward in training, ``backward``, the optimiser 
 and train-accuracy checks (``scarce.train._val_score``), BatchNorm re-estimation, test evaluation,
 remedy preparation (``prepare`` of the selection's clock), the rest of each fit (per-step Python,
 model construction, checkpoints) and the rest of the cell. Time inside an outer phase stays there
-(a collate during validation is validation). On CUDA every phase boundary synchronises.
+(a collate during validation is validation). On CUDA every phase boundary synchronises. The
+timers cost a few microseconds per module call and step; ``--no-phases`` measures cells per hour
+without them (and without phases and FLOPs), as does ``--jobs`` > 1 (cells run in worker processes).
 
 FLOPs: the first batch of each model class trained is replayed after the grid under
 ``torch.utils.flop_counter.FlopCounterMode`` (forward, and forward + backward in train mode), per
@@ -78,7 +83,8 @@ seeds: [0, 1, 2, 3, 4]
 subset: {kind: per_class, val_fraction: 0.2}
 test_limit: 1000
 tune: first_seed
-train: {steps: 200, batch_size: 32, optimizer: adamw, lr: [0.01, 0.03, 0.1], weight_decay: [0.0001, 0.1], eval_every: 50}
+train: {steps: 200, batch_size: 32, optimizer: adamw, lr: [0.01, 0.03, 0.1], weight_decay: [0.0001, 0.1],
+        eval_every: 50}
 metric: accuracy
 remedies: [baseline, eda, duplicate]
 """
@@ -198,7 +204,8 @@ def run_grid(letter: str, args, device) -> dict:
         config = grid_config(letter, args, Path(tmp))
         start = time.perf_counter()
         try:
-            exp = Experiment(config, out_dir=Path(tmp) / "out", data_root=args.data_root, jobs=args.jobs, progress=False)
+            exp = Experiment(config, out_dir=Path(tmp) / "out", data_root=args.data_root, jobs=args.jobs,
+                             progress=False)
         except FileNotFoundError as err:
             return {"skipped": f"grid {letter}: {err}"}
         load = time.perf_counter() - start
@@ -236,7 +243,7 @@ def rates(grid: dict, peak: dict) -> dict:
     return out
 
 
-def report(letter: str, g: dict, peak: dict) -> None:
+def report(letter: str, g: dict) -> None:
     print(f"\n## grid {letter}: {GRIDS[letter]}")
     if "skipped" in g:
         print(f"skipped: {g['skipped']}")
@@ -265,10 +272,12 @@ def report(letter: str, g: dict, peak: dict) -> None:
                     for k, v in f["per_sample"].items())
     print(f"arithmetic: per sample {per or 'no model'}; {f['train_flops'] / 1e9:.1f} GFLOP training, "
           f"{f['eval_flops'] / 1e9:.1f} GFLOP evaluation")
-    print(f"  achieved in forward+backward {r['fwd_bwd_gflops']:.2f} GFLOP/s = {100 * r['fwd_bwd_of_matmul_peak']:.1f} % "
-          f"of matmul peak ({100 * r['fwd_bwd_of_conv_peak']:.1f} % of conv peak)")
-    print(f"  achieved over the cells      {r['cell_gflops']:.2f} GFLOP/s = {100 * r['cell_of_matmul_peak']:.1f} % "
-          f"of matmul peak ({100 * r['cell_of_conv_peak']:.1f} % of conv peak)")
+    if not f["train_flops"]:
+        print("  FlopCounterMode counts no arithmetic in this model (e.g. embedding lookups): no rate to report")
+        return
+    for key, where in (("fwd_bwd", "in forward+backward"), ("cell", "over the cells")):
+        print(f"  achieved {where:<20s} {r[key + '_gflops']:7.2f} GFLOP/s = {100 * r[key + '_of_matmul_peak']:.1f} % "
+              f"of matmul peak ({100 * r[key + '_of_conv_peak']:.1f} % of conv peak)")
 
 
 def _git(root: Path, *cmd: str) -> str:
@@ -305,7 +314,7 @@ def measure(args, grids: list[str]) -> dict:
         if "flops" in g:
             g["rates"] = rates(g, peak)
         out["grids"][letter] = g
-        report(letter, g, peak)
+        report(letter, g)
     return out
 
 

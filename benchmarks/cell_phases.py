@@ -166,7 +166,8 @@ def instrument(clock: PhaseClock, tally: ModelTally):
     missing: list[str] = []
     with contextlib.ExitStack() as stack:
         targets = [(runner, "run_task", _timed(clock, "cell")), (train, "_val_score", _timed(clock, "validation")),
-                   (train, "recompute_batchnorm", _timed(clock, "batchnorm")), (train, "evaluate", _timed(clock, "test")),
+                   (train, "recompute_batchnorm", _timed(clock, "batchnorm")),
+                   (train, "evaluate", _timed(clock, "test")),
                    (train, "fit", _fit_wrapper(clock)),
                    (getattr(steps, "Draws", None), "__getitem__", _timed(clock, None, "per-sample (read + transform)")),
                    (getattr(selection, "_Clock", None), "prepare", _timed(clock, "prep")),
