@@ -25,12 +25,14 @@ def test_quick_digits_grid_reports_cells_per_hour_phases_and_peak(bench, tmp_pat
     threads = torch.get_num_threads()
     out = tmp_path / "throughput.json"
     args = bench.get_args_parser().parse_args(["--quick", "--grid", "a", "--threads", "1", "--json", str(out)])
-    backward = torch.Tensor.backward
+    import scarce.train
+
+    originals = torch.Tensor.backward, scarce.train._val_score, scarce.train.fit
     try:
         result = bench.main(args)
     finally:
         torch.set_num_threads(threads)
-    assert torch.Tensor.backward is backward  # the timers are removed afterwards
+    assert (torch.Tensor.backward, scarce.train._val_score, scarce.train.fit) == originals  # timers removed
     printed = capsys.readouterr().out
     assert "cells/hour:" in printed and "total" in printed
     assert json.loads(out.read_text()) == json.loads(json.dumps(result, default=str))
@@ -42,13 +44,16 @@ def test_quick_digits_grid_reports_cells_per_hour_phases_and_peak(bench, tmp_pat
         assert grid["phases"][phase] > 0, phase
     assert grid["cell_seconds"] == pytest.approx(grid["records"]["seconds"], rel=0.1, abs=0.2)
     assert not grid["missing"]
+    (per_sample,) = grid["flops"]["per_sample"].values()  # small_cnn: backward counted, about 2x forward
+    assert 2 < per_sample["train"] / per_sample["forward"] < 4
     assert grid["flops"]["train_flops"] > 0 and grid["rates"]["cell_gflops"] > 0
 
 
 def test_bad_arguments_are_refused_before_any_work(bench):
     parse = bench.get_args_parser().parse_args
     for argv, name in ((["--grid", "a,x"], "--grid"), (["--sizes", "5,ten"], "--sizes"), (["--jobs", "0"], "--jobs"),
-                       (["--device", "gpu"], "--device"), (["--threads", "0"], "--threads")):
+                       (["--device", "gpu"], "--device"), (["--threads", "0"], "--threads"),
+                       (["--rev", "no-such-revision-0f3c"], "--rev")):
         with pytest.raises(ValueError, match=name):
             bench.main(parse(argv))
 
