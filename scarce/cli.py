@@ -108,6 +108,8 @@ def _list(what: str) -> list[str]:
     if what == "models":  # grouped by modality, each with what `auto` means there
         return [line for m in MODALITIES for line in (
             [f"{'auto':24s} {m:6s} {AUTO_HELP[m]}"] + [f"{n:24s} {m:6s} {MODELS.help(n)}" for n in MODELS.names(modality=m)])]
+    if all("modality" in reg.meta(n) for n in reg.names()):  # datasets: grouped by the modality they declare
+        return [f"{n:24s} {m:6s} {reg.help(n)}" for m in MODALITIES for n in reg.names(modality=m)]
     return [f"{n:24s} {reg.help(n)}" for n in reg.names()]
 
 

@@ -31,7 +31,11 @@ def test_import_is_light_and_offline():
 
 def test_list(capsys):
     assert main(["list", "datasets"]) == 0
-    assert "digits" in capsys.readouterr().out
+    rows = [line.split()[:2] for line in capsys.readouterr().out.splitlines()]
+    assert ["digits", "image"] in rows and ["fsdd", "audio"] in rows and ["text_csv", "text"] in rows
+    assert main(["list", "models"]) == 0
+    models = {tuple(line.split()[:2]) for line in capsys.readouterr().out.splitlines()}
+    assert {("small_cnn", "image"), ("hashed_linear", "text"), ("audio_tdnn", "audio")} <= models
     assert main(["list", "remedies"]) == 0
     out = capsys.readouterr().out
     assert "baseline" in out and "chain" in out
