@@ -7,7 +7,8 @@
     scarce advise DATASET --per-class K [--verify]
     scarce synth train CONFIG | scarce synth sample CHECKPOINT --n N [--class C] --out DIR
 
-Exit codes: 0 done; 2 an error the user can fix (bad config or YAML, unreadable or unwritable path,
+Exit codes: 0 done; 1 ``ablate`` finished but some cells failed (their code raised: the results of
+the others are written, ``results.md`` lists the failed cells and a rerun retries them); 2 an error the user can fix (bad config or YAML, unreadable or unwritable path,
 malformed data file, a diverged GAN), reported in one or two lines on stderr; 3 an internal failure
 (a bug: one line asking to rerun with ``--debug``); 130 interrupted. ``--debug`` (before or after
 the command) shows the traceback instead. Which exception gets which code is the table
@@ -23,7 +24,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-USER_ERROR, INTERNAL_ERROR, INTERRUPTED = 2, 3, 130
+FAILED_CELLS, USER_ERROR, INTERNAL_ERROR, INTERRUPTED = 1, 2, 3, 130
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -156,8 +157,15 @@ def _advise(args) -> None:
               f"(results in {out}/).")
 
 
-def _run(args: argparse.Namespace, argv: list[str] | None) -> None:
-    """Dispatch one parsed command (errors propagate to :func:`main`)."""
+def _failed_warning(results) -> str:
+    first = results.failed[0]
+    return (f"{len(results.failed)} cell(s) failed and are in no table (first: {first['key']}: {first['error']}); "
+            "see 'Failed cells' in results.md; rerun the same command to retry them.")
+
+
+def _run(args: argparse.Namespace, argv: list[str] | None) -> int | None:
+    """Dispatch one parsed command (errors propagate to :func:`main`); returns a non-zero exit code
+    that is no error (failed cells), else ``None``."""
     if args.command == "advise":
         _advise(args)
     elif args.command == "list":
@@ -169,7 +177,7 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> None:
 
         results = Results.from_dir(args.out)
         results.write(args.out)
-        for warning in results.warnings():
+        for warning in results.warnings() + ([_failed_warning(results)] if results.failed else []):
             print(f"scarce: warning: {warning}", file=sys.stderr)
         print(f"Wrote {Path(args.out) / 'results.md'}, results.csv and metric_vs_size.png")
     elif args.command == "synth":
@@ -196,9 +204,14 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> None:
         if args.check:
             print(f"Preflight passed: {len(exp.check())} cell(s) to run; nothing was written.")
             return
-        for warning in exp.run().warnings():
+        results = exp.run()
+        for warning in results.warnings():
             print(f"scarce: warning: {warning}", file=sys.stderr)
         print(f"Results in {out}/: results.md, results.csv, results.jsonl, config.yaml, metric_vs_size.png")
+        if results.failed:
+            print(f"scarce: warning: {_failed_warning(results)}", file=sys.stderr)
+            return FAILED_CELLS
+    return None
 
 
 def _one_line(text: str) -> str:
@@ -261,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _warning_printer()
         try:
-            _run(args, argv)
+            code = _run(args, argv)
         except (Exception, KeyboardInterrupt) as err:
             if getattr(args, "debug", False):
                 raise
@@ -269,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                 if isinstance(err, types):
                     print(f"scarce: {prefix}: {message(err)}", file=sys.stderr)
                     return code
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":
