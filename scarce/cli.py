@@ -1,6 +1,7 @@
 """The ``scarce`` command: ``ablate``, ``report`` and ``list``.
 
     scarce ablate recipes/digits.yaml [--out DIR] [--set key=value ...] [--smoke] [--jobs N]
+                  [--executor local|ray] [--address ADDR] [--cpus-per-cell C] [--gpus-per-cell G]
     scarce report DIR
     scarce list datasets|remedies|models|augments
     scarce rebalance LABELS.csv --out INDICES.csv [--method sampler|over|under] [--strategy S] ...
@@ -40,7 +41,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     a.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set train.steps=100 (repeatable)")
     a.add_argument("--smoke", action="store_true", help="tiny run: first size and seed, 2 steps")
-    a.add_argument("--jobs", type=int, default=1, help="cells run in N local processes (default 1)")
+    a.add_argument("--jobs", type=int, help="local executor: cells run in N local processes (default: run.jobs, 1)")
+    a.add_argument("--executor", help="local (this machine) or ray (a Ray cluster; pip install 'scarce[ray]') "
+                   "(default: run.executor, local)")
+    a.add_argument("--address", help="ray: the cluster to join, e.g. auto (default: a local cluster for the sweep)")
+    a.add_argument("--cpus-per-cell", type=float, help="ray: CPUs each cell holds, fractions allowed (default 1)")
+    a.add_argument("--gpus-per-cell", type=float, help="ray: GPUs each cell holds, fractions allowed (default 0)")
     a.add_argument("--data-root", help="folder with the datasets (default: $SCARCE_DATA)")
     a.add_argument("--overwrite", action="store_true", help="replace results of a different config in --out")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -191,15 +197,20 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int | None:
                                             seed=args.seed)
             print(f"Wrote {len(paths)} PNG file(s) to {args.out}")
     else:
+        import dataclasses
+
         from scarce.experiment.config import load_config, smoke
         from scarce.experiment.runner import Experiment
 
         config = load_config(args.config, overrides=args.overrides)
         if args.smoke:
             config = smoke(config)
+        run = {k: getattr(args, k) for k in ("executor", "jobs", "address", "cpus_per_cell", "gpus_per_cell")}
+        config = dataclasses.replace(config, run=dataclasses.replace(
+            config.run, **{k: v for k, v in run.items() if v is not None}))
         out = Path(args.out or Path("runs") / config.name)
         command = "scarce " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-        exp = Experiment(config, out_dir=out, data_root=args.data_root, jobs=args.jobs, overwrite=args.overwrite,
+        exp = Experiment(config, out_dir=out, data_root=args.data_root, overwrite=args.overwrite,
                          progress=not args.quiet, command=command)
         if args.check:
             print(f"Preflight passed: {len(exp.check())} cell(s) to run; nothing was written.")

@@ -38,8 +38,8 @@ from scarce.experiment.cells import Task, cut_subset, get_bundle, selection_for,
 from scarce.experiment.config import ExperimentConfig, dump_config, upgrade_saved
 from scarce.experiment.learners import check_row, config_rows
 from scarce.experiment.pipelines import PIPELINES
-from scarce.experiment.executor import make_executor
-from scarce.experiment.failures import failed_record, run_cell
+from scarce.experiment.executor import Executor, create_executor, import_modules
+from scarce.experiment.failures import describe, failed_record, run_cell
 from scarce.experiment.preflight import PreflightError, check_data, preflight
 from scarce.experiment.log import CONFIG, LOG, _repair_tail, is_failed, read_log, read_records  # noqa: F401
 from scarce.experiment.composition import check_remedy
@@ -54,13 +54,16 @@ OUTPUTS = (LOG, "results.md", "results.csv", "metric_vs_size.png", "command.txt"
 
 
 GRID_KEYS = ("sizes", "seeds", "remedies", "references")
+RUN_KEYS = ("run",)
+"""Config keys that say where cells run, not what they compute: a run may resume with others."""
 
 
 def extends(old: dict, new: dict) -> bool:
     """True when ``new`` only changes the grid of ``old`` (sizes, seeds, remedies, references) and
     every row label present in both has the same remedy and learner, so the finished cells of
     ``old`` stay valid."""
-    if {k: v for k, v in old.items() if k not in GRID_KEYS} != {k: v for k, v in new.items() if k not in GRID_KEYS}:
+    same = GRID_KEYS + RUN_KEYS
+    if {k: v for k, v in old.items() if k not in same} != {k: v for k, v in new.items() if k not in same}:
         return False
     old_rows = {r.label: r for r in config_rows(old)}
     return all(old_rows.get(r.label, r) == r for r in config_rows(new))
@@ -149,9 +152,20 @@ class Experiment:
     """
 
     def __init__(self, config: ExperimentConfig, *, out_dir: str | os.PathLike, data_root: str | None = None,
-                 jobs: int = 1, overwrite: bool = False, progress: bool = True, command: str | None = None) -> None:
+                 jobs: int | None = None, executor: str | Executor | None = None, overwrite: bool = False,
+                 progress: bool = True, command: str | None = None) -> None:
+        """Args:
+            jobs, executor: override the config's ``run.jobs`` / ``run.executor`` (``"local"``,
+                ``"ray"``); ``executor`` may also be an object with the executor ``run`` method.
+        """
+        if jobs is not None or isinstance(executor, str):
+            given = {"jobs": jobs, "executor": executor if isinstance(executor, str) else None}
+            config = dataclasses.replace(config, run=dataclasses.replace(
+                config.run, **{k: v for k, v in given.items() if v is not None}))
         self.config, self.out_dir, self.data_root = config, Path(out_dir), data_root
-        self.executor = make_executor(jobs)
+        import_modules(config.run.imports)  # plug-ins: the grid below may name what they register
+        self.executor = create_executor(config.run) if executor is None or isinstance(executor, str) else executor
+        self.failed = 0
         self.tasks = validate_config(config, data_root=data_root)
         self.overwrite, self.progress, self.command = overwrite, progress, command
         self._check_out_dir()
@@ -186,7 +200,7 @@ class Experiment:
 
     def _run_tasks(self, tasks: list[Task], log, bar) -> None:
         fn = functools.partial(run_cell, self.config, self.data_root)
-        for task, record in self.executor.run(fn, tasks):
+        for _, record in self.executor.run(fn, tasks, lost=_lost):
             self._append(record, log, bar)
 
     def _append(self, record: dict, log, bar) -> None:
@@ -228,6 +242,11 @@ class Experiment:
         results = Results.from_dir(self.out_dir)
         results.write(self.out_dir)
         return results
+
+
+def _lost(task: Task, error: BaseException) -> dict:
+    """The record of a cell its executor could not run (its worker died past the retries)."""
+    return failed_record(task, error=describe(error), seconds=0.0)
 
 
 def reuse_choices(tasks: Iterable[Task], records: list[dict], *, seed: int) -> tuple[list[Task], list[dict]]:
