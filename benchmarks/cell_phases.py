@@ -161,11 +161,11 @@ def instrument(clock: PhaseClock, tally: ModelTally):
         except ImportError:
             return None
 
-    train, runner, steps, selection = (load(f"scarce.{m}") for m in ("train", "experiment.runner", "steps",
+    train, failures, steps, selection = (load(f"scarce.{m}") for m in ("train", "experiment.failures", "steps",
                                                                        "experiment.selection"))
     missing: list[str] = []
     with contextlib.ExitStack() as stack:
-        targets = [(runner, "run_task", _timed(clock, "cell")), (train, "_val_score", _timed(clock, "validation")),
+        targets = [(failures, "run_task", _timed(clock, "cell")), (train, "_val_score", _timed(clock, "validation")),
                    (train, "recompute_batchnorm", _timed(clock, "batchnorm")),
                    (train, "evaluate", _timed(clock, "test")),
                    (train, "fit", _fit_wrapper(clock)),

@@ -1,13 +1,15 @@
 """The ``scarce`` command: ``ablate``, ``report`` and ``list``.
 
     scarce ablate recipes/digits.yaml [--out DIR] [--set key=value ...] [--smoke] [--jobs N]
+                  [--executor local|ray] [--address ADDR] [--cpus-per-cell C] [--gpus-per-cell G]
     scarce report DIR
     scarce list datasets|remedies|models|augments
     scarce rebalance LABELS.csv --out INDICES.csv [--method sampler|over|under] [--strategy S] ...
     scarce advise DATASET --per-class K [--verify]
     scarce synth train CONFIG | scarce synth sample CHECKPOINT --n N [--class C] --out DIR
 
-Exit codes: 0 done; 2 an error the user can fix (bad config or YAML, unreadable or unwritable path,
+Exit codes: 0 done; 1 ``ablate`` finished but some cells failed (their code raised: the results of
+the others are written, ``results.md`` lists the failed cells and a rerun retries them); 2 an error the user can fix (bad config or YAML, unreadable or unwritable path,
 malformed data file, a diverged GAN), reported in one or two lines on stderr; 3 an internal failure
 (a bug: one line asking to rerun with ``--debug``); 130 interrupted. ``--debug`` (before or after
 the command) shows the traceback instead. Which exception gets which code is the table
@@ -23,7 +25,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-USER_ERROR, INTERNAL_ERROR, INTERRUPTED = 2, 3, 130
+FAILED_CELLS, USER_ERROR, INTERNAL_ERROR, INTERRUPTED = 1, 2, 3, 130
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -39,7 +41,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     a.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set train.steps=100 (repeatable)")
     a.add_argument("--smoke", action="store_true", help="tiny run: first size and seed, 2 steps")
-    a.add_argument("--jobs", type=int, default=1, help="cells run in N local processes (default 1)")
+    a.add_argument("--jobs", type=int, help="local executor: cells run in N local processes (default: run.jobs, 1)")
+    a.add_argument("--executor", help="local (this machine) or ray (a Ray cluster; pip install 'scarce[ray]') "
+                   "(default: run.executor, local)")
+    a.add_argument("--address", help="ray: the cluster to join, e.g. auto (default: a local cluster for the sweep)")
+    a.add_argument("--cpus-per-cell", type=float, help="ray: CPUs each cell holds, fractions allowed (default 1)")
+    a.add_argument("--gpus-per-cell", type=float, help="ray: GPUs each cell holds, fractions allowed (default 0)")
     a.add_argument("--data-root", help="folder with the datasets (default: $SCARCE_DATA)")
     a.add_argument("--overwrite", action="store_true", help="replace results of a different config in --out")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -158,8 +165,15 @@ def _advise(args) -> None:
               f"(results in {out}/).")
 
 
-def _run(args: argparse.Namespace, argv: list[str] | None) -> None:
-    """Dispatch one parsed command (errors propagate to :func:`main`)."""
+def _failed_warning(results) -> str:
+    first = results.failed[0]
+    return (f"{len(results.failed)} cell(s) failed and are in no table (first: {first['key']}: {first['error']}); "
+            "see 'Failed cells' in results.md; rerun the same command to retry them.")
+
+
+def _run(args: argparse.Namespace, argv: list[str] | None) -> int | None:
+    """Dispatch one parsed command (errors propagate to :func:`main`); returns a non-zero exit code
+    that is no error (failed cells), else ``None``."""
     if args.command == "advise":
         _advise(args)
     elif args.command == "list":
@@ -171,7 +185,7 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> None:
 
         results = Results.from_dir(args.out)
         results.write(args.out)
-        for warning in results.warnings():
+        for warning in results.warnings() + ([_failed_warning(results)] if results.failed else []):
             print(f"scarce: warning: {warning}", file=sys.stderr)
         print(f"Wrote {Path(args.out) / 'results.md'}, results.csv and metric_vs_size.png")
     elif args.command == "synth":
@@ -185,22 +199,32 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> None:
                                             seed=args.seed)
             print(f"Wrote {len(paths)} PNG file(s) to {args.out}")
     else:
+        import dataclasses
+
         from scarce.experiment.config import load_config, smoke
         from scarce.experiment.runner import Experiment
 
         config = load_config(args.config, overrides=args.overrides)
         if args.smoke:
             config = smoke(config)
+        run = {k: getattr(args, k) for k in ("executor", "jobs", "address", "cpus_per_cell", "gpus_per_cell")}
+        config = dataclasses.replace(config, run=dataclasses.replace(
+            config.run, **{k: v for k, v in run.items() if v is not None}))
         out = Path(args.out or Path("runs") / config.name)
         command = "scarce " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-        exp = Experiment(config, out_dir=out, data_root=args.data_root, jobs=args.jobs, overwrite=args.overwrite,
+        exp = Experiment(config, out_dir=out, data_root=args.data_root, overwrite=args.overwrite,
                          progress=not args.quiet, command=command)
         if args.check:
             print(f"Preflight passed: {len(exp.check())} cell(s) to run; nothing was written.")
             return
-        for warning in exp.run().warnings():
+        results = exp.run()
+        for warning in results.warnings():
             print(f"scarce: warning: {warning}", file=sys.stderr)
         print(f"Results in {out}/: results.md, results.csv, results.jsonl, config.yaml, metric_vs_size.png")
+        if results.failed:
+            print(f"scarce: warning: {_failed_warning(results)}", file=sys.stderr)
+            return FAILED_CELLS
+    return None
 
 
 def _one_line(text: str) -> str:
@@ -263,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _warning_printer()
         try:
-            _run(args, argv)
+            code = _run(args, argv)
         except (Exception, KeyboardInterrupt) as err:
             if getattr(args, "debug", False):
                 raise
@@ -271,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
                 if isinstance(err, types):
                     print(f"scarce: {prefix}: {message(err)}", file=sys.stderr)
                     return code
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -79,6 +79,30 @@ class TrainSection:
 
 
 @dataclass
+class RunSection:
+    """Where the cells run; it does not change any result, so a run may be resumed with another.
+
+    Attributes:
+        executor: ``local`` (this machine: in this process, or ``jobs`` processes) or ``ray`` (a
+            Ray cluster: ``pip install 'scarce[ray]'``; see docs/scale_out.md).
+        jobs: ``local``: cells run in this many processes (1: in this process).
+        address: ``ray``: the cluster to join (``auto``, ``HOST:PORT``, ``ray://...``); unset: start
+            a local cluster sized to this machine for the sweep.
+        cpus_per_cell: ``ray``: CPUs each cell holds (fractions allowed); torch uses that many threads.
+        gpus_per_cell: ``ray``: GPUs each cell holds (fractions allowed, e.g. 0.25).
+        imports: modules each worker imports before its first cell (plug-ins that register a remedy,
+            model or dataset when imported); ``local`` with ``jobs`` > 1 and ``ray``.
+    """
+
+    executor: str = "local"
+    jobs: int = 1
+    address: str | None = None
+    cpus_per_cell: float = 1.0
+    gpus_per_cell: float = 0.0
+    imports: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ExperimentConfig:
     """A whole ablation: dataset × sizes × seeds × remedies.
 
@@ -99,6 +123,8 @@ class ExperimentConfig:
             otherwise): measured in docs/results/selection.md.
         folds: folds of cross-validation (2..the smallest class count of every size's subset).
         cv_max_k: the ``auto`` threshold.
+        run: where the cells run (:class:`RunSection`); ``scarce ablate --executor/--jobs/...``
+            override it.
     """
 
     name: str = "experiment"
@@ -117,6 +143,7 @@ class ExperimentConfig:
     selection: str = "auto"
     folds: int = 5
     cv_max_k: int = 10
+    run: RunSection = field(default_factory=RunSection)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

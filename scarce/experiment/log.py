@@ -8,7 +8,10 @@ Every line is checked against the record schema when read (:func:`check_record`)
 with ``key`` (str), ``remedy`` (str), ``size`` (int >= 1), ``seed`` (int >= 0), ``key`` equal to
 ``"{remedy}|{size}|{seed}"``, and ``metrics`` a mapping holding every name of
 :data:`scarce.metrics.METRICS` as a finite number (other entries: finite numbers or lists of finite
-numbers and nulls, such as ``per_class_recall``). A line that fails (not UTF-8, not JSON, a JSON
+numbers and nulls, such as ``per_class_recall``). A cell whose code raised is logged as a *failed*
+record instead: ``status: "failed"``, ``error`` (``"<Type>: <message>"``, a string) and no
+``metrics`` (see :mod:`scarce.experiment.failures`); it never counts as a finished cell, so the next
+run retries it, and once the cell has finished its failed lines are history. A line that fails (not UTF-8, not JSON, a JSON
 value that is not such a record, a NaN or missing metric) is skipped with one
 :class:`MalformedLogWarning` per read naming its line numbers; the file is left as it is, and the
 cell of a skipped line counts as not done, so the next ``scarce ablate`` runs it again.
@@ -26,6 +29,8 @@ from typing import Any
 from scarce.metrics import METRICS
 
 LOG, CONFIG = "results.jsonl", "config.yaml"
+FAILED = "failed"
+"""The ``status`` of a failed cell's record (a finished cell's record has no ``status``)."""
 
 
 class MalformedLogWarning(UserWarning):
@@ -45,19 +50,31 @@ def _index(value: Any, *, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
+def is_failed(record: Mapping) -> bool:
+    """True for the record of a failed cell (``status: failed``)."""
+    return record.get("status") == FAILED
+
+
 def check_record(record: Any) -> str | None:
-    """Why ``record`` (a parsed log line) is not a valid cell record, or ``None`` when it is.
+    """Why ``record`` (a parsed log line) is not a valid cell record (finished or failed), or
+    ``None`` when it is.
 
     Example:
         >>> check_record({"key": "baseline|5|0", "remedy": "baseline", "size": 5, "seed": 0,
         ...               "metrics": {"accuracy": 0.5, "balanced_accuracy": 0.5, "macro_f1": 0.4}}) is None
+        True
+        >>> check_record({"key": "baseline|5|0", "remedy": "baseline", "size": 5, "seed": 0,
+        ...               "status": "failed", "error": "ValueError: bad"}) is None
         True
         >>> check_record(42)
         'not a JSON object'
     """
     if not isinstance(record, dict):
         return "not a JSON object"
-    missing = [k for k in ("key", "remedy", "size", "seed", "metrics") if k not in record]
+    if "status" in record and record["status"] != FAILED:
+        return f"`status` must be {FAILED!r} when present"
+    required = ("key", "remedy", "size", "seed") + (("error",) if is_failed(record) else ("metrics",))
+    missing = [k for k in required if k not in record]
     if missing:
         return f"missing {', '.join(missing)}"
     if not isinstance(record["remedy"], str) or not isinstance(record["key"], str):
@@ -66,6 +83,8 @@ def check_record(record: Any) -> str | None:
         return "`size` must be an integer >= 1 and `seed` an integer >= 0"
     if record["key"] != cell_key(record["remedy"], record["size"], record["seed"]):
         return "`key` does not match remedy|size|seed"
+    if is_failed(record):
+        return None if isinstance(record["error"], str) else "`error` must be a string"
     metrics = record["metrics"]
     if not isinstance(metrics, Mapping):
         return "`metrics` must be a mapping"
@@ -91,7 +110,20 @@ def _parse(raw: bytes) -> tuple[Any, str | None]:
 
 
 def read_log(path: Path) -> list[dict]:
-    """The valid records of a results log, in file order.
+    """The records of the finished cells of a results log, in file order (failed cells' records
+    are left out: see :func:`read_records`)."""
+    return [r for r in read_records(path) if not is_failed(r)]
+
+
+def failed_cells(records: list[dict]) -> list[dict]:
+    """The last failed record of each cell that has no finished record in ``records``, in file order."""
+    done = {r["key"] for r in records if not is_failed(r)}
+    last = {r["key"]: r for r in records if is_failed(r) and r["key"] not in done}
+    return list(last.values())
+
+
+def read_records(path: Path) -> list[dict]:
+    """The valid records of a results log (finished and failed cells), in file order.
 
     Blank lines are ignored; a last line cut off by a kill (no newline) is ignored silently when it
     is not a valid record. Every other line that is not a valid record (see :func:`check_record`) is

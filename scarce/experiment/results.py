@@ -6,7 +6,7 @@ with its t-interval, a paired p-value and Holm-adjusted significance over every 
 table (``*`` only from Holm); the share of seeds the remedy won; its cost in seconds beside the
 reference's; the chosen hyperparameters. Each table states the chance and majority-class rates, what
 its interval covers and how hyperparameters were tuned; a Warnings section names rows that look
-under-trained.
+under-trained, and a Failed cells section names the cells whose code raised (they are in no table).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from scarce._io import atomic_write, atomic_write_text
 from scarce.experiment import report_stats as rs
 from scarce.experiment.learners import config_rows, reference_label
 from scarce.experiment.config import upgrade_saved
-from scarce.experiment.log import CONFIG, LOG, cell_key, read_log
+from scarce.experiment.log import CONFIG, LOG, cell_key, failed_cells, is_failed, read_records
 from scarce.metrics import METRICS, holm, majority_score, mean_ci, paired_diff_ci, paired_pvalue, paired_wins
 
 ALPHA = 0.05
@@ -37,10 +37,12 @@ CSV_COLUMNS = ["remedy", "size", "metric", "headline", "n_seeds", "mean", "ci_lo
 
 @dataclass
 class Results:
-    """Records of finished cells plus the config that produced them."""
+    """Records of finished cells plus the config that produced them, and the records of the
+    grid's cells that failed and have not finished since (``failed``; in no table)."""
 
     records: list[dict]
     config: dict
+    failed: list[dict] = field(default_factory=list)
 
     @classmethod
     def from_dir(cls, out_dir: str | Path) -> "Results":
@@ -51,13 +53,12 @@ class Results:
         config = upgrade_saved(config or {})
         grid = _grid_keys(config or {})
         seen, records = set(), []
-        for r in read_log(out_dir / LOG):
-            if grid is not None and r.get("key") not in grid:
-                continue  # a cell of a size, seed or remedy the current config no longer has
-            if r.get("key") not in seen:
-                seen.add(r.get("key"))
+        logged = [r for r in read_records(out_dir / LOG) if grid is None or r["key"] in grid]  # not: cells
+        for r in logged:                                                 # the current config no longer has
+            if not is_failed(r) and r["key"] not in seen:
+                seen.add(r["key"])
                 records.append(r)
-        return cls(records, config or {})
+        return cls(records, config or {}, failed_cells(logged))
 
     @property
     def remedies(self) -> list[str]:
@@ -200,8 +201,20 @@ class Results:
                       self._table(rows, _pm)]
             if m == metric:
                 lines += self._gain_section(rows, m) + self._hparam_section(rows)
+        lines += self._failed_section()
         lines += ["", "Rebuild these tables from the log with `scarce report <this folder>`."]
         return "\n".join(lines) + "\n"
+
+    def _failed_section(self) -> list[str]:
+        if not self.failed:
+            return []
+        out = ["", "## Failed cells", "", f"_{len(self.failed)} cell(s) raised an error and are in no table above; "
+               "rerun the same command to retry them (finished cells are kept)._", "",
+               "| remedy | k | seed | error |", "|---|---|---|---|"]
+        for r in self.failed:
+            error = " ".join(r["error"].split()).replace("|", "\\|")
+            out.append(f"| {r['remedy']} | {r['size']} | {r['seed']} | {error} |")
+        return out
 
     def _gain_section(self, rows: list[dict], metric: str) -> list[str]:
         gains = [r for r in rows if "gain" in r]

@@ -10,6 +10,10 @@ the current grid only.
 With ``tune: first_seed`` the cells of ``seeds[0]`` run first (each searches the grid); the other
 cells then reuse the ``hparams`` their (remedy, size) cell of ``seeds[0]`` wrote to the log, so a
 resumed or grown run reuses the same choice.
+
+A cell whose code raises is logged as failed (:mod:`scarce.experiment.failures`) and the others go
+on; under ``tune: first_seed`` the cells that would reuse a failed cell's choice are logged failed
+too, naming it. A rerun retries every failed cell.
 """
 
 from __future__ import annotations
@@ -30,13 +34,14 @@ import yaml
 from scarce._checks import check_choice, check_int
 from scarce._io import atomic_write_text
 from scarce.data.loaders import DATASETS
-from scarce.experiment.cells import Task, cut_subset, get_bundle, run_task, selection_for, smallest_class
+from scarce.experiment.cells import Task, cut_subset, get_bundle, selection_for, smallest_class
 from scarce.experiment.config import ExperimentConfig, dump_config, upgrade_saved
 from scarce.experiment.learners import check_row, config_rows
 from scarce.experiment.pipelines import PIPELINES
-from scarce.experiment.executor import make_executor
+from scarce.experiment.executor import Executor, create_executor, import_modules
+from scarce.experiment.failures import describe, failed_record, run_cell
 from scarce.experiment.preflight import PreflightError, check_data, preflight
-from scarce.experiment.log import CONFIG, LOG, _repair_tail, read_log  # noqa: F401  (re-exported)
+from scarce.experiment.log import CONFIG, LOG, _repair_tail, is_failed, read_log, read_records  # noqa: F401
 from scarce.experiment.composition import check_remedy
 from scarce.experiment.selection import selection_names
 from scarce.experiment.setup import create_remedy
@@ -49,13 +54,16 @@ OUTPUTS = (LOG, "results.md", "results.csv", "metric_vs_size.png", "command.txt"
 
 
 GRID_KEYS = ("sizes", "seeds", "remedies", "references")
+RUN_KEYS = ("run",)
+"""Config keys that say where cells run, not what they compute: a run may resume with others."""
 
 
 def extends(old: dict, new: dict) -> bool:
     """True when ``new`` only changes the grid of ``old`` (sizes, seeds, remedies, references) and
     every row label present in both has the same remedy and learner, so the finished cells of
     ``old`` stay valid."""
-    if {k: v for k, v in old.items() if k not in GRID_KEYS} != {k: v for k, v in new.items() if k not in GRID_KEYS}:
+    same = GRID_KEYS + RUN_KEYS
+    if {k: v for k, v in old.items() if k not in same} != {k: v for k, v in new.items() if k not in same}:
         return False
     old_rows = {r.label: r for r in config_rows(old)}
     return all(old_rows.get(r.label, r) == r for r in config_rows(new))
@@ -144,9 +152,20 @@ class Experiment:
     """
 
     def __init__(self, config: ExperimentConfig, *, out_dir: str | os.PathLike, data_root: str | None = None,
-                 jobs: int = 1, overwrite: bool = False, progress: bool = True, command: str | None = None) -> None:
+                 jobs: int | None = None, executor: str | Executor | None = None, overwrite: bool = False,
+                 progress: bool = True, command: str | None = None) -> None:
+        """Args:
+            jobs, executor: override the config's ``run.jobs`` / ``run.executor`` (``"local"``,
+                ``"ray"``); ``executor`` may also be an object with the executor ``run`` method.
+        """
+        if jobs is not None or isinstance(executor, str):
+            given = {"jobs": jobs, "executor": executor if isinstance(executor, str) else None}
+            config = dataclasses.replace(config, run=dataclasses.replace(
+                config.run, **{k: v for k, v in given.items() if v is not None}))
         self.config, self.out_dir, self.data_root = config, Path(out_dir), data_root
-        self.executor = make_executor(jobs)
+        import_modules(config.run.imports)  # plug-ins: the grid below may name what they register
+        self.executor = create_executor(config.run) if executor is None or isinstance(executor, str) else executor
+        self.failed = 0
         self.tasks = validate_config(config, data_root=data_root)
         self.overwrite, self.progress, self.command = overwrite, progress, command
         self._check_out_dir()
@@ -180,13 +199,18 @@ class Experiment:
         return [t for t in self.tasks if t.key not in done]
 
     def _run_tasks(self, tasks: list[Task], log, bar) -> None:
-        fn = functools.partial(run_task, self.config, self.data_root)
-        for task, record in self.executor.run(fn, tasks):
-            log.write(json.dumps(record, sort_keys=True) + "\n")
-            log.flush()
-            os.fsync(log.fileno())
-            bar.set_postfix_str(f"{task.label} k={task.size} s={task.seed}", refresh=False)
-            bar.update()
+        fn = functools.partial(run_cell, self.config, self.data_root)
+        for _, record in self.executor.run(fn, tasks, lost=_lost):
+            self._append(record, log, bar)
+
+    def _append(self, record: dict, log, bar) -> None:
+        log.write(json.dumps(record, sort_keys=True) + "\n")
+        log.flush()
+        os.fsync(log.fileno())
+        self.failed += is_failed(record)
+        status = f" failed={self.failed}" if self.failed else ""
+        bar.set_postfix_str(f"{record['remedy']} k={record['size']} s={record['seed']}{status}", refresh=False)
+        bar.update()
 
     def run(self):
         """Run the cells not yet in the log, then rebuild the tables and plot. Returns ``Results``."""
@@ -205,31 +229,48 @@ class Experiment:
         log = self.out_dir / LOG
         _repair_tail(log)
         todo = self.pending()
+        self.failed = 0
         with open(log, "a", encoding="utf-8") as f, tqdm(total=len(todo), desc=self.config.name, unit="cell",
                                                          disable=not self.progress, file=sys.stderr) as bar:
             if self.config.tune == "first_seed":
                 first = self.config.seeds[0]
                 self._run_tasks([t for t in todo if t.seed == first], f, bar)
-                todo = reuse_choices([t for t in todo if t.seed != first], read_log(log), seed=first)
+                todo, unusable = reuse_choices([t for t in todo if t.seed != first], read_records(log), seed=first)
+                for record in unusable:
+                    self._append(record, f, bar)
             self._run_tasks(todo, f, bar)
         results = Results.from_dir(self.out_dir)
         results.write(self.out_dir)
         return results
 
 
-def reuse_choices(tasks: Iterable[Task], records: list[dict], *, seed: int) -> list[Task]:
-    """``tasks`` with ``fixed`` set to the ``hparams`` logged by their (remedy, size) cell of ``seed``."""
-    chosen = {}
+def _lost(task: Task, error: BaseException) -> dict:
+    """The record of a cell its executor could not run (its worker died past the retries)."""
+    return failed_record(task, error=describe(error), seconds=0.0)
+
+
+def reuse_choices(tasks: Iterable[Task], records: list[dict], *, seed: int) -> tuple[list[Task], list[dict]]:
+    """``tasks`` with ``fixed`` set to the ``hparams`` logged by their (remedy, size) cell of ``seed``,
+    and a failed record for each task whose cell of ``seed`` failed (its choice cannot be reused)."""
+    chosen, failed = {}, {}
     for r in records:
-        if r.get("seed") == seed and "hparams" in r:
+        if r.get("seed") == seed and is_failed(r):
+            failed[(r["remedy"], r["size"])] = r
+        elif r.get("seed") == seed and "hparams" in r:
             chosen.setdefault((r["remedy"], r["size"]), r["hparams"])
-    out = []
+    out, unusable = [], []
     for t in tasks:
+        if (t.label, t.size) not in chosen and (t.label, t.size) in failed:
+            cause = failed[(t.label, t.size)]
+            unusable.append(failed_record(t, seconds=0.0, error=(
+                f"FirstSeedFailed: cell {cause['key']} failed ({cause['error']}), so its hyper-parameters "
+                "cannot be reused (tune: first_seed); a rerun retries both")))
+            continue
         if (t.label, t.size) not in chosen:
             raise RuntimeError(f"No finished cell {t.label!r} at size {t.size} and seed {seed} in the log to reuse "
                                "its hyper-parameters from (tune: first_seed).")
         out.append(dataclasses.replace(t, fixed=tuple(sorted(chosen[(t.label, t.size)].items())), tuned_on=seed))
-    return out
+    return out, unusable
 
 
 def ablate(config: ExperimentConfig, **kwargs: Any):
