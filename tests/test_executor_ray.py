@@ -53,7 +53,18 @@ def test_ray_bad_resources_are_refused():
         create_executor(RunSection(executor="ray", gpus_per_cell=-0.5))
 
 
-def test_ray_local_cluster_matches_in_process_retries_a_killed_worker_and_logs_a_raising_cell(tmp_path, monkeypatch):
+@pytest.fixture()
+def _plugin_unregistered_after():
+    from scarce.experiment import REMEDIES
+
+    yield
+    if "die_once" in REMEDIES:  # `run.imports` registered it in this process too
+        REMEDIES.unregister("die_once")
+    sys.modules.pop("ray_plugin", None)
+
+
+def test_ray_local_cluster_matches_in_process_retries_a_killed_worker_and_logs_a_raising_cell(
+        tmp_path, monkeypatch, _plugin_unregistered_after):
     pytest.importorskip("ray", reason="pip install 'scarce[ray]'")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), *sys.path]))  # the workers import the plug-in
     monkeypatch.syspath_prepend(str(HERE))
