@@ -24,7 +24,7 @@ $(VENV)/.dev: $(VENV)/.core
 
 demo: $(VENV)/.core
 	$(VENV)/bin/scarce ablate recipes/digits.yaml --out runs/digits --jobs 2
-	@echo "Open runs/digits/results.md and runs/digits/metric_vs_size.png"
+	@echo "Open runs/digits/results.md, runs/digits/metric_vs_size.png and runs/digits/gain_vs_size.png"
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)

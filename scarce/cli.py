@@ -187,7 +187,7 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int | None:
         results.write(args.out)
         for warning in results.warnings() + ([_failed_warning(results)] if results.failed else []):
             print(f"scarce: warning: {warning}", file=sys.stderr)
-        print(f"Wrote {Path(args.out) / 'results.md'}, results.csv and metric_vs_size.png")
+        print(f"Wrote {Path(args.out) / 'results.md'}, results.csv, metric_vs_size.png and gain_vs_size.png")
     elif args.command == "synth":
         from scarce.synth import commands
 
@@ -220,7 +220,8 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int | None:
         results = exp.run()
         for warning in results.warnings():
             print(f"scarce: warning: {warning}", file=sys.stderr)
-        print(f"Results in {out}/: results.md, results.csv, results.jsonl, config.yaml, metric_vs_size.png")
+        print(f"Results in {out}/: results.md, results.csv, results.jsonl, config.yaml, metric_vs_size.png, "
+              "gain_vs_size.png")
         if results.failed:
             print(f"scarce: warning: {_failed_warning(results)}", file=sys.stderr)
             return FAILED_CELLS

@@ -54,7 +54,7 @@ def test_grid_runs_every_cell_once_and_writes_outputs(tmp_path):
     keys = [r["key"] for r in read_log(tmp_path / "results.jsonl")]
     assert sorted(keys) == sorted(f"{r}|{k}|{s}" for r in ("baseline", "copies", "logreg") for k in (3, 6)
                                   for s in (0, 1))
-    for name in ("results.md", "results.csv", "config.yaml", "metric_vs_size.png"):
+    for name in ("results.md", "results.csv", "config.yaml", "metric_vs_size.png", "gain_vs_size.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert yaml.safe_load((tmp_path / "config.yaml").read_text()) == cfg.to_dict()
     copies = [r for r in res.records if r["remedy"] == "copies"]

@@ -226,3 +226,21 @@ def test_tuning_caption_names_each_selection_with_its_sizes_once():
     assert "selection `cross_validation` (5 folds) at k=5, 10, `holdout` at k=25, 50;" in text
     one = tuning_text([{"size": 5, "tuning": {"mode": "every_cell", "selection": "holdout", "folds": None}}], {})
     assert one == "tuning `every_cell` (chosen per remedy, size and seed); selection `holdout`"
+
+
+def test_gain_forest_has_one_marker_per_row_and_size_filled_only_when_significant(tmp_path):
+    from scarce.experiment.plots import gain_figure
+
+    res = results({"baseline": [0.50, 0.60, 0.55, 0.52, 0.58, 0.61], "big": [0.70, 0.81, 0.74, 0.73, 0.77, 0.82],
+                   "noise": [0.52, 0.58, 0.57, 0.50, 0.59, 0.60]}, sizes=(5, 10))
+    fig = gain_figure(res, metric="accuracy")
+    markers = [line for line in fig.axes[0].lines if line.get_marker() == "o"]
+    assert len(markers) == 2 * 2  # two non-reference rows x two sizes; the reference has no gain
+    sig = {(r["remedy"], r["size"]): r["significant_holm"] for r in res.summary("accuracy") if "gain" in r}
+    assert sig[("big", 5)] and not sig[("noise", 5)]
+    filled = sorted(line.get_markerfacecolor() != "white" for line in markers)
+    assert filled == sorted(sig.values())
+    gains = sorted(float(line.get_xdata()[0]) for line in markers)
+    assert gains == pytest.approx(sorted(100 * r["gain"] for r in res.summary("accuracy") if "gain" in r))
+    res.plot_gains(tmp_path / "g.png")
+    assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"

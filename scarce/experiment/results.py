@@ -20,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from scarce._io import atomic_write, atomic_write_text
+from scarce._io import atomic_write_text
+from scarce.experiment import plots
 from scarce.experiment import report_stats as rs
 from scarce.experiment.learners import config_rows, reference_label
 from scarce.experiment.config import upgrade_saved
@@ -190,6 +191,7 @@ class Results:
         if command:
             lines += ["", f"Produced by `{command}`."]
         lines += ["", f"Headline metric: **{metric}** ({why}).", "",
+                  "![learning curves](metric_vs_size.png) ![paired gains over the reference](gain_vs_size.png)", "",
                   "Means are over seeds ± half-width of the 95% t-interval, in %. Gains are paired differences to "
                   f"`{self.reference}` (same subset, split, initialisation and step budget per seed), in points."]
         tables = {m: self.summary(m) for m in [metric] + [x for x in METRICS if x != metric]}
@@ -257,42 +259,23 @@ class Results:
         return "\n".join(out)
 
     def plot(self, path: str | Path, metric: str | None = None) -> Path:
-        """Learning curves: metric vs training-set size (log x) with 95% CI bars, one line per remedy.
-        Drawn on a standalone ``Figure``: the caller's matplotlib backend and pyplot state are untouched."""
-        from matplotlib.figure import Figure
+        """Learning curves (metric vs size, 95% CI over seeds; reference learners dashed)."""
+        dashed = {r.label for r in config_rows(self.config) if r.learner is not None}
+        return plots.learning_curves(self, path, metric=metric or self.metric, dashed=dashed)
 
-        metric = metric or self.metric
-        fig = Figure(figsize=(6.5, 4.2))
-        ax = fig.subplots()
-        summary = self.summary(metric)
-        learner_rows = {r.label for r in config_rows(self.config) if r.learner is not None}  # references dashed
-        for i, remedy in enumerate(self.remedies):
-            pts = [r for r in summary if r["remedy"] == remedy]
-            x = [r["size"] * (1 + 0.02 * (i - len(self.remedies) / 2)) for r in pts]
-            y = [100 * r["mean"] for r in pts]
-            err = [0 if math.isnan(r["ci_low"]) else 100 * (r["ci_high"] - r["mean"]) for r in pts]
-            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=remedy,
-                        linestyle="--" if remedy in learner_rows else "-")
-        ax.set_xscale("log")
-        ax.set_xticks(self.sizes, [str(s) for s in self.sizes])
-        ax.minorticks_off()
-        ax.set_xlabel("training examples per class (k)")
-        ax.set_ylabel(f"test {metric.replace('_', ' ')} (%)")
-        ax.set_title(f"{self.config.get('name', '')}: {metric} vs size (95% CI over seeds)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-        return Path(path)
+    def plot_gains(self, path: str | Path, metric: str | None = None) -> Path:
+        """Each row's paired gain over the reference per size, with its interval (a forest plot)."""
+        return plots.gain_forest(self, path, metric=metric or self.metric)
 
     def write(self, out_dir: str | Path) -> None:
-        """Write ``results.md``, ``results.csv`` and ``metric_vs_size.png`` into ``out_dir``."""
+        """Write ``results.md``, ``results.csv``, ``metric_vs_size.png`` and ``gain_vs_size.png`` into ``out_dir``."""
         out_dir = Path(out_dir)
         cmd = out_dir / "command.txt"
         command = cmd.read_text(encoding="utf-8").strip() if cmd.exists() else None
         atomic_write_text(out_dir / "results.md", self.to_markdown(command=command))
         atomic_write_text(out_dir / "results.csv", self.to_csv())
         self.plot(out_dir / "metric_vs_size.png")
+        self.plot_gains(out_dir / "gain_vs_size.png")
 
 
 def _grid_keys(config: dict) -> set[str] | None:
