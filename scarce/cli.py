@@ -2,7 +2,7 @@
 
     scarce ablate recipes/digits.yaml [--out DIR] [--set key=value ...] [--smoke] [--jobs N]
                   [--executor local|ray] [--address ADDR] [--cpus-per-cell C] [--gpus-per-cell G]
-    scarce report DIR
+    scarce report DIR [--html]     (report.html is always written; the flag only says so)
     scarce list datasets|remedies|models|augments
     scarce rebalance LABELS.csv --out INDICES.csv [--method sampler|over|under] [--strategy S] ...
     scarce advise DATASET --per-class K [--verify]
@@ -52,8 +52,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     a.add_argument("--quiet", action="store_true", help="no progress bar")
     a.add_argument("--check", action="store_true",
                    help="only the preflight: decode the data, try every row for one step; run and write nothing")
-    r = sub.add_parser("report", parents=[common], help="rebuild results.md/.csv and the plot from results.jsonl")
+    r = sub.add_parser("report", parents=[common],
+                       help="rebuild results.md/.csv, the plots and report.html from results.jsonl")
     r.add_argument("out", help="an ablation's output folder")
+    r.add_argument("--html", action="store_true",
+                   help="accepted for clarity: report.html (one self-contained page) is always written")
     rb = sub.add_parser("rebalance", parents=[common],
                         help="rebalanced indices for a CSV of labels (index,label out)")
     rb.add_argument("labels", help="CSV with a header row and a label column")
@@ -187,7 +190,8 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int | None:
         results.write(args.out)
         for warning in results.warnings() + ([_failed_warning(results)] if results.failed else []):
             print(f"scarce: warning: {warning}", file=sys.stderr)
-        print(f"Wrote {Path(args.out) / 'results.md'}, results.csv, metric_vs_size.png and gain_vs_size.png")
+        print(f"Wrote {Path(args.out) / 'results.md'}, results.csv, metric_vs_size.png, gain_vs_size.png and "
+              f"{Path(args.out) / 'report.html'}")
     elif args.command == "synth":
         from scarce.synth import commands
 

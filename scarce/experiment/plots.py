@@ -10,6 +10,7 @@ caller's backend and pyplot state are untouched):
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -22,7 +23,20 @@ def _save(fig, path: str | Path) -> Path:
     return Path(path)
 
 
+def png_bytes(fig) -> bytes:
+    """The figure as PNG bytes, drawn in memory exactly as the saved files are (for embedding in HTML)."""
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
+
+
 def learning_curves(results, path: str | Path, *, metric: str, dashed: set[str]) -> Path:
+    """Write :func:`learning_figure` to ``path`` (PNG)."""
+    return _save(learning_figure(results, metric=metric, dashed=dashed), path)
+
+
+def learning_figure(results, *, metric: str, dashed: set[str]):
     """Metric vs training-set size with 95% CI bars, one line per row (``dashed``: reference learners)."""
     from matplotlib.figure import Figure
 
@@ -43,7 +57,7 @@ def learning_curves(results, path: str | Path, *, metric: str, dashed: set[str])
     ax.set_title(f"{results.config.get('name', '')}: {metric} vs size (95% CI over seeds)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return fig
 
 
 def gain_forest(results, path: str | Path, *, metric: str) -> Path:

@@ -1,5 +1,5 @@
-"""Tables and plots rebuilt from ``results.jsonl``: ``results.md``, ``results.csv`` and
-``metric_vs_size.png``.
+"""Tables and plots rebuilt from ``results.jsonl``: ``results.md``, ``results.csv``, ``metric_vs_size.png``,
+``gain_vs_size.png`` and ``report.html``.
 
 Per (remedy, size): the mean with its 95% t-interval over seeds; the paired gain over the reference
 with its t-interval, a paired p-value and Holm-adjusted significance over every comparison of the
@@ -23,6 +23,7 @@ import yaml
 from scarce._io import atomic_write_text
 from scarce.experiment import plots
 from scarce.experiment import report_stats as rs
+from scarce.experiment.html_report import render_html
 from scarce.experiment.learners import config_rows, reference_label
 from scarce.experiment.config import upgrade_saved
 from scarce.experiment.log import CONFIG, LOG, cell_key, failed_cells, is_failed, read_records
@@ -34,6 +35,32 @@ CSV_COLUMNS = ["remedy", "size", "metric", "headline", "n_seeds", "mean", "ci_lo
                "not_above_majority", "gain", "gain_low", "gain_high", "ci_excludes_zero", "p", "p_holm",
                "significant_holm", "wins", "ties", "losses", "win_share", "prep_seconds", "train_seconds",
                "seconds", "cost_ratio", "hparams", "edge_seeds", "undertrained"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the report, for markdown and HTML alike: ``title`` and ``notes`` are markdown-inline
+    (`code`, _emphasis_), ``header`` and ``rows`` plain text cells.
+
+    Attributes:
+        kind: ``metric`` (mean ± CI per row and size), ``gain``, ``hparams`` or ``failed``.
+        metric: the metric the table shows (empty for ``failed``).
+        level: heading level in markdown (2 or 3).
+    """
+
+    kind: str
+    metric: str
+    title: str
+    level: int
+    notes: tuple[str, ...]
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    def to_markdown(self) -> list[str]:
+        """The table's lines, heading and notes first (a blank line before each part)."""
+        lines = ["", "#" * self.level + " " + self.title, "", *self.notes, ""]
+        lines += ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
+        return lines + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in self.rows]
 
 
 @dataclass
@@ -180,95 +207,124 @@ class Results:
         parts.append(rs.tuning_text(self.records, self.config))
         return "_" + ". ".join(p[0].upper() + p[1:] for p in parts) + "._"
 
-    def to_markdown(self, *, command: str | None = None) -> str:
-        metric, why = self.metric_choice
+    def overview(self) -> str:
+        """One line naming the dataset, model, subset kind, sizes, seeds and cell count (markdown-inline)."""
         seeds = sorted({r["seed"] for r in self.records})
         ds = self.config.get("dataset", {}).get("name", "?")
-        lines = [f"# Results: {self.config.get('name', '')}", "",
-                 f"Dataset `{ds}`, model `{self.config.get('model', {}).get('name', '?')}`, "
-                 f"subset `{self.config.get('subset', {}).get('kind', 'per_class')}`, sizes {self.sizes}, "
-                 f"seeds {seeds}, {len(self.records)} cells."]
+        return (f"Dataset `{ds}`, model `{self.config.get('model', {}).get('name', '?')}`, "
+                f"subset `{self.config.get('subset', {}).get('kind', 'per_class')}`, sizes {self.sizes}, "
+                f"seeds {seeds}, {len(self.records)} cells.")
+
+    def units_note(self) -> str:
+        """What the numbers of the tables are (markdown-inline)."""
+        return ("Means are over seeds ± half-width of the 95% t-interval, in %. Gains are paired differences to "
+                f"`{self.reference}` (same subset, split, initialisation and step budget per seed), in points.")
+
+    def summaries(self) -> dict[str, list[dict]]:
+        """:meth:`summary` per metric, the headline metric first."""
+        metric = self.metric
+        return {m: self.summary(m) for m in [metric] + [x for x in METRICS if x != metric]}
+
+    def tables(self, summaries: dict[str, list[dict]] | None = None) -> list[Table]:
+        """Every table of the report in order: per metric (headline first) its mean ± CI table, for the
+        headline also its gain and chosen-hyperparameter tables; then the failed cells, when any.
+
+        Args:
+            summaries: :meth:`summaries`, when the caller has them already.
+        """
+        summaries = self.summaries() if summaries is None else summaries
+        out = []
+        for m, rows in summaries.items():
+            out.append(self._metric_table(m, rows))
+            if m == self.metric:
+                out += self._gain_table(rows, m) + self._hparam_table(rows)
+        return out + self._failed_table()
+
+    def to_markdown(self, *, command: str | None = None) -> str:
+        metric, why = self.metric_choice
+        lines = [f"# Results: {self.config.get('name', '')}", "", self.overview()]
         if command:
             lines += ["", f"Produced by `{command}`."]
         lines += ["", f"Headline metric: **{metric}** ({why}).", "",
                   "![learning curves](metric_vs_size.png) ![paired gains over the reference](gain_vs_size.png)", "",
-                  "Means are over seeds ± half-width of the 95% t-interval, in %. Gains are paired differences to "
-                  f"`{self.reference}` (same subset, split, initialisation and step budget per seed), in points."]
-        tables = {m: self.summary(m) for m in [metric] + [x for x in METRICS if x != metric]}
-        warnings = self.warnings(tables[metric])
+                  self.units_note()]
+        summaries = self.summaries()
+        warnings = self.warnings(summaries[metric])
         if warnings:
             lines += ["", "## Warnings", ""] + [f"- {w}" for w in warnings]
-        for m, rows in tables.items():
-            lines += ["", f"## {m}" + (" (headline)" if m == metric else ""), "", self._caption(m), "",
-                      self._table(rows, _pm)]
-            if m == metric:
-                lines += self._gain_section(rows, m) + self._hparam_section(rows)
-        lines += self._failed_section()
+        for table in self.tables(summaries):
+            lines += table.to_markdown()
         lines += ["", "Rebuild these tables from the log with `scarce report <this folder>`."]
         return "\n".join(lines) + "\n"
 
-    def _failed_section(self) -> list[str]:
+    def _metric_table(self, metric: str, rows: list[dict]) -> Table:
+        sizes = self.sizes
+        body = []
+        for remedy in dict.fromkeys(r["remedy"] for r in rows):
+            cells = {r["size"]: _pm(r) for r in rows if r["remedy"] == remedy}
+            body.append((remedy, *(cells.get(s, "") for s in sizes)))
+        return Table("metric", metric, f"{metric}" + (" (headline)" if metric == self.metric else ""), 2,
+                     (self._caption(metric),), ("remedy", *(f"k={s}" for s in sizes)), tuple(body))
+
+    def _failed_table(self) -> list[Table]:
         if not self.failed:
             return []
-        out = ["", "## Failed cells", "", f"_{len(self.failed)} cell(s) raised an error and are in no table above; "
-               "rerun the same command to retry them (finished cells are kept)._", "",
-               "| remedy | k | seed | error |", "|---|---|---|---|"]
-        for r in self.failed:
-            error = " ".join(r["error"].split()).replace("|", "\\|")
-            out.append(f"| {r['remedy']} | {r['size']} | {r['seed']} | {error} |")
-        return out
+        note = (f"_{len(self.failed)} cell(s) raised an error and are in no table above; "
+                "rerun the same command to retry them (finished cells are kept)._")
+        body = tuple((r["remedy"], str(r["size"]), str(r["seed"]), " ".join(r["error"].split())) for r in self.failed)
+        return [Table("failed", "", "Failed cells", 2, (note,), ("remedy", "k", "seed", "error"), body)]
 
-    def _gain_section(self, rows: list[dict], metric: str) -> list[str]:
+    def _gain_table(self, rows: list[dict], metric: str) -> list[Table]:
         gains = [r for r in rows if "gain" in r]
         if not gains:
             return []
         ref = self.reference
-        out = ["", f"### gain in {metric} over `{ref}`, win share and cost", "", self._caption(metric, rates=False),
-               f"_Gain in points [raw 95% t-interval]; p: paired t-test (exact sign test when every paired "
-               f"difference is the same); Holm p: adjusted over the {len(gains)} comparisons of this table, "
-               f"`*` when ≤ {ALPHA}. Win share: seeds where the remedy beat `{ref}`, ties counted half (wins-ties-"
-               f"losses). Cost: mean seconds per cell preparing the remedy and training (incl. the tuning grid); "
-               f"× ref: (preparation + training) over `{ref}`'s training time at the same size._", "",
-               "| remedy | k | gain [95% CI] | p | Holm p | win share | prep s | train s | × ref |",
-               "|---|---|---|---|---|---|---|---|---|"]
-        for r in gains:
-            out.append(f"| {r['remedy']} | {r['size']} | {_gain(r)} | {_p(r['p'])} | {_p(r['p_holm'])} | "
-                       f"{100 * r['win_share']:.0f}% ({r['wins']}-{r['ties']}-{r['losses']}) | "
-                       f"{_sec(r['prep_seconds'])} | {_sec(r['train_seconds'])} | {_ratio(r['cost_ratio'])} |")
-        return out
+        note = (f"_Gain in points [raw 95% t-interval]; p: paired t-test (exact sign test when every paired "
+                f"difference is the same); Holm p: adjusted over the {len(gains)} comparisons of this table, "
+                f"`*` when ≤ {ALPHA}. Win share: seeds where the remedy beat `{ref}`, ties counted half (wins-ties-"
+                f"losses). Cost: mean seconds per cell preparing the remedy and training (incl. the tuning grid); "
+                f"× ref: (preparation + training) over `{ref}`'s training time at the same size._")
+        body = tuple((r["remedy"], str(r["size"]), _gain(r), _p(r["p"]), _p(r["p_holm"]),
+                      f"{100 * r['win_share']:.0f}% ({r['wins']}-{r['ties']}-{r['losses']})",
+                      _sec(r["prep_seconds"]), _sec(r["train_seconds"]), _ratio(r["cost_ratio"])) for r in gains)
+        return [Table("gain", metric, f"gain in {metric} over `{ref}`, win share and cost", 3,
+                      (self._caption(metric, rates=False), note),
+                      ("remedy", "k", "gain [95% CI]", "p", "Holm p", "win share", "prep s", "train s", "× ref"), body)]
 
-    def _hparam_section(self, rows: list[dict]) -> list[str]:
+    def _hparam_table(self, rows: list[dict]) -> list[Table]:
         if not any(r["hparams"] for r in rows):
             return []
-        out = ["", "### chosen hyperparameters", "", self._caption(self.metric, rates=False, interval=False),
-               "_Value chosen per seed (×count when seeds differ, most frequent first). ‡ n/N: chosen at an end "
-               "of its grid in n of N seeds; the best value may lie outside the grid: widen it._", "",
-               "| remedy | k | chosen | at grid edge |", "|---|---|---|---|"]
+        note = ("_Value chosen per seed (×count when seeds differ, most frequent first). ‡ n/N: chosen at an end "
+                "of its grid in n of N seeds; the best value may lie outside the grid: widen it._")
+        body = []
         for r in rows:
             recs = self._records(r["remedy"], r["size"])
             edge = f"‡ {r['edge_seeds']}/{r['n_seeds']} ({', '.join(rs.edge_names(recs))})" if r["edge_seeds"] else ""
-            out.append(f"| {r['remedy']} | {r['size']} | {r['hparams']} | {edge} |")
-        return out
-
-    def _table(self, rows: list[dict], fmt) -> str:
-        sizes = self.sizes
-        out = ["| remedy | " + " | ".join(f"k={s}" for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
-        for remedy in dict.fromkeys(r["remedy"] for r in rows):
-            cells = {r["size"]: fmt(r) for r in rows if r["remedy"] == remedy}
-            out.append(f"| {remedy} | " + " | ".join(cells.get(s, "") for s in sizes) + " |")
-        return "\n".join(out)
+            body.append((r["remedy"], str(r["size"]), r["hparams"], edge))
+        return [Table("hparams", self.metric, "chosen hyperparameters", 3,
+                      (self._caption(self.metric, rates=False, interval=False), note),
+                      ("remedy", "k", "chosen", "at grid edge"), tuple(body))]
 
     def plot(self, path: str | Path, metric: str | None = None) -> Path:
         """Learning curves (metric vs size, 95% CI over seeds; reference learners dashed)."""
-        dashed = {r.label for r in config_rows(self.config) if r.learner is not None}
-        return plots.learning_curves(self, path, metric=metric or self.metric, dashed=dashed)
+        return plots.learning_curves(self, path, metric=metric or self.metric, dashed=self._dashed())
 
     def plot_gains(self, path: str | Path, metric: str | None = None) -> Path:
         """Each row's paired gain over the reference per size, with its interval (a forest plot)."""
         return plots.gain_forest(self, path, metric=metric or self.metric)
 
+    def figures(self, metric: str | None = None) -> dict[str, Any]:
+        """The two plots as matplotlib ``Figure``s, keyed by the file name :meth:`write` gives them."""
+        metric = metric or self.metric
+        return {"metric_vs_size.png": plots.learning_figure(self, metric=metric, dashed=self._dashed()),
+                "gain_vs_size.png": plots.gain_figure(self, metric=metric)}
+
+    def _dashed(self) -> set[str]:
+        return {r.label for r in config_rows(self.config) if r.learner is not None}
+
     def write(self, out_dir: str | Path) -> None:
-        """Write ``results.md``, ``results.csv``, ``metric_vs_size.png`` and ``gain_vs_size.png`` into ``out_dir``."""
+        """Write ``results.md``, ``results.csv``, ``metric_vs_size.png``, ``gain_vs_size.png`` and
+        ``report.html`` (the same, one self-contained page with the plots embedded) into ``out_dir``."""
         out_dir = Path(out_dir)
         cmd = out_dir / "command.txt"
         command = cmd.read_text(encoding="utf-8").strip() if cmd.exists() else None
@@ -276,6 +332,7 @@ class Results:
         atomic_write_text(out_dir / "results.csv", self.to_csv())
         self.plot(out_dir / "metric_vs_size.png")
         self.plot_gains(out_dir / "gain_vs_size.png")
+        atomic_write_text(out_dir / "report.html", render_html(self, command=command))
 
 
 def _grid_keys(config: dict) -> set[str] | None:

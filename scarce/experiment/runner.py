@@ -50,7 +50,8 @@ from scarce.metrics import METRICS
 TUNE_MODES = ("every_cell", "first_seed")
 NAME = re.compile(r"[^/\\\x00.][^/\\\x00]*")
 """A config ``name``: it names the output folder under ``runs/``, so no path separator and no leading dot."""
-OUTPUTS = (LOG, "results.md", "results.csv", "metric_vs_size.png", "gain_vs_size.png", "command.txt")
+OUTPUTS = (LOG, "results.md", "results.csv", "metric_vs_size.png", "gain_vs_size.png", "report.html",
+           "command.txt")
 
 
 GRID_KEYS = ("sizes", "seeds", "remedies", "references")
