@@ -34,7 +34,7 @@ th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right;white-space:nowr
 th:first-child,td:first-child{text-align:left}
 th{background:#f0f0f0;cursor:pointer;user-select:none}
 tbody tr:nth-child(even){background:#fafafa}
-table.failed td{white-space:normal;text-align:left}
+table.failed td{white-space:normal;text-align:left}table.hparams td{text-align:left}
 .note{font-style:italic;color:#444;font-size:.9em}
 .warnings li{color:#8a4b00}
 figure{display:inline-block;margin:.5em 1em .5em 0}img{max-width:100%}
