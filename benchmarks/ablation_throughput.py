@@ -62,32 +62,15 @@ GRIDS = {
     "b": "CIFAR-10 k=10: baseline / light / mixup, small_cnn 32 px, 3 lr x 2 wd",
     "c": "Rotten Tomatoes: baseline / eda / duplicate, hashed_linear",
 }
-CIFAR_GRID = """name: throughput_cifar10
-dataset: {name: cifar10}
-model: {name: small_cnn, options: {width: 16}}
-sizes: [10]
-seeds: [0, 1, 2, 3, 4]
-subset: {kind: per_class, val_fraction: 0.2}
-test_limit: 1000
-tune: first_seed
-train: {steps: 150, batch_size: 32, optimizer: adamw, lr: [0.0003, 0.001, 0.003], weight_decay: [0.0001, 0.05],
-        eval_every: 75}
-metric: accuracy
-remedies: [baseline, {name: augment, preset: light, label: light}, {name: mixup, label: mixup}]
-"""
-TEXT_GRID = """name: throughput_rotten_tomatoes
-dataset: {name: rotten_tomatoes}
-model: {name: hashed_linear, options: {buckets: 65536}}
-sizes: [25, 125]
-seeds: [0, 1, 2, 3, 4]
-subset: {kind: per_class, val_fraction: 0.2}
-test_limit: 1000
-tune: first_seed
-train: {steps: 200, batch_size: 32, optimizer: adamw, lr: [0.01, 0.03, 0.1], weight_decay: [0.0001, 0.1],
-        eval_every: 50}
-metric: accuracy
-remedies: [baseline, eda, duplicate]
-"""
+RECIPES = {  # each grid is a shipped recipe, cut to the issue's reference grid by overrides
+    "a": ("digits.yaml", []),
+    "b": ("image_augmentation.yaml", ["remedies=[baseline, {name: augment, preset: light, label: light}, "
+                                      "{name: mixup, label: mixup}]",
+                                      "train.lr=[0.0003, 0.001, 0.003]", "train.weight_decay=[0.0001, 0.05]"]),
+    "c": ("text_eda.yaml", ["remedies=[baseline, eda, duplicate]", "references=[]", "sizes=[25, 125]"]),
+}
+
+
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--grid", default="a,b,c", help="comma-separated grids: a (digits), b (CIFAR-10), c (text)")
@@ -168,19 +151,16 @@ def measure_peak(device, *, quick: bool) -> dict:
             "matmul": f"{n}x{n} @ {n}x{n} fp32", "conv": "x (64, 32, 16, 16) * w (64, 32, 3, 3), padding 1"}
 
 
-def grid_config(letter: str, args, folder: Path):
+def grid_config(letter: str, args):
     """The grid's ``ExperimentConfig`` with the command line's replacements applied."""
     import scarce
     from scarce.experiment import load_config
 
-    if letter == "a":
-        path = Path(scarce.__file__).resolve().parents[1] / "recipes" / "digits.yaml"
-    else:
-        path = folder / f"grid_{letter}.yaml"
-        path.write_text(CIFAR_GRID if letter == "b" else TEXT_GRID, encoding="utf-8")
-    config = load_config(path)
+    recipe, base = RECIPES[letter]
+    path = Path(scarce.__file__).resolve().parents[1] / "recipes" / recipe
+    config = load_config(path, overrides=base)
     sizes, seeds = _ints(args.sizes, "sizes") or config.sizes, _ints(args.seeds, "seeds") or config.seeds
-    overrides = [f"train.device={args.device}"]
+    overrides = [*base, f"train.device={args.device}"]
     if args.quick:
         sizes, seeds = sizes[:1], seeds[:1]
         overrides += ["train.steps=4", "train.eval_every=2", "folds=2", "test_limit=200",
@@ -201,7 +181,7 @@ def run_grid(letter: str, args, device) -> dict:
     clock = PhaseClock(torch.cuda.synchronize if device.type == "cuda" else None)
     tally = ModelTally(clock)
     with tempfile.TemporaryDirectory(prefix="scarce-throughput-") as tmp:
-        config = grid_config(letter, args, Path(tmp))
+        config = grid_config(letter, args)
         start = time.perf_counter()
         try:
             exp = Experiment(config, out_dir=Path(tmp) / "out", data_root=args.data_root, jobs=args.jobs,
