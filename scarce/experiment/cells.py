@@ -44,6 +44,11 @@ class Task:
     learner: Any = None  # a reference learner's spec (``None``: the engine on the config's model)
 
     @property
+    def row(self) -> Row:
+        """The results row this cell belongs to (its label, remedy and learner)."""
+        return Row(self.label, self.spec, self.learner)
+
+    @property
     def key(self) -> str:
         return cell_key(self.label, self.size, self.seed)
 
@@ -103,7 +108,7 @@ def run_task(config: ExperimentConfig, data_root: str | None, task: Task) -> dic
     record = {"key": task.key, "remedy": task.label, "size": task.size, "seed": task.seed,
               "n_train": len(train), "n_val": len(val), "n_test": len(test),
               "test_counts": np.bincount(test.labels, minlength=bundle.num_classes).tolist()}
-    learner = create_learner(Row(task.label, task.spec, task.learner), config=config, bundle=bundle)
+    learner = create_learner(task.row, config=config, bundle=bundle)
     name, folds = selection_for(config, smallest=smallest_class(labels, split))
     strategy = create_selection(name, folds=folds)
     fixed = dict(task.fixed) if task.fixed is not None else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from scarce.models import auto_model, create_model, model_modality
+from scarce.models import create_model, resolve_name
 from scarce.registry import Registry
 
 PIPELINES = Registry("modality pipeline")
@@ -24,21 +24,11 @@ TEXT_TOKENIZER_OPTIONS = ("ngrams", "max_tokens")
 AUDIO_FRONT_END_OPTIONS = ("n_mels", "win_seconds", "hop_seconds", "max_seconds")
 
 
-def _model_name(model, modality: str, *, image_size: int | None = None) -> str:
-    """The config's model name, with ``auto`` resolved; a model of another modality is refused."""
-    if model.name == "auto":
-        return auto_model(modality, image_size=image_size)
-    if model_modality(model.name) != modality:
-        raise ValueError(f"`model.name` {model.name!r} is a {model_modality(model.name)} model and the dataset is "
-                         f"{modality}; see `scarce list models`.")
-    return model.name
-
-
 @PIPELINES.register("image", help="image models of scarce.models on uint8 HWC images")
 def image_pipeline(*, model, train, num_classes: int):
     x = np.asarray(train.get(0))
     channels, size = (x.shape[2] if x.ndim == 3 else 1), int(min(x.shape[:2]))
-    name = _model_name(model, "image", image_size=size)
+    name = resolve_name(model.name, modality="image", image_size=size)
 
     def build(n: int):
         return create_model(name, num_classes=n, in_channels=channels, image_size=size, **model.options)
@@ -51,7 +41,7 @@ def text_pipeline(*, model, train, num_classes: int):
     """Options ``ngrams`` and ``max_tokens`` go to the tokeniser; ``buckets`` to both; the rest to the model."""
     from scarce.models.text import HashedNgrams
 
-    name = _model_name(model, "text")
+    name = resolve_name(model.name, modality="text")
     opts = dict(model.options)
     tok = {k: opts.pop(k) for k in TEXT_TOKENIZER_OPTIONS if k in opts}
     collate = HashedNgrams(buckets=opts.get("buckets", 2**16), **tok)
@@ -75,7 +65,7 @@ def audio_pipeline(*, model, train, num_classes: int):
     rate = getattr(train, "sample_rate", None)
     if rate is None:
         raise ValueError("An audio training set must carry `sample_rate` (Hz), got None.")
-    name = _model_name(model, "audio")
+    name = resolve_name(model.name, modality="audio")
     options = dict(model.options)
     front = {k: options.pop(k) for k in AUDIO_FRONT_END_OPTIONS if k in options}
     cfg = MelConfig(sample_rate=int(rate), **front)

@@ -74,10 +74,8 @@ def _check_device(device: str) -> list[str]:
 
 
 def _check_out(out_dir: Path | None) -> list[str]:
-    if out_dir is None:
+    if out_dir is None:  # a file there is refused earlier, by the runner's output-folder check
         return []
-    if out_dir.exists() and not out_dir.is_dir():
-        return [f"--out: '{out_dir}' is a file, not a folder."]
     probe = out_dir
     while not probe.exists():
         probe = probe.parent
@@ -139,7 +137,7 @@ def preflight(config, tasks: list[Task], *, data_root: str | None, out_dir: str 
         split = cut_subset(config, labels, size, seed)
         part = bundle.train.subset(_tiny(labels, np.asarray(split.train)))
         few = test.subset(_tiny(test.labels, np.arange(len(test))))
-        rows = {t.label: Row(t.label, t.spec, t.learner) for t in tasks}
+        rows = {t.label: t.row for t in tasks}
         for row in rows.values():
             problems += _try_row(row, config, bundle, part, few, seed)
     if problems:

@@ -68,14 +68,21 @@ def create_model(name: str, *, num_classes: int, modality: str | None = None, **
         ValueError: unknown name, a model of another modality than ``modality``, bad options.
     """
     check_int("num_classes", num_classes, minimum=2)
+    name = resolve_name(name, modality=modality, image_size=kwargs.get("image_size", 32))
+    return MODELS.create(name, num_classes=num_classes, **kwargs)
+
+
+def resolve_name(name: str, *, modality: str | None = None, image_size: int | None = 32) -> str:
+    """``name`` with ``"auto"`` resolved for ``modality`` (:func:`auto_model`); a model registered for
+    another modality than ``modality`` is refused. Unknown names raise with a "did you mean"."""
     if name == "auto":
         if modality is None:
             raise ValueError("`create_model('auto')` needs `modality=` (one of 'image', 'text', 'audio').")
-        name = auto_model(modality, image_size=kwargs.get("image_size", 32))
-    elif modality is not None and model_modality(name) != modality:
+        return auto_model(modality, image_size=image_size)
+    if modality is not None and model_modality(name) != modality:
         raise ValueError(f"Model '{name}' takes {model_modality(name)} data, not {modality} "
                          f"(models for {modality}: {list_models(modality)}).")
-    return MODELS.create(name, num_classes=num_classes, **kwargs)
+    return name
 
 
 def list_models(modality: str | None = None) -> list[str]:
