@@ -202,7 +202,10 @@ def run_grid(letter: str, args, device) -> dict:
            "run_seconds": run, "cells_per_hour": 3600 * len(records) / run,
            "cells_per_hour_with_load": 3600 * len(records) / (run + load),
            "seconds_per_cell_by_row": {k: sum(v) / len(v) for k, v in by_row.items()},
-           "records": {k: sum(r.get(k) or 0.0 for r in records) for k in ("seconds", "prep_seconds", "train_seconds")}}
+           "records": {k: sum(r.get(k) or 0.0 for r in records) for k in ("seconds", "prep_seconds", "train_seconds")},
+           "cell_results": {f"{r['remedy']}|{r['size']}|{r['seed']}": {
+               "accuracy": r["metrics"].get(config.metric, r["metrics"].get("accuracy")), "hparams": r.get("hparams")}
+               for r in records if r.get("metrics")}}
     if clock.seconds:
         total = sum(clock.seconds.values())
         out.update(cell_seconds=total, phases=dict(clock.seconds), details=dict(clock.details), missing=missing,
@@ -347,7 +350,31 @@ def compare(args, grids: list[str]) -> dict:
         differ = sorted(k for k in a["config"] if k in b["config"] and a["config"][k] != b["config"][k])
         print(f"  grid {letter}: {a['cells_per_hour']:9.1f} / {b['cells_per_hour']:9.1f} = x{ratios[letter]:.2f}"
               + (f"   (configs differ in: {', '.join(differ)})" if differ else ""))
-    return {**sides, "ratios": ratios}
+    paired = {letter: paired_difference(sides["this"]["grids"][letter], sides["rev"]["grids"][letter])
+              for letter in ratios}
+    for letter, p in paired.items():
+        if p:
+            print(f"  grid {letter}: test metric this - {args.rev} over {p['n']} cells: mean {p['mean']:+.4f}, "
+                  f"sd {p['sd']:.4f}, 95% CI [{p['low']:+.4f}, {p['high']:+.4f}]; same chosen point in "
+                  f"{p['same_hparams']}/{p['n']} cells; identical metric in {p['identical']}/{p['n']}")
+    return {**sides, "ratios": ratios, "paired": paired}
+
+
+def paired_difference(a: dict, b: dict) -> dict | None:
+    """The test metric of the same cells (row, size, seed) measured at two commits: mean paired
+    difference with a t interval, and how often the chosen point and the metric are identical."""
+    from scipy import stats
+
+    keys = sorted(set(a.get("cell_results", {})) & set(b.get("cell_results", {})))
+    if not keys:
+        return None
+    d = [a["cell_results"][k]["accuracy"] - b["cell_results"][k]["accuracy"] for k in keys]
+    n, mean = len(d), sum(d) / len(d)
+    sd = (sum((x - mean) ** 2 for x in d) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    half = stats.t.ppf(0.975, n - 1) * sd / n ** 0.5 if n > 1 else float("nan")
+    return {"n": n, "mean": mean, "sd": sd, "low": mean - half, "high": mean + half,
+            "same_hparams": sum(a["cell_results"][k]["hparams"] == b["cell_results"][k]["hparams"] for k in keys),
+            "identical": sum(x == 0 for x in d), "by_cell": dict(zip(keys, d))}
 
 
 def main(args) -> dict:

@@ -79,7 +79,8 @@ class ModelTally:
         self.clock, self.depth = clock, 0
         self.samples, self.snapshots = defaultdict(int), {}
 
-    def pre(self, module, args) -> None:
+    def pre(self, module, args, copies: int = 1) -> None:
+        """A model call (``copies`` > 1: a wide stack of that many copies of ``module``)."""
         self.depth += 1
         if self.depth > 1 or not self.clock.stack:
             return
@@ -88,10 +89,14 @@ class ModelTally:
         key = type(module).__qualname__
         x = args[0] if args else None
         if context != "prep" and hasattr(x, "shape") and x.dim() > 0:
-            self.samples[key, context] += int(x.shape[0])
+            self.samples[key, context] += copies * int(x.shape[0])
             if key not in self.snapshots:
-                self.snapshots[key] = (copy.deepcopy(module), tuple(a.detach().clone() if hasattr(a, "detach") else a
-                                                                    for a in args))
+                snapshot = copy.deepcopy(module)
+                for m in snapshot.modules():  # hooks of whoever called it (e.g. BatchNorm re-estimation)
+                    m._forward_pre_hooks.clear()
+                    m._forward_hooks.clear()
+                self.snapshots[key] = (snapshot, tuple(a.detach().clone() if hasattr(a, "detach") else a
+                                                       for a in args))
         self.clock.enter("forward")
 
     def post(self, module, args, output) -> None:
@@ -137,6 +142,18 @@ def _fit_wrapper(clock: PhaseClock):
     return make
 
 
+def _stack_call(tally: ModelTally):
+    def make(call):
+        def wrapper(self, x):
+            tally.pre(self.models[0], (x,), copies=len(self.models))
+            try:
+                return call(self, x)
+            finally:
+                tally.post(None, None, None)
+        return wrapper
+    return make
+
+
 def _clock_fit(clock: PhaseClock):
     def make(fn):
         def wrapper(self, *a, **k):
@@ -161,19 +178,21 @@ def instrument(clock: PhaseClock, tally: ModelTally):
         except ImportError:
             return None
 
-    train, failures, steps, selection = (load(f"scarce.{m}") for m in ("train", "experiment.failures", "steps",
-                                                                       "experiment.selection"))
+    train, failures, steps, selection, wide = (load(f"scarce.{m}") for m in ("train", "experiment.failures", "steps",
+                                                                             "experiment.selection", "_stack"))
     missing: list[str] = []
     with contextlib.ExitStack() as stack:
         targets = [(failures, "run_task", _timed(clock, "cell")), (train, "_val_score", _timed(clock, "validation")),
                    (train, "recompute_batchnorm", _timed(clock, "batchnorm")),
                    (train, "evaluate", _timed(clock, "test")),
-                   (train, "fit", _fit_wrapper(clock)),
+                   (train, "fit_points" if hasattr(train, "fit_points") else "fit", _fit_wrapper(clock)),
                    (getattr(steps, "Draws", None), "__getitem__", _timed(clock, None, "per-sample (read + transform)")),
                    (getattr(selection, "_Clock", None), "prepare", _timed(clock, "prep")),
                    (getattr(selection, "_Clock", None), "fit", _clock_fit(clock)),
                    (dataloader._BaseDataLoaderIter, "__next__", _timed(clock, "data")),
                    (torch.Tensor, "backward", _timed(clock, "backward"))]
+        if wide is not None:  # a grid trained as one wide model: one model call of G copies
+            targets.append((wide.ModelStack, "__call__", _stack_call(tally)))
         for owner, name, make in targets:
             stack.enter_context(_patched(owner, name, make, missing))
         handles = [nn_module.register_module_forward_pre_hook(tally.pre),

@@ -62,19 +62,22 @@ def load_pool(args):
         return ds.subset(range(0, 2000, 2)), ds.subset(range(1, 2000, 2)), "random"
 
 
-def ablation(extractor_for_cell, train_pool, test, args) -> tuple[float, list[float]]:
+def ablation(extractor_for_cell, train_pool, test, args) -> tuple[float, list[float], float]:
+    """Wall time, accuracies, and the seconds spent in the probes (fit + predict) rather than features."""
     from scarce.data.subsets import stratified_subset
 
-    start, accs = time.perf_counter(), []
+    start, accs, in_probes = time.perf_counter(), [], 0.0
     for seed in range(args.seeds):
         idx = stratified_subset(train_pool.labels, per_class=args.per_class, seed=seed).train
         tr = train_pool.subset(idx)
         for probe in probes().values():
             fx = extractor_for_cell()
             xtr, xte = fx.dataset(tr), fx.dataset(test)
+            t = time.perf_counter()
             clf = probe(xtr, tr.labels)
             accs.append(float((clf.predict(xte) == test.labels).mean()))
-    return time.perf_counter() - start, accs
+            in_probes += time.perf_counter() - t
+    return time.perf_counter() - start, accs, in_probes
 
 
 def main(args) -> None:
@@ -92,14 +95,14 @@ def main(args) -> None:
     cells = len(probes()) * args.seeds
     print(f"# feature cache benchmark: {args.backbone} @ {args.size}px, {source}, {args.per_class}/class, "
           f"{args.test} test images, R={len(probes())} probes x S={args.seeds} seeds = {cells} cells")
-    t_ref, acc_ref = ablation(lambda: FeatureExtractor(bb, pre, progress=False), train_pool, test, args)
+    t_ref, acc_ref, p_ref = ablation(lambda: FeatureExtractor(bb, pre, progress=False), train_pool, test, args)
     with tempfile.TemporaryDirectory() as tmp:
         cache = FeatureCache(tmp)
-        t_cold, acc_cold = ablation(lambda: FeatureExtractor(bb, pre, cache_dir=cache, progress=False), train_pool,
+        t_cold, acc_cold, p_cold = ablation(lambda: FeatureExtractor(bb, pre, cache_dir=cache, progress=False), train_pool,
                                     test, args)
         cold_rate, cold_hits, cold_misses = cache.hit_rate, cache.hits, cache.misses
         warm = FeatureCache(tmp)
-        t_warm, acc_warm = ablation(lambda: FeatureExtractor(bb, pre, cache_dir=warm, progress=False), train_pool, test,
+        t_warm, acc_warm, p_warm = ablation(lambda: FeatureExtractor(bb, pre, cache_dir=warm, progress=False), train_pool, test,
                                     args)
     assert np.allclose(acc_ref, acc_cold, atol=1e-3) and np.allclose(acc_cold, acc_warm), "cache changed results"
     print(f"recompute per cell (reference): {t_ref:7.1f} s")
@@ -108,6 +111,12 @@ def main(args) -> None:
     print(f"with cache, warm rerun       : {t_warm:7.1f} s   speed-up x{t_ref / t_warm:.1f}   "
           f"hit rate {warm.hit_rate:.1%}")
     print(f"mean probe accuracy over cells: {np.mean(acc_ref):.3f} (identical with and without cache)")
+    distinct = cold_misses / max(1, cold_hits + cold_misses)
+    print(f"where the time goes: probes (fit + predict) {p_ref:.1f} s of the reference, {p_cold:.1f} s cold, "
+          f"{p_warm:.1f} s warm; features {t_ref - p_ref:.1f} s / {t_cold - p_cold:.1f} s / {t_warm - p_warm:.1f} s")
+    print(f"bound (Amdahl): with {distinct:.1%} of the lookups distinct images and the probe time unchanged, a cold "
+          f"cache can be at most x{t_ref / (p_cold + distinct * (t_ref - p_ref)):.1f} faster; with free features "
+          f"x{t_ref / p_cold:.1f}")
     if args.throughput_images <= 0:
         return
     print("# extraction throughput (no cache), images/s")

@@ -1,4 +1,5 @@
-"""Training engine: ``fit`` / ``predict`` / ``evaluate`` for any ``nn.Module``, device-agnostic.
+"""Training engine: ``fit`` / ``fit_points`` / ``fit_tuned`` for any ``nn.Module``, device-agnostic
+(``predict`` / ``evaluate`` live in :mod:`scarce.inference` and are re-exported here).
 
 Fair baselines are the point of this module:
 
@@ -8,14 +9,17 @@ Fair baselines are the point of this module:
   on the **clean** training subset, since with 10-50 examples per class the running averages
   collected during training are stale and cost several points;
 * ``fit_tuned`` picks learning rate and weight decay from the same grid on the validation split
-  for every remedy, and keeps the best validation checkpoint;
+  for every remedy, and keeps the best validation checkpoint; ``fit_points`` trains the points of
+  such a grid together, as one batched model over the same batches (:mod:`scarce._stack`), so a
+  grid of six costs far less than six runs;
 * ``fit(..., stop_at=s)`` trains on the same schedule but keeps the model after step ``s`` (a step
   count chosen by cross-validation, see ``scarce.experiment.selection``);
 * every run reports a :meth:`FitResult.summary` (final training loss and accuracy on the clean
   subset, where validation peaked, whether it was still rising late) so that an under-trained
   baseline is visible.
 
-On CUDA, training uses AMP (float16 autocast + GradScaler) and ``channels_last``; on CPU neither.
+On CUDA, training uses AMP (float16 autocast + GradScaler); image batches and convolution weights
+are ``channels_last`` on every device (faster convolutions and pooling on CPU and GPU alike).
 Randomness comes from ``seed`` only: the global RNG state is forked and restored.
 """
 
@@ -33,25 +37,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from scarce._checks import check_choice, check_float, check_int
-from scarce._torch import labels_to_tensor, resolve_device  # resolve_device re-exported
+from scarce._stack import ModelStack, stackable
+from scarce._torch import resolve_device  # re-exported
 from scarce.data.datasets import LabelledDataset
-from scarce.metrics import classification_metrics
+from scarce.inference import (IMAGE_MEAN, IMAGE_STD, evaluate, image_collate, predict,  # noqa: F401 (re-exported)
+                              recompute_batchnorm, to_device, val_score)
 from scarce.steps import Draws, StepBatches, cosine_with_warmup
 
-IMAGE_MEAN, IMAGE_STD = 0.5, 0.25
-
-
-def image_collate(batch: Sequence[tuple[Any, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack uint8 HWC images into a float ``(B, C, H, W)`` tensor standardised as
-    ``(x/255 - 0.5) / 0.25``; labels become int64 (or float soft targets if given as vectors)."""
-    xs = np.stack([np.asarray(x) for x, _ in batch])
-    if xs.ndim == 3:
-        xs = xs[..., None]
-    x = torch.from_numpy(np.ascontiguousarray(xs)).permute(0, 3, 1, 2)
-    x = x.float().div_(255.0) if xs.dtype == np.uint8 else x.float()
-    ys = [y for _, y in batch]
-    y = labels_to_tensor(ys)
-    return x.sub_(IMAGE_MEAN).div_(IMAGE_STD), y
+_val_score = val_score  # looked up here at call time (benchmarks/cell_phases.py times it)
 
 
 @dataclass(frozen=True)
@@ -153,123 +146,78 @@ def still_improving(checks: Sequence[dict], *, best_step: int, steps: int) -> bo
                                             if c["step"] < best_step)
 
 
-@torch.no_grad()
-def recompute_batchnorm(model: nn.Module, data: LabelledDataset, *, collate: Callable, device: torch.device,
-                        batch_size: int = 256) -> None:
-    """Re-estimate BatchNorm running statistics exactly on ``data`` ("precise BN").
-
-    Each BatchNorm layer's input is summed over the whole of ``data`` (forward passes in train
-    mode, batch by batch), so the running mean and (unbiased) variance are those of all examples,
-    not an average of per-batch estimates weighted by batch rather than by example.
-    """
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
-    if not bns or len(data) == 0:
-        return
-    sums = {m: [0.0, 0.0, 0] for m in bns}
-
-    def hook(module, inputs):
-        x = inputs[0].detach().double().transpose(0, 1).reshape(module.num_features, -1)
-        acc = sums[module]
-        acc[0], acc[1], acc[2] = acc[0] + x.sum(1), acc[1] + (x * x).sum(1), acc[2] + x.shape[1]
-
-    handles = [m.register_forward_pre_hook(hook) for m in bns]
-    was_training = model.training
-    model.train()
-    try:
-        for start in range(0, len(data), batch_size):
-            x, _ = collate([data[i] for i in range(start, min(start + batch_size, len(data)))])
-            model(_to_device(x, device))
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    for m in bns:
-        s, ss, n = sums[m]
-        mean = s / n
-        var = (ss / n - mean * mean).clamp_min(0) * (n / max(n - 1, 1))
-        m.running_mean.copy_(mean.to(m.running_mean.dtype))
-        m.running_var.copy_(var.to(m.running_var.dtype))
+_SHARED = ("steps", "batch_size", "optimizer", "warmup", "eval_every", "patience", "recompute_bn", "device",
+           "num_workers")
 
 
-def _to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    x = x.to(device, non_blocking=True)
-    if device.type == "cuda" and x.dim() == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x
+class _Track:
+    """One grid point's run: its checks, best checkpoint and, once finished, its :class:`FitResult`."""
+
+    def __init__(self, model: nn.Module, config: TrainConfig, last: int) -> None:
+        self.model, self.config, self.last = model, config, last
+        self.best, self.best_state, self.best_step, self.stale = None, None, last, 0
+        self.history: list[dict] = []
+        self.loss, self.n = 0.0, 0
+        self.result: FitResult | None = None
+
+    def check(self, step: int, *, val, bn_data, collate, device) -> bool:
+        """A validation check at ``step``; True when this run is over (last step or patience)."""
+        if self.config.recompute_bn:
+            recompute_batchnorm(self.model, bn_data, collate=collate, device=device)
+        entry = {"step": step, "loss": self.loss / self.n}
+        self.loss, self.n = 0.0, 0
+        if val is not None and len(val):
+            score = _val_score(self.model, val, collate, device)
+            entry["val_accuracy"], entry["val_nll"] = score[0], -score[1]
+            if self.best is None or score >= self.best:
+                self.best, self.best_step, self.stale = score, step, 0
+                self.best_state = copy.deepcopy(self.model.state_dict())
+            else:
+                self.stale += 1
+        else:
+            self.best_step = step
+        self.history.append(entry)
+        return step == self.last or (self.config.patience is not None and self.stale >= self.config.patience)
+
+    def finish(self, step: int, *, bn_data, collate, device, detach: bool) -> None:
+        """Keep the best checkpoint (in a copy of the model when ``detach``: it is still being trained)."""
+        model = copy.deepcopy(self.model) if detach else self.model
+        hard_labels = len(bn_data) and np.ndim(bn_data.labels) == 1
+        last_accuracy = None
+        if self.best_state is not None and self.best_step != step and hard_labels:
+            last_accuracy = _val_score(model, bn_data, collate, device)[0]  # did it fit by the end?
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+        model.eval()
+        train_accuracy = _val_score(model, bn_data, collate, device)[0] if hard_labels else None
+        self.result = FitResult(model, self.best_step, self.best, self.config.lr, self.config.weight_decay,
+                                self.history, steps=step, train_accuracy=train_accuracy,
+                                last_train_accuracy=train_accuracy if last_accuracy is None else last_accuracy)
 
 
-@torch.no_grad()
-def predict(model: nn.Module, data: LabelledDataset, *, collate: Callable = image_collate,
-            device: str | torch.device = "auto", batch_size: int = 256) -> np.ndarray:
-    """Logits of ``model`` on every example of ``data`` (eval mode, AMP on CUDA)."""
-    device = resolve_device(device)
-    was_training = model.training
-    model.eval()
-    out = []
-    for start in range(0, len(data), batch_size):
-        x, _ = collate([data[i] for i in range(start, min(start + batch_size, len(data)))])
-        with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
-            out.append(model(_to_device(x, device)).float().cpu())
-    model.train(was_training)
-    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
+def _optimizer(models: Sequence[nn.Module], configs: Sequence[TrainConfig], param_groups_fn) -> torch.optim.Optimizer:
+    """One optimiser over every copy: each copy's groups carry its point's rate and decay."""
+    groups = []
+    for model, config in zip(models, configs):
+        parts = param_groups_fn(model) if param_groups_fn else [p for p in model.parameters() if p.requires_grad]
+        parts = parts if parts and isinstance(parts[0], dict) else [{"params": parts}]
+        for part in parts:  # a group's own settings win; relative rates (discriminative fine-tuning): lr_scale × lr
+            group = {"lr": config.lr, "weight_decay": config.weight_decay, **part}
+            if "lr_scale" in part:
+                group["lr"] = config.lr * float(part["lr_scale"])
+            groups.append(group)
+    config = configs[0]
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(groups, lr=config.lr, weight_decay=config.weight_decay, momentum=0.9, nesterov=True)
 
 
-def evaluate(model: nn.Module, data: LabelledDataset, *, collate: Callable = image_collate,
-             device: str | torch.device = "auto") -> dict:
-    """Accuracy, balanced accuracy, macro-F1 and per-class recall of ``model`` on ``data``."""
-    logits = predict(model, data, collate=collate, device=device)
-    return classification_metrics(data.labels, logits.argmax(1), num_classes=data.num_classes)
-
-
-def _val_score(model, val, collate, device) -> tuple[float, float]:
-    logits = torch.from_numpy(predict(model, val, collate=collate, device=device))
-    y = torch.as_tensor(val.labels)
-    return float((logits.argmax(1) == y).float().mean()), -float(F.cross_entropy(logits, y))
-
-
-def fit(
-    model_fn: Callable[[], nn.Module],
-    train: LabelledDataset,
-    *,
-    config: TrainConfig,
-    seed: int,
-    val: LabelledDataset | None = None,
-    bn_data: LabelledDataset | None = None,
-    transform: Callable | None = None,
-    batch_transform: Callable | None = None,
-    sampler: Any = None,
-    loss_fn: Callable | None = None,
-    collate: Callable = image_collate,
-    param_groups_fn: Callable[[nn.Module], list] | None = None,
-    stop_at: int | None = None,
-) -> FitResult:
+def fit(model_fn: Callable[[], nn.Module], train: LabelledDataset, *, config: TrainConfig, seed: int,
+        **kwargs: Any) -> FitResult:
     """Train ``model_fn()`` on ``train`` for ``config.steps`` steps and return the best checkpoint.
 
-    Args:
-        model_fn: builds a fresh model (called under ``seed``).
-        train: training data (possibly with remedy additions).
-        config: a :class:`TrainConfig`.
-        seed: seeds initialisation, order, dropout and augmentation draws.
-        val: validation data; without it the last step is kept.
-        bn_data: clean data for BatchNorm re-estimation (defaults to ``train``).
-        transform: per-sample ``transform(x, rng=np.random.Generator) -> x``.
-        batch_transform: ``batch_transform(x, y, generator=torch.Generator) -> (x, y)`` on device.
-        sampler: an iterable of indices into ``train`` (``set_epoch`` is called if present).
-        loss_fn: ``loss_fn(logits, targets) -> scalar``; default cross-entropy (soft targets ok).
-            If it has ``set_progress(fraction)``, that is called before every step with
-            ``(step - 1) / config.steps`` (schedules such as deferred re-weighting).
-        collate: turns a list of ``(x, y)`` into tensors.
-        param_groups_fn: ``model -> list of param groups`` (e.g. discriminative rates); default all
-            trainable parameters. A group's ``lr_scale`` sets its rate to ``lr_scale * config.lr``.
-        stop_at: end training after this step (1..``config.steps``) on the unchanged
-            ``config.steps`` schedule; BatchNorm is re-estimated on ``bn_data`` there and, without
-            ``val``, that model is kept.
-
-    Returns:
-        A :class:`FitResult`; its ``summary`` describes how far training got.
-
-    Raises:
-        ValueError: empty ``train``, ``stop_at`` outside 1..``config.steps``.
+    The keyword arguments are those of :func:`fit_points` (``val``, ``bn_data``, ``transform``,
+    ``batch_transform``, ``sampler``, ``loss_fn``, ``collate``, ``param_groups_fn``, ``stop_at``).
 
     Example:
         >>> from scarce.data import load_dataset
@@ -280,28 +228,104 @@ def fit(
         >>> r.best_step
         2
     """
+    return fit_points(model_fn, train, configs=[config], seed=seed, **kwargs)[0]
+
+
+def fit_points(
+    model_fn: Callable[[], nn.Module],
+    train: LabelledDataset,
+    *,
+    configs: Sequence[TrainConfig],
+    seed: int,
+    val: LabelledDataset | None = None,
+    bn_data: LabelledDataset | None = None,
+    transform: Callable | None = None,
+    batch_transform: Callable | None = None,
+    sampler: Any = None,
+    loss_fn: Callable | None = None,
+    collate: Callable = image_collate,
+    param_groups_fn: Callable[[nn.Module], list] | None = None,
+    stop_at: int | None = None,
+    stack: bool = True,
+) -> list[FitResult]:
+    """Train one copy of ``model_fn()`` per config (the points of a grid) and return each best checkpoint.
+
+    The configs may differ in ``lr`` and ``weight_decay`` only. Every copy starts from the same
+    initialisation and sees the same batches, augmentation draws and dropout masks, as separate
+    runs with the same ``seed`` would; with two or more configs (and ``stack``) the copies are
+    trained together as one batched model (:class:`scarce._stack.ModelStack`), so data work and
+    per-step overhead are paid once. A model the batched forward cannot run (for instance one
+    with data-dependent Python control flow) falls back to separate runs.
+
+    Args:
+        model_fn: builds a fresh model (called under ``seed``).
+        train: training data (possibly with remedy additions).
+        configs: one :class:`TrainConfig` per point.
+        seed: seeds initialisation, order, dropout and augmentation draws.
+        val: validation data; without it the last step is kept.
+        bn_data: clean data for BatchNorm re-estimation (defaults to ``train``).
+        transform: per-sample ``transform(x, rng=np.random.Generator) -> x``.
+        batch_transform: ``batch_transform(x, y, generator=torch.Generator) -> (x, y)`` on device.
+        sampler: an iterable of indices into ``train``; ``set_epoch`` is called before each epoch
+            (it must make the order a function of the epoch: points trained one after another share it).
+        loss_fn: ``loss_fn(logits, targets) -> scalar``; default cross-entropy (soft targets ok).
+            If it has ``set_progress(fraction)``, that is called before every step with
+            ``(step - 1) / steps`` (schedules such as deferred re-weighting).
+        collate: turns a list of ``(x, y)`` into tensors.
+        param_groups_fn: ``model -> list of param groups`` (e.g. discriminative rates); default all
+            trainable parameters. A group's ``lr_scale`` sets its rate to ``lr_scale * lr``.
+        stop_at: end training after this step (1..``steps``) on the unchanged ``steps`` schedule;
+            BatchNorm is re-estimated on ``bn_data`` there and, without ``val``, that model is kept.
+        stack: train two or more points as one wide model where possible (False: one after the other).
+
+    Returns:
+        One :class:`FitResult` per config, in order; each ``summary`` describes how far training got.
+
+    Raises:
+        ValueError: empty ``train`` or ``configs``, configs differing in more than ``lr`` and
+            ``weight_decay``, ``stop_at`` outside 1..``steps``.
+    """
     if len(train) == 0:
         raise ValueError("`train` must hold at least one example.")
+    configs = list(configs)
+    if not configs:
+        raise ValueError("`configs` must hold at least one TrainConfig.")
+    config = configs[0]
+    for i, c in enumerate(configs[1:], start=1):
+        differ = [k for k in _SHARED if getattr(c, k) != getattr(config, k)]
+        if differ:
+            raise ValueError(f"`configs[{i}]` differs from `configs[0]` in {differ}; the points of a grid may "
+                             "differ in lr and weight_decay only.")
     last = config.steps if stop_at is None else check_int("stop_at", stop_at, minimum=1, maximum=config.steps)
+    kwargs = dict(val=val, bn_data=bn_data, transform=transform, batch_transform=batch_transform, sampler=sampler,
+                  loss_fn=loss_fn, collate=collate, param_groups_fn=param_groups_fn, stop_at=stop_at)
+    results = _train(model_fn, train, configs=configs, seed=seed, last=last, stack=stack, **kwargs)
+    if results is None:  # a model the stack cannot run: point by point
+        return [fit_points(model_fn, train, configs=[c], seed=seed, **kwargs)[0] for c in configs]
+    return results
+
+
+def _train(model_fn, train, *, configs, seed, last, stack, val, bn_data, transform, batch_transform, sampler, loss_fn,
+           collate, param_groups_fn, stop_at) -> list[FitResult] | None:
+    """The training loop for one or more points (``None``: several points and a model that cannot be stacked)."""
+    config = configs[0]
     device = resolve_device(config.device)
     bn_data = train if bn_data is None else bn_data
     loss_fn = loss_fn or F.cross_entropy
     progress_hook = getattr(loss_fn, "set_progress", None)
     batch = min(config.batch_size, len(train))
     cuda_ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    done = dict(bn_data=bn_data, collate=collate, device=device)
     with torch.random.fork_rng(devices=cuda_ids):
         torch.manual_seed(seed)
-        model = model_fn().to(device)
-        if device.type == "cuda":
-            model = model.to(memory_format=torch.channels_last)
-        params = param_groups_fn(model) if param_groups_fn else [p for p in model.parameters() if p.requires_grad]
-        if config.optimizer == "adamw":
-            opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-        else:
-            opt = torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay, momentum=0.9, nesterov=True)
-        for group in opt.param_groups:  # relative rates (discriminative fine-tuning): lr_scale × lr
-            if "lr_scale" in group:
-                group["lr"] = config.lr * float(group["lr_scale"])
+        model = model_fn()
+        if len(configs) > 1 and not (stack and stackable(model)):
+            return None
+        model = to_device(model, device)
+        models = [model] + [copy.deepcopy(model) for _ in configs[1:]]
+        tracks = [_Track(m, c, last) for m, c in zip(models, configs)]
+        forward = ModelStack(models) if len(models) > 1 else (lambda x: model(x)[None])
+        opt = _optimizer(models, configs, param_groups_fn)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_with_warmup(config.steps, config.warmup))
         scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
         gen = torch.Generator(device=device).manual_seed(seed)
@@ -310,60 +334,45 @@ def fit(
             batch_sampler=StepBatches(len(train), steps=config.steps, batch_size=batch, seed=seed, sampler=sampler),
             collate_fn=collate, num_workers=config.num_workers, pin_memory=device.type == "cuda",
         )
-        best, best_state, best_step, history, stale = None, None, last, [], 0
-        period_loss, period_n, step = 0.0, 0, 0
-        model.train()
+        step = 0
+        for m in models:
+            m.train()
         for step, (x, y) in enumerate(loader, start=1):
-            x, y = _to_device(x, device), y.to(device)
+            x, y = to_device(x, device), y.to(device)
             if progress_hook is not None:
                 progress_hook((step - 1) / config.steps)
             if batch_transform is not None:
                 x, y = batch_transform(x, y, generator=gen)
             with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
-                loss = loss_fn(model(x), y)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"Training loss became {loss.item()} at step {step}; lower the learning rate.")
+                logits = forward(x)
+                losses = [loss_fn(logits[g], y) for g in range(len(models))]
+            for loss in losses:
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"Training loss became {loss.item()} at step {step}; "
+                                             "lower the learning rate.")
             opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
+            scaler.scale(losses[0] if len(losses) == 1 else torch.stack(losses).sum()).backward()
             scaler.step(opt)
             scaler.update()
             sched.step()
-            period_loss, period_n = period_loss + float(loss.detach()), period_n + 1
+            for track, loss in zip(tracks, losses):
+                track.loss, track.n = track.loss + float(loss.detach()), track.n + 1
             if step % config.eval_every and step != last:
                 continue
-            if config.recompute_bn:
-                recompute_batchnorm(model, bn_data, collate=collate, device=device)
-            entry = {"step": step, "loss": period_loss / period_n}
-            period_loss, period_n = 0.0, 0
-            if val is not None and len(val):
-                score = _val_score(model, val, collate, device)
-                entry["val_accuracy"], entry["val_nll"] = score[0], -score[1]
-                if best is None or score >= best:
-                    best, best_step, stale = score, step, 0
-                    best_state = copy.deepcopy(model.state_dict())
-                else:
-                    stale += 1
-            else:
-                best_step = step
-            history.append(entry)
-            if step == last or (config.patience is not None and stale >= config.patience):
+            for track in tracks:
+                if track.result is None and track.check(step, val=val, **done):
+                    track.finish(step, detach=len(models) > 1 and step != last, **done)
+            if all(t.result is not None for t in tracks):
                 break
-        hard_labels = len(bn_data) and np.ndim(bn_data.labels) == 1
-        last_accuracy = None
-        if best_state is not None and best_step != step and hard_labels:
-            last_accuracy = _val_score(model, bn_data, collate, device)[0]  # did it fit by the end?
-        if best_state is not None:
-            model.load_state_dict(best_state)
-    model.eval()
-    train_accuracy = _val_score(model, bn_data, collate, device)[0] if hard_labels else None
-    return FitResult(model, best_step, best, config.lr, config.weight_decay, history, steps=step,
-                     train_accuracy=train_accuracy,
-                     last_train_accuracy=train_accuracy if last_accuracy is None else last_accuracy)
+        for track in tracks:
+            if track.result is None:
+                track.finish(step, detach=False, **done)
+    return [t.result for t in tracks]
 
 
 def fit_tuned(model_fn, train, *, config: TrainConfig, lrs: Sequence[float], weight_decays: Sequence[float],
               seed: int, val: LabelledDataset | None = None, **kwargs) -> FitResult:
-    """Run :func:`fit` for every (lr, weight decay) in the grid and keep the best on ``val``.
+    """Train every (lr, weight decay) of the grid (together, see :func:`fit_points`) and keep the best on ``val``.
 
     Every remedy is tuned on the same grid and the same validation split, so no remedy wins
     because the baseline was trained with a poor learning rate. Without a validation split the
@@ -374,9 +383,10 @@ def fit_tuned(model_fn, train, *, config: TrainConfig, lrs: Sequence[float], wei
         raise ValueError("`lrs` and `weight_decays` must each hold at least one value.")
     if (val is None or len(val) == 0) and len(grid) > 1:
         raise ValueError(f"A grid of {len(grid)} (lr, weight_decay) points needs a validation split; got none.")
+    results = fit_points(model_fn, train, configs=[replace(config, lr=lr, weight_decay=wd) for lr, wd in grid],
+                         seed=seed, val=val, **kwargs)
     best = None
-    for lr, wd in grid:
-        result = fit(model_fn, train, config=replace(config, lr=lr, weight_decay=wd), seed=seed, val=val, **kwargs)
+    for result in results:
         if best is None or (result.val_score is not None and result.val_score > best.val_score):
             best = result
     return best

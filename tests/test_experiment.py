@@ -154,8 +154,9 @@ def test_new_keys_are_accepted():
 def _count_fits(monkeypatch):
     import scarce.train
 
-    calls, real = [], scarce.train.fit
-    monkeypatch.setattr(scarce.train, "fit", lambda *a, **k: calls.append(k.get("stop_at")) or real(*a, **k))
+    calls, real = [], scarce.train.fit_points  # one entry per point trained (a grid's points train together)
+    monkeypatch.setattr(scarce.train, "fit_points",
+                        lambda *a, **k: calls.extend([k.get("stop_at")] * len(k["configs"])) or real(*a, **k))
     return calls
 
 

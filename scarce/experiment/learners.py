@@ -126,14 +126,21 @@ class ModelLearner:
 
     def fit(self, setup: TrainSetup, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
             stop_at: int | None = None):
-        from scarce.train import fit, image_collate
+        return self._fit(setup, [hparams], seed=seed, val=val, stop_at=stop_at)[0]
 
-        tc = self.config.train.engine_config(lr=hparams["lr"], weight_decay=hparams["weight_decay"])
+    def fit_grid(self, setup: TrainSetup, *, points, seed: int, val: LabelledDataset | None) -> list:
+        """One fit per point of the grid, trained together (``scarce.train.fit_points``)."""
+        return self._fit(setup, points, seed=seed, val=val)
+
+    def _fit(self, setup: TrainSetup, points, *, seed: int, val, stop_at: int | None = None) -> list:
+        from scarce.train import fit_points, image_collate
+
+        configs = [self.config.train.engine_config(lr=hp["lr"], weight_decay=hp["weight_decay"]) for hp in points]
         sampler = setup.sampler_fn(setup.train.labels, seed=seed) if setup.sampler_fn else None
-        return fit(lambda: setup.model_fn(setup.num_classes), setup.train, config=tc, seed=seed, val=val,
-                   bn_data=setup.clean_train, transform=setup.transform, batch_transform=setup.batch_transform,
-                   sampler=sampler, loss_fn=setup.loss_fn, collate=setup.collate or image_collate,
-                   param_groups_fn=setup.param_groups_fn, stop_at=stop_at)
+        return fit_points(lambda: setup.model_fn(setup.num_classes), setup.train, configs=configs, seed=seed, val=val,
+                          bn_data=setup.clean_train, transform=setup.transform, batch_transform=setup.batch_transform,
+                          sampler=sampler, loss_fn=setup.loss_fn, collate=setup.collate or image_collate,
+                          param_groups_fn=setup.param_groups_fn, stop_at=stop_at)
 
     def score(self, setup: TrainSetup, fitted, test: LabelledDataset) -> dict:
         from scarce.train import evaluate, image_collate

@@ -9,7 +9,10 @@ logistic-regression reference) behind three things:
   ``remedy.apply``), timed as the cell's ``prep_seconds``;
 * ``fit(prepared, *, hparams, seed, val, stop_at=None)``: a fit with ``val_score``
   ``(accuracy, -NLL)``, ``history`` (checks with ``step``, ``val_accuracy``, ``val_nll``) and a
-  ``summary`` dict; timed as ``train_seconds``.
+  ``summary`` dict; timed as ``train_seconds``;
+* optionally ``fit_grid(prepared, *, points, seed, val)``: one such fit per point, which a learner
+  may train together (the engine trains a grid as one wide model, see ``scarce.train.fit_points``);
+  without it every point is a ``fit``.
 
 Strategies (``SELECTIONS``, created by :func:`create_selection`):
 
@@ -117,6 +120,18 @@ class _Clock:
         finally:
             self.train += time.perf_counter() - start
 
+    def fit_grid(self, prepared: Any, *, points: Sequence[Mapping[str, Any]], seed: int,
+                 val: LabelledDataset | None) -> list:
+        """One fit per point: the learner's ``fit_grid`` (several points trained together) if it has one."""
+        fit_grid = getattr(self.learner, "fit_grid", None)
+        if fit_grid is None or len(points) == 1:
+            return [self.fit(prepared, hparams=hp, seed=seed, val=val) for hp in points]
+        start = time.perf_counter()
+        try:
+            return list(fit_grid(prepared, points=points, seed=seed, val=val))
+        finally:
+            self.train += time.perf_counter() - start
+
 
 class Holdout:
     """Choose on the cell's validation part (see the module docstring)."""
@@ -129,9 +144,9 @@ class Holdout:
         prepared = clock.prepare(train, seed)
         points = [dict(fixed)] if fixed is not None else grid_points(learner.axes)
         held_out = val if len(val) else None
+        points = points if held_out is not None else points[:1]
         best = None
-        for hp in points if held_out is not None else points[:1]:
-            fitted = clock.fit(prepared, hparams=hp, seed=seed, val=held_out)
+        for hp, fitted in zip(points, clock.fit_grid(prepared, points=points, seed=seed, val=held_out)):
             if best is None or (fitted.val_score is not None and fitted.val_score > best[1].val_score):
                 best = (hp, fitted)
         hp, fitted = best
@@ -191,8 +206,8 @@ class CrossValidation:
             histories: list[list] = [[] for _ in points]
             for part, held_out in self.fold_indices(pool.labels, seed=seed):
                 prepared = clock.prepare(pool.subset(part), seed)
-                for i, hp in enumerate(points):
-                    fitted = clock.fit(prepared, hparams=hp, seed=seed, val=pool.subset(held_out))
+                for i, fitted in enumerate(clock.fit_grid(prepared, points=points, seed=seed,
+                                                          val=pool.subset(held_out))):
                     histories[i].append(fitted.history)
                     steps = fitted.summary.get("steps")
             curves = [mean_curve(h) for h in histories]
