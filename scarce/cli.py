@@ -7,6 +7,7 @@
     scarce rebalance LABELS.csv --out INDICES.csv [--method sampler|over|under] [--strategy S] ...
     scarce advise DATASET --per-class K [--verify]
     scarce synth train CONFIG | scarce synth sample CHECKPOINT --n N [--class C] --out DIR
+    scarce search RECIPE --budget 2h|300cells [--size K] [--combine pairs|none] [--out DIR]
 
 Exit codes: 0 done; 1 ``ablate`` finished but some cells failed (their code raised: the results of
 the others are written, ``results.md`` lists the failed cells and a rerun retries them); 2 an error the user can fix (bad config or YAML, unreadable or unwritable path,
@@ -24,6 +25,8 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+
+from scarce.experiment import search_cli
 
 FAILED_CELLS, USER_ERROR, INTERNAL_ERROR, INTERRUPTED = 1, 2, 3, 130
 
@@ -97,6 +100,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     ss.add_argument("--class", dest="class_index", type=int, help="class index (conditional GANs)")
     ss.add_argument("--out", required=True)
     ss.add_argument("--seed", type=int, default=0)
+    search_cli.add_parser(sub, common)
     return p
 
 
@@ -192,6 +196,8 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int | None:
             print(f"scarce: warning: {warning}", file=sys.stderr)
         print(f"Wrote {Path(args.out) / 'results.md'}, results.csv, metric_vs_size.png, gain_vs_size.png and "
               f"{Path(args.out) / 'report.html'}")
+    elif args.command == "search":
+        search_cli.run(args)
     elif args.command == "synth":
         from scarce.synth import commands
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from scarce._io import atomic_write
 
 
-def _save(fig, path: str | Path) -> Path:
+def save_figure(fig, path: str | Path) -> Path:
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     return Path(path)
@@ -33,7 +33,7 @@ def png_bytes(fig) -> bytes:
 
 def learning_curves(results, path: str | Path, *, metric: str, dashed: set[str]) -> Path:
     """Write :func:`learning_figure` to ``path`` (PNG)."""
-    return _save(learning_figure(results, metric=metric, dashed=dashed), path)
+    return save_figure(learning_figure(results, metric=metric, dashed=dashed), path)
 
 
 def learning_figure(results, *, metric: str, dashed: set[str]):
@@ -62,7 +62,7 @@ def learning_figure(results, *, metric: str, dashed: set[str]):
 
 def gain_forest(results, path: str | Path, *, metric: str) -> Path:
     """Write :func:`gain_figure` to ``path`` (PNG)."""
-    return _save(gain_figure(results, metric=metric), path)
+    return save_figure(gain_figure(results, metric=metric), path)
 
 
 def gain_figure(results, *, metric: str):
