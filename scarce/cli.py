@@ -3,6 +3,7 @@
     scarce ablate recipes/digits.yaml [--out DIR] [--set key=value ...] [--smoke] [--jobs N]
                   [--executor local|ray] [--address ADDR] [--cpus-per-cell C] [--gpus-per-cell G]
     scarce report DIR [--html]     (report.html is always written; the flag only says so)
+    scarce preview recipes/digits.yaml [--size K] [--seed S] [--set key=value ...] [--data-root D] --out DIR
     scarce list datasets|remedies|models|augments
     scarce rebalance LABELS.csv --out INDICES.csv [--method sampler|over|under] [--strategy S] ...
     scarce advise DATASET --per-class K [--verify]
@@ -60,6 +61,17 @@ def get_args_parser() -> argparse.ArgumentParser:
     r.add_argument("out", help="an ablation's output folder")
     r.add_argument("--html", action="store_true",
                    help="accepted for clarity: report.html (one self-contained page) is always written")
+    pv = sub.add_parser("preview", parents=[common],
+                        help="show what each remedy of a recipe does to a few training examples (no training)")
+    pv.add_argument("config", help="YAML experiment config (e.g. recipes/digits.yaml)")
+    pv.add_argument("--out", required=True, help="output folder: preview.html and preview/*.png (an ablation's "
+                    "results folder also gets its report.html rebuilt with the previews)")
+    pv.add_argument("--size", type=int, help="the cell's size (default: the recipe's first)")
+    pv.add_argument("--seed", type=int, help="the cell's seed (default: the recipe's first)")
+    pv.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config key, e.g. --set dataset.name=image_folder (repeatable)")
+    pv.add_argument("--data-root", help="folder with the datasets (default: $SCARCE_DATA)")
+    pv.add_argument("--examples", type=int, help="training examples shown (default: 8 images, 6 texts, 4 clips)")
     rb = sub.add_parser("rebalance", parents=[common],
                         help="rebalanced indices for a CSV of labels (index,label out)")
     rb.add_argument("labels", help="CSV with a header row and a label column")
@@ -198,6 +210,12 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int | None:
               f"{Path(args.out) / 'report.html'}")
     elif args.command == "search":
         search_cli.run(args)
+    elif args.command == "preview":
+        from scarce.experiment.preview.command import preview_command
+
+        page, report = preview_command(args.config, out=args.out, size=args.size, seed=args.seed,
+                                       overrides=args.overrides, data_root=args.data_root, examples=args.examples)
+        print(f"Wrote {page} and {page.parent / 'preview'}/" + (f"; rebuilt {page.parent / 'report.html'}" if report else ""))
     elif args.command == "synth":
         from scarce.synth import commands
 

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from scarce._checks import check_float, check_int
-from scarce.balance.losses import pass_progress
+from scarce.balance.losses import class_terms, pass_progress
 from scarce.balance.samplers import ClassBalancedSampler
 from scarce.balance.strategies import check_labels
 
@@ -45,6 +45,9 @@ class PhaseLoss:
     def set_progress(self, fraction: float) -> None:
         self.clock.progress = float(fraction)
         pass_progress(self.base, fraction)
+
+    def class_terms(self) -> dict[str, np.ndarray]:
+        return class_terms(self.base)
 
     def __call__(self, logits, targets):
         return (self.base or F.cross_entropy)(logits, targets)

@@ -71,6 +71,18 @@ def pass_progress(loss: Any, fraction: float) -> None:
         hook(fraction)
 
 
+def class_terms(obj: Any) -> dict[str, np.ndarray]:
+    """The per-class terms a loss (or a model factory) applies, by name: ``obj.class_terms()`` when
+    it defines it (a wrapped loss adds its base's), else ``{}``. ``scarce preview`` draws them.
+
+    Example:
+        >>> {k: v.round(2).tolist() for k, v in class_terms(WeightedCrossEntropy([0.5, 1.5])).items()}
+        {'class weight': [0.5, 1.5]}
+    """
+    hook = getattr(obj, "class_terms", None)
+    return dict(hook()) if hook is not None else {}
+
+
 def _soft(targets: torch.Tensor, num_classes: int) -> torch.Tensor:
     return targets if targets.dim() == 2 else F.one_hot(targets.long(), num_classes).to(torch.float32)
 
@@ -92,6 +104,9 @@ class WeightedCrossEntropy:
     def __init__(self, weights: Any) -> None:
         self.weight = torch.as_tensor(np.asarray(weights), dtype=torch.float32)
 
+    def class_terms(self) -> dict[str, np.ndarray]:
+        return {"class weight": self.weight.numpy().copy()}
+
     def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return _weighted_ce(logits, targets, self.weight)
 
@@ -109,6 +124,9 @@ class FocalLoss:
     def __init__(self, *, gamma: float = 2.0, weights: Any = None) -> None:
         self.gamma = check_float("gamma", gamma, low=0.0)
         self.weight = None if weights is None else torch.as_tensor(np.asarray(weights), dtype=torch.float32)
+
+    def class_terms(self) -> dict[str, np.ndarray]:
+        return {} if self.weight is None else {"class weight": self.weight.numpy().copy()}
 
     def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         logp = F.log_softmax(logits.float(), 1)
@@ -145,6 +163,9 @@ class LogitAdjustedLoss:
 
     def set_progress(self, fraction: float) -> None:
         pass_progress(self.base, fraction)
+
+    def class_terms(self) -> dict[str, np.ndarray]:
+        return {**class_terms(self.base), f"logit offset τ·log π (τ = {self.tau:g}), in the loss": self.offset.numpy().copy()}
 
     def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return (self.base or F.cross_entropy)(logits + self.offset.to(logits.device, logits.dtype), targets)
@@ -194,6 +215,9 @@ class DeferredReweighting:
     def set_progress(self, fraction: float) -> None:
         self.progress = float(fraction)
         pass_progress(self.base, fraction)
+
+    def class_terms(self) -> dict[str, np.ndarray]:
+        return {**class_terms(self.base), f"class weight from {self.start:.0%} of the steps on": self.weight.numpy().copy()}
 
     def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if self.active:

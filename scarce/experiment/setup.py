@@ -66,6 +66,21 @@ class Remedy(Protocol):
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup: ...
 
 
+class NoPreview(Exception):
+    """Raised by a remedy's optional ``preview_apply(setup, *, seed)`` when it cannot show what it
+    does without real work (training a generator, reading pretrained weights, encoding every text).
+
+    ``scarce preview`` calls ``preview_apply`` instead of ``apply`` when a remedy defines it (a cheap
+    stand-in for ``apply`` that still shows what the remedy changes, e.g. the backbone's
+    preprocessing without its weights); the message says on the page why nothing is shown.
+    """
+
+
+def member_seed(seed: int, index: int) -> int:
+    """The seed a :class:`Chain` gives its ``index``-th remedy when it is applied with ``seed``."""
+    return seed * 1000 + index
+
+
 @dataclass(frozen=True)
 class Baseline:
     """The setup unchanged: what every remedy is compared with."""
@@ -115,7 +130,7 @@ class Chain:
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         for i, remedy in enumerate(self.remedies):
-            setup = remedy.apply(setup, seed=seed * 1000 + i)
+            setup = remedy.apply(setup, seed=member_seed(seed, i))
         return setup
 
 
@@ -157,6 +172,10 @@ class _Renamed:
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         return self.inner.apply(setup, seed=seed)
+
+    def preview_apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
+        """The inner remedy's ``preview_apply`` (its ``apply`` when it has none)."""
+        return getattr(self.inner, "preview_apply", self.inner.apply)(setup, seed=seed)
 
 
 def remedy_label(spec: str | Mapping[str, Any]) -> str:

@@ -132,6 +132,13 @@ class _PosthocModelFn:
 
         return PosthocAdjusted(self.model_fn(num_classes), list(self.counts), tau=self.tau)
 
+    def class_terms(self) -> dict[str, Any]:
+        """The offset subtracted from the trained model's logits at test time (``-τ·log π``)."""
+        from scarce.balance.losses import class_terms, log_prior
+
+        return {**class_terms(self.model_fn),
+                f"logit offset −τ·log π (τ = {self.tau:g}), after training": -(self.tau * log_prior(list(self.counts))).numpy()}
+
 
 @dataclass(frozen=True)
 class LogitAdjust:

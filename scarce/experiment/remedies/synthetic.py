@@ -26,7 +26,7 @@ from scarce._cache import resolve_cache_dir
 from scarce._checks import check_float, check_int
 from scarce.data.datasets import ConcatDataset, LabelledDataset, as_image_array
 from scarce.experiment.composition import Changes
-from scarce.experiment.setup import TrainSetup
+from scarce.experiment.setup import NoPreview, TrainSetup
 
 DEFAULT_POLICY = "color,translation,cutout"
 
@@ -115,10 +115,9 @@ class Synthetic:
             return np.full_like(real_counts, self.n_per_class)
         return np.round(real_counts * (1.0 if self.ratio is None else self.ratio)).astype(np.int64)
 
-    def fit_gan(self, images: np.ndarray, labels: np.ndarray, num_classes: int):
-        """Train (or load from ``cache_dir``) the GAN; returns ``(generator, info)``."""
+    def _gan_entry(self, images: np.ndarray, labels: np.ndarray, num_classes: int):
+        """``(architecture, training settings, cache key, cache folder or None)`` of the GAN for these images."""
         from scarce.synth.dcgan import DCGANConfig
-        from scarce.synth.trainer import CHECKPOINT, load_generator, train_gan
 
         arch = DCGANConfig(image_size=int(images.shape[1]), channels=int(images.shape[3]), nz=self.nz, ngf=self.ngf,
                            ndf=self.ndf, num_classes=num_classes, cond=self.cond, spectral_norm=self.spectral_norm)
@@ -130,18 +129,46 @@ class Synthetic:
         h.update(json.dumps([arch.to_dict(), {k: v for k, v in vars(config).items() if k != "device"},
                              self.gan_seed], sort_keys=True).encode())
         key = h.hexdigest()[:16]
-        start = time.time()
         folder = resolve_cache_dir(self.cache_dir, kind="gan")
-        out = folder / key if folder is not None else None
+        return arch, config, key, (folder / key if folder is not None else None)
+
+    def _cached(self, out) -> tuple | None:
+        """``(generator, meta)`` of a finished GAN in the cache folder ``out``, else ``None``."""
+        from scarce.synth.trainer import CHECKPOINT, load_generator
+
         if out is not None and (out / CHECKPOINT).exists():
             g, meta = load_generator(out / CHECKPOINT, device="cpu")
             if meta["step"] >= self.steps:
-                return g, {"gan_key": key, "gan_cached": True, "gan_seconds": 0.0}
+                return g, meta
+        return None
+
+    def fit_gan(self, images: np.ndarray, labels: np.ndarray, num_classes: int):
+        """Train (or load from ``cache_dir``) the GAN; returns ``(generator, info)``."""
+        from scarce.synth.trainer import train_gan
+
+        arch, config, key, out = self._gan_entry(images, labels, num_classes)
+        start = time.time()
+        cached = self._cached(out)
+        if cached is not None:
+            return cached[0], {"gan_key": key, "gan_cached": True, "gan_seconds": 0.0}
         res = train_gan(images, labels, arch=arch, config=config, seed=self.gan_seed, out_dir=out, resume=True)
         last = res.history[-1] if res.history else {}
         return res.generator.cpu(), {"gan_key": key, "gan_cached": False,
                                      "gan_seconds": round(time.time() - start, 2),
                                      "gan_final_d_loss": last.get("d_loss"), "gan_final_g_loss": last.get("g_loss")}
+
+    def preview_apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
+        """``apply`` when the GAN of this subset is already fitted in ``cache_dir`` (it is loaded, not
+        trained); otherwise :class:`~scarce.experiment.setup.NoPreview`: a preview never trains."""
+        train = setup.train
+        if train.modality == "image" and self.counts(np.bincount(train.labels, minlength=setup.num_classes)).sum():
+            images = as_image_array(train)
+            *_, out = self._gan_entry(images, np.asarray(train.labels, np.int64), setup.num_classes)
+            if self._cached(out) is None:
+                where = "no `cache_dir`" if out is None else f"no finished GAN for this subset in '{out.parent}'"
+                raise NoPreview(f"'{self.name}' needs a trained generator: no preview ({where}; `scarce ablate` "
+                                "fits one per subset and keeps it when `cache_dir` is set).")
+        return self.apply(setup, seed=seed)
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         from scarce.synth.trainer import sample

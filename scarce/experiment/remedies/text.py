@@ -17,7 +17,7 @@ from scarce._cache import resolve_cache_dir
 from scarce._checks import NOT_GIVEN, check_float, check_int, check_renamed
 from scarce.data.datasets import ArrayDataset, ConcatDataset
 from scarce.experiment.composition import Changes
-from scarce.experiment.setup import TrainSetup
+from scarce.experiment.setup import NoPreview, TrainSetup
 
 
 def _texts(setup: TrainSetup) -> list[str]:
@@ -193,6 +193,12 @@ class SentenceEncoderRemedy:
         resolve_cache_dir(self.cache_dir, kind="text_embeddings")  # a bad value fails now
         if self.model_path is None:
             default_model_path()  # fail now (ImportError naming the extra) rather than after other cells
+
+    def preview_apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
+        """Nothing to show on the data for ``scarce preview``: the texts go unchanged into a frozen
+        encoder, which a preview does not load (:class:`~scarce.experiment.setup.NoPreview`)."""
+        raise NoPreview(f"'{self.name}' leaves the texts as they are and feeds them to a frozen sentence encoder "
+                        "(embeddings + a linear head); the encoder is not loaded for a preview.")
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         from scarce.backbones.sentence import shared_encoder

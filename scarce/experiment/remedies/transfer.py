@@ -92,19 +92,29 @@ class _Common:
         if not isinstance(self.download, bool):
             raise ValueError(f"`download` must be true or false, got {self.download!r}.")
 
-    def _prepare(self, setup: TrainSetup):
+    def _prepare(self, setup: TrainSetup, *, pretrained=None):
         from scarce.backbones.base import Preprocess
 
         channels = _channels(setup)
         if channels == 1 and self.grayscale == "error":
             raise ValueError(f"Backbone '{self.backbone}' takes 3-channel images and the data has 1; set "
                              "`grayscale: repeat` to repeat the grey channel explicitly.")
-        bb = load_backbone(self.backbone, self.pretrained, download=self.download)
+        pretrained = self.pretrained if pretrained is None else pretrained
+        bb = load_backbone(self.backbone, pretrained, download=self.download)
         notes = {"backbone": self.backbone, "pretrained": str(self.pretrained), "input_size": self.size or
                  bb.data_config.size}
         if channels == 1:
             notes["grayscale"] = "repeated to 3 channels"
         return bb, Preprocess(bb.data_config, size=self.size, grayscale=self.grayscale), notes
+
+    def preview_apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
+        """What the backbone is fed, for ``scarce preview``: the setup with the backbone's
+        preprocessing (resize, grey channel, normalisation) as its collate. Only the architecture's
+        data config is used: no pretrained weights are read and no feature is computed."""
+        from scarce.backbones.base import Collate
+
+        _, pre, notes = self._prepare(setup, pretrained=False)
+        return replace(setup, collate=Collate(pre)).with_notes(**notes)
 
 
 def _probe_head(dim: int, mean: np.ndarray, std: np.ndarray, num_classes: int):
