@@ -52,6 +52,22 @@ def write_fashion_mnist(root: Path, *, n_train=20, n_test=10) -> Path:
     return d
 
 
+CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def write_cifar10(root: Path, *, n_train=8, n_test=2) -> Path:
+    """``root/cifar10-jpeg/{train,test}/<class>/NNNN.png``: random 32x32 RGB images, ``n_*`` per class."""
+    from PIL import Image
+
+    base, rng = root / "cifar10-jpeg", np.random.default_rng(0)
+    for split, n in (("train", n_train), ("test", n_test)):
+        for c in CIFAR_CLASSES:
+            (base / split / c).mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(base / split / c / f"{i:04d}.png")
+    return base
+
+
 def write_rotten_tomatoes(root: Path) -> None:
     """40 reviews (20 fresh, 20 rotten) plus a plot row, an empty text and a repeat, which are dropped."""
     rows = [("category", "text", "movie_name", "has_plot_and_reviews")]

@@ -3,27 +3,18 @@ before any cell runs, names the file and writes nothing (issue 14, "fail before 
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from fixtures import write_fashion_mnist, write_fsdd, write_rotten_tomatoes
+from fixtures import write_cifar10, write_fashion_mnist, write_fsdd, write_rotten_tomatoes
 from scarce.cli import main
 from scarce.experiment.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = sorted((ROOT / "recipes").glob("*.yaml"))
-CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
 def _cifar(root: Path) -> Path:
-    from PIL import Image
-
-    base, rng = root / "cifar10-jpeg", np.random.default_rng(0)
-    for split, n in (("train", 8), ("test", 2)):
-        for c in CIFAR_CLASSES:
-            (base / split / c).mkdir(parents=True)
-            for i in range(n):
-                Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(base / split / c / f"{i:04d}.png")
+    base = write_cifar10(root)
     bad = base / "test" / "cat" / "0001.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     return bad

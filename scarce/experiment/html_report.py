@@ -3,7 +3,8 @@
 The page holds the title, the command, the resolved config (in a ``<details>``), the headline metric
 and why it was chosen, the plots (PNG embedded as ``data:`` URIs, so the page opens from disk and sends
 as one file), the Warnings, every table of ``results.md`` as a real HTML ``<table>`` (click a header to
-sort), and the Failed cells. It references no network resource and needs no JavaScript framework;
+sort), the Failed cells and, when the results folder holds them (``scarce preview RECIPE --out
+<this folder>``), the previews of what each remedy does to the data. It references no network resource and needs no JavaScript framework;
 every user string (labels, config values, the command, error messages) is escaped.
 
 Example:
@@ -18,6 +19,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from pathlib import Path
 
 import yaml
 
@@ -38,7 +40,13 @@ table.failed td{white-space:normal;text-align:left}table.hparams td{text-align:l
 .note{font-style:italic;color:#444;font-size:.9em}
 .warnings li{color:#8a4b00}
 figure{display:inline-block;margin:.5em 1em .5em 0}img{max-width:100%}
+table.preview td,table.preview th{text-align:left;white-space:normal;vertical-align:top}
+.previews figure{display:block}.unavailable{color:#8a4b00}audio{height:2em;vertical-align:middle}
+.clip{display:inline-block;margin:.2em 1em .2em 0;font-size:.85em}
 """
+
+PREVIEW_SECTIONS = Path("preview") / "sections.html"
+"""Where ``scarce preview`` leaves the previews as a page fragment, inside its ``--out`` folder."""
 
 # Click a header to sort its table by that column (numbers by their leading value, else as text).
 _JS = """
@@ -60,21 +68,30 @@ _PLOT_ALT = {"metric_vs_size.png": "learning curves: the headline metric against
              "gain_vs_size.png": "paired gains over the reference per size, with their intervals"}
 
 
-def render_html(results, *, command: str | None = None) -> str:
+def read_previews(out_dir: str | Path) -> str | None:
+    """The previews ``scarce preview`` wrote into ``out_dir`` (an HTML fragment), or ``None``."""
+    path = Path(out_dir) / PREVIEW_SECTIONS
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def render_html(results, *, command: str | None = None, previews: str | None = None) -> str:
     """One self-contained HTML page with everything ``results.md`` shows, the plots embedded.
 
     Args:
         results: a :class:`~scarce.experiment.results.Results`.
         command: the command that produced the results (shown verbatim, escaped); ``None`` omits it.
+        previews: the fragment :func:`read_previews` returns (written by ``scarce preview``), shown
+            after the tables; ``None`` omits it.
 
     Returns:
         The page as a string (UTF-8 text, no external resources).
 
     Raises:
-        ValueError: ``command`` is given and is not a string.
+        ValueError: ``command`` or ``previews`` is given and is not a string.
     """
-    if command is not None and not isinstance(command, str):
-        raise ValueError(f"`command` must be a string or None, got {type(command).__name__}.")
+    for key, value in (("command", command), ("previews", previews)):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"`{key}` must be a string or None, got {type(value).__name__}.")
     name = str(results.config.get("name", ""))
     metric, why = results.metric_choice
     summaries = results.summaries()
@@ -87,6 +104,8 @@ def render_html(results, *, command: str | None = None) -> str:
     parts.append(f"<p>{_inline(results.units_note())}</p>")
     parts.append(_warnings(results.warnings(summaries[metric])))
     parts += [_table(t) for t in results.tables(summaries)]
+    if previews:
+        parts.append(previews)
     parts.append("<p class=\"note\">Rebuild this page from the log with <code>scarce report &lt;this folder&gt;</code>."
                  "</p>")
     return ("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

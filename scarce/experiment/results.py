@@ -23,7 +23,7 @@ import yaml
 from scarce._io import atomic_write_text
 from scarce.experiment import plots
 from scarce.experiment import report_stats as rs
-from scarce.experiment.html_report import render_html
+from scarce.experiment.html_report import read_previews, render_html
 from scarce.experiment.learners import config_rows, reference_label
 from scarce.experiment.config import upgrade_saved
 from scarce.experiment.log import CONFIG, LOG, cell_key, failed_cells, is_failed, read_records
@@ -324,7 +324,8 @@ class Results:
 
     def write(self, out_dir: str | Path) -> None:
         """Write ``results.md``, ``results.csv``, ``metric_vs_size.png``, ``gain_vs_size.png`` and
-        ``report.html`` (the same, one self-contained page with the plots embedded) into ``out_dir``."""
+        ``report.html`` (the same, one self-contained page with the plots embedded, and the previews
+        ``scarce preview`` left in ``out_dir``) into ``out_dir``."""
         out_dir = Path(out_dir)
         cmd = out_dir / "command.txt"
         command = cmd.read_text(encoding="utf-8").strip() if cmd.exists() else None
@@ -332,7 +333,7 @@ class Results:
         atomic_write_text(out_dir / "results.csv", self.to_csv())
         self.plot(out_dir / "metric_vs_size.png")
         self.plot_gains(out_dir / "gain_vs_size.png")
-        atomic_write_text(out_dir / "report.html", render_html(self, command=command))
+        atomic_write_text(out_dir / "report.html", render_html(self, command=command, previews=read_previews(out_dir)))
 
 
 def _grid_keys(config: dict) -> set[str] | None:

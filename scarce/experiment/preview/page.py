@@ -10,11 +10,8 @@ import re
 from pathlib import Path
 
 from scarce._io import atomic_write, atomic_write_text
+from scarce.experiment.html_report import PREVIEW_SECTIONS
 from scarce.experiment.preview.run import Preview, RowPreview
-
-FOLDER = "preview"
-SECTIONS = "sections.html"
-"""``<out>/preview/sections.html``: the previews as a page fragment (read by ``report.html``)."""
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
@@ -91,7 +88,7 @@ def write_preview(preview: Preview, out_dir: str | Path) -> Path:
     """Write ``preview.html``, ``preview/<row>_<block>.png`` and ``preview/sections.html`` into
     ``out_dir`` (created; earlier PNGs of ``preview/`` are replaced). Returns the page's path."""
     out_dir = Path(out_dir)
-    folder = out_dir / FOLDER
+    folder = out_dir / PREVIEW_SECTIONS.parent
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.png"):
         old.unlink()
@@ -101,7 +98,7 @@ def write_preview(preview: Preview, out_dir: str | Path) -> Path:
                 png = block.png
                 atomic_write(folder / f"{i:02d}_{slug(row.label)}_{j}_{slug(block.name)}.png",
                              lambda tmp, png=png: tmp.write_bytes(png))
-    atomic_write_text(folder / SECTIONS, render_sections(preview))
+    atomic_write_text(out_dir / PREVIEW_SECTIONS, render_sections(preview))
     page = out_dir / "preview.html"
     atomic_write_text(page, render_page(preview))
     return page

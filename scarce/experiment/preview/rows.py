@@ -5,6 +5,7 @@ the subset's rows), with text expansions shown as original → its augmented row
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -22,20 +23,22 @@ def row_key(x: Any) -> Any:
     return (arr.shape, arr.dtype.str, hashlib.sha1(arr.tobytes()).hexdigest())
 
 
-def new_rows(before, after) -> tuple[list[int], dict[Any, list[int]]]:
-    """Positions of ``after``'s rows that are in none of ``before``'s, and for each original row
-    (by :func:`row_key`) the new rows that follow it (expansions write each row then its copies)."""
-    originals = {row_key(before.get(i)) for i in range(len(before))}
-    fresh, following, last = [], {}, None
+def new_rows(before, after) -> tuple[list[int], dict[Any, list[int]], Counter]:
+    """Positions of ``after``'s rows that are in none of ``before``'s; for each original row (by
+    :func:`row_key`) the new rows that follow it (expansions write each row then its copies); and
+    how many more times than in ``before`` each original row occurs (repeats, unchanged copies)."""
+    originals = Counter(row_key(before.get(i)) for i in range(len(before)))
+    fresh, following, seen, last = [], {}, Counter(), None
     for i in range(len(after)):
         key = row_key(after.get(i))
         if key in originals:
+            seen[key] += 1
             last = key
             continue
         fresh.append(i)
         if last is not None:
             following.setdefault(last, []).append(i)
-    return fresh, following
+    return fresh, following, seen - originals
 
 
 def _counts_block(ctx: PreviewContext) -> Block:
@@ -53,17 +56,21 @@ def preview_rows(ctx: PreviewContext) -> list[Block]:
     """The class counts before/after and the new rows (see the module doc)."""
     blocks = [_counts_block(ctx)]
     before, after = ctx.before.train, ctx.after.train
-    fresh, following = new_rows(before, after)
+    fresh, following, repeats = new_rows(before, after)
     if not fresh:
         return blocks + [Block("New rows", "No new example: every training row is one of the subset's rows, "
                                            "repeated or dropped.")]
     if ctx.modality == "text" and any(row_key(before.get(i)) in following for i in ctx.examples):
         table = [("class", "original", "its new rows")]
         for i in ctx.examples:
-            made = following.get(row_key(before.get(i)), [])
+            key = row_key(before.get(i))
+            made = following.get(key, [])
             shown = " ‖ ".join(draw.short(after.get(j), 120) for j in made[:ctx.draws])
-            more = f" (+{len(made) - ctx.draws} more)" if len(made) > ctx.draws else ""
-            table.append((ctx.class_names[int(before.labels[i])], draw.short(before.get(i)), shown + more or "—"))
+            more = [f"+{len(made) - ctx.draws} more"] if len(made) > ctx.draws else []
+            if repeats[key]:
+                more.append(f"+{repeats[key]} unchanged cop{'y' if repeats[key] == 1 else 'ies'}")
+            shown = " ".join([shown] * bool(shown) + [f"({', '.join(more)})"] * bool(more))
+            table.append((ctx.class_names[int(before.labels[i])], draw.short(before.get(i)), shown or "—"))
         text = (f"{len(fresh)} new rows. Each of {len(ctx.examples)} training texts and the rows made from it "
                 "(separated by ‖).")
         return blocks + [Block("New rows", text, table=tuple(table))]
