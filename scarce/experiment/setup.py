@@ -59,6 +59,7 @@ class Remedy(Protocol):
     It should also declare ``changes`` (a :class:`~scarce.experiment.composition.Changes`): the
     parts of the setup it replaces, wraps or excludes and the modalities it accepts, so that a
     chain that would lose it is refused before any work (see :mod:`scarce.experiment.composition`).
+    It may define ``preview_apply(setup, *, seed)`` for ``scarce preview`` (see :class:`NoPreview`).
     """
 
     name: str
