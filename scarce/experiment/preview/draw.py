@@ -29,11 +29,11 @@ def as_display(image) -> np.ndarray:
     return x if x.dtype == np.uint8 else np.clip(x.astype(np.float32), 0.0, 1.0)
 
 
-def image_grid(rows: Sequence[Sequence], *, row_titles: Sequence[str], cell_titles: Sequence[Sequence[str]] | None = None,
-               title: str = "") -> bytes:
-    """A grid of images, one list per row (rows may be shorter than the widest), as PNG bytes."""
+def _grid(rows: Sequence[Sequence], show, *, cell: tuple[float, float], row_titles: Sequence[str],
+          cell_titles: Sequence[Sequence[str]] | None, title: str) -> bytes:
+    """A grid of panels, one list per row (rows may be shorter than the widest); ``show(ax, item)`` draws one."""
     cols = max(len(r) for r in rows)
-    fig, axes = _figure(len(rows), cols, cell=(1.25, 1.35 if cell_titles else 1.2))
+    fig, axes = _figure(len(rows), cols, cell=cell)
     for i, row in enumerate(rows):
         for j in range(cols):
             ax = axes[i, j]
@@ -42,37 +42,37 @@ def image_grid(rows: Sequence[Sequence], *, row_titles: Sequence[str], cell_titl
             if j >= len(row):
                 ax.axis("off")
                 continue
-            x = as_display(row[j])
-            ax.imshow(x, cmap="gray" if x.ndim == 2 else None, vmin=0, vmax=255 if x.dtype == np.uint8 else 1,
-                      interpolation="nearest")
+            show(ax, row[j])
             if cell_titles is not None and cell_titles[i][j]:
                 ax.set_title(cell_titles[i][j], fontsize=6)
         axes[i, 0].set_ylabel(row_titles[i], fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
     return png_bytes(fig)
+
+
+def _show_image(ax, image) -> None:
+    x = as_display(image)
+    ax.imshow(x, cmap="gray" if x.ndim == 2 else None, vmin=0, vmax=255 if x.dtype == np.uint8 else 1,
+              interpolation="nearest")
+
+
+def _show_spectrogram(ax, spec) -> None:
+    ax.imshow(np.asarray(spec), origin="lower", aspect="auto", cmap="magma", interpolation="nearest")
+
+
+def image_grid(rows: Sequence[Sequence], *, row_titles: Sequence[str], cell_titles: Sequence[Sequence[str]] | None = None,
+               title: str = "") -> bytes:
+    """A grid of images, one list per row, as PNG bytes."""
+    return _grid(rows, _show_image, cell=(1.25, 1.35 if cell_titles else 1.2), row_titles=row_titles,
+                 cell_titles=cell_titles, title=title)
 
 
 def spectrogram_grid(rows: Sequence[Sequence[np.ndarray]], *, row_titles: Sequence[str],
                      cell_titles: Sequence[Sequence[str]] | None = None, title: str = "") -> bytes:
-    """Log-mel spectrograms (``(mels, frames)`` arrays, low frequencies at the bottom) in a grid."""
-    cols = max(len(r) for r in rows)
-    fig, axes = _figure(len(rows), cols, cell=(2.0, 1.4))
-    for i, row in enumerate(rows):
-        for j in range(cols):
-            ax = axes[i, j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if j >= len(row):
-                ax.axis("off")
-                continue
-            ax.imshow(np.asarray(row[j]), origin="lower", aspect="auto", cmap="magma", interpolation="nearest")
-            if cell_titles is not None and cell_titles[i][j]:
-                ax.set_title(cell_titles[i][j], fontsize=6)
-        axes[i, 0].set_ylabel(row_titles[i], fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    return png_bytes(fig)
+    """Log-mel spectrograms (``(mels, frames)`` arrays, low frequencies at the bottom) in a grid, as PNG bytes."""
+    return _grid(rows, _show_spectrogram, cell=(2.0, 1.4), row_titles=row_titles, cell_titles=cell_titles,
+                 title=title)
 
 
 def bars(categories: Sequence[str], series: dict[str, Sequence[float]], *, ylabel: str, title: str) -> bytes:
