@@ -8,7 +8,7 @@ export SCARCE_DATA ?= $(abspath ../shared/data)
 .PHONY: demo test smoke clean help
 
 help:
-	@echo "make demo   - set up .venv (core + image extra) and run recipes/digits.yaml into runs/digits"
+	@echo "make demo   - set up .venv (core + image extra), preview and run recipes/digits.yaml into runs/digits"
 	@echo "make test   - set up .venv (all extras + pytest) and run the unit tests"
 
 $(PY):
@@ -23,8 +23,9 @@ $(VENV)/.dev: $(VENV)/.core
 	@touch $@
 
 demo: $(VENV)/.core
+	$(VENV)/bin/scarce preview recipes/digits.yaml --out runs/digits
 	$(VENV)/bin/scarce ablate recipes/digits.yaml --out runs/digits --jobs 2
-	@echo "Open runs/digits/results.md, runs/digits/metric_vs_size.png and runs/digits/gain_vs_size.png"
+	@echo "Open runs/digits/report.html (tables, plots and previews on one page), or results.md and the PNGs"
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)

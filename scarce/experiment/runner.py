@@ -40,6 +40,7 @@ from scarce.experiment.learners import check_row, config_rows
 from scarce.experiment.pipelines import PIPELINES
 from scarce.experiment.executor import Executor, create_executor, import_modules
 from scarce.experiment.failures import describe, failed_record, run_cell
+from scarce.experiment.html_report import PREVIEW_SECTIONS
 from scarce.experiment.preflight import PreflightError, check_data, preflight
 from scarce.experiment.log import CONFIG, LOG, _repair_tail, is_failed, read_log, read_records  # noqa: F401
 from scarce.experiment.composition import check_remedy
@@ -51,7 +52,8 @@ TUNE_MODES = ("every_cell", "first_seed")
 NAME = re.compile(r"[^/\\\x00.][^/\\\x00]*")
 """A config ``name``: it names the output folder under ``runs/``, so no path separator and no leading dot."""
 OUTPUTS = (LOG, "results.md", "results.csv", "metric_vs_size.png", "gain_vs_size.png", "report.html",
-           "command.txt")
+           "command.txt", "preview.html", str(PREVIEW_SECTIONS))
+"""What ``overwrite`` removes (the previews too: they showed the recipe of the results replaced)."""
 
 
 GRID_KEYS = ("sizes", "seeds", "remedies", "references")

@@ -224,9 +224,10 @@ class Search:
         self.size, self.out_dir = size, Path(out_dir)
         self.seeds = round_seeds(config, self.max_seeds)
         self.kwargs = dict(data_root=data_root, jobs=jobs, executor=executor, progress=progress)
-        self._experiment(self._round_config([c.label for c in self.candidates], 1))  # validate every row now
+        self._experiment(self.round_config([c.label for c in self.candidates], 1))  # validate every row now
 
-    def _round_config(self, raced: Sequence[str], n_seeds: int) -> ExperimentConfig:
+    def round_config(self, raced: Sequence[str], n_seeds: int) -> ExperimentConfig:
+        """The recipe of a round: the reference and ``raced`` at the race's size on its first ``n_seeds`` seeds."""
         specs = {c.label: c.spec for c in self.candidates}
         remedies = [_labelled(self.reference)] + [_labelled(Candidate(c, specs[c])) for c in raced]
         return dataclasses.replace(self.config, remedies=remedies, seeds=self.seeds[:n_seeds])
@@ -249,7 +250,7 @@ class Search:
                                       next_seconds=cell_seconds * self._pending(raced, seed, done)):
                 stop = f"the budget ({self.budget}) was spent"
                 break
-            self._experiment(self._round_config(raced, i + 1)).run()
+            self._experiment(self.round_config(raced, i + 1)).run()
             rnd = Round(i + 1, seed, list(raced))
             rounds.append(rnd)
             values = self._values()
