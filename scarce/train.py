@@ -251,11 +251,14 @@ def fit_points(
     """Train one copy of ``model_fn()`` per config (the points of a grid) and return each best checkpoint.
 
     The configs may differ in ``lr`` and ``weight_decay`` only. Every copy starts from the same
-    initialisation and sees the same batches, augmentation draws and dropout masks, as separate
-    runs with the same ``seed`` would; with two or more configs (and ``stack``) the copies are
-    trained together as one batched model (:class:`scarce._stack.ModelStack`), so data work and
-    per-step overhead are paid once. A model the batched forward cannot run (for instance one
-    with data-dependent Python control flow) falls back to separate runs.
+    initialisation and sees the same batches and augmentation draws, as separate runs with the
+    same ``seed`` would. With two or more configs (and ``stack``) the copies are trained together
+    as one wide model (:class:`scarce._stack.ModelStack`), so data work and per-step overhead are
+    paid once and the kernels run on larger tensors; dropout then draws its masks per copy. A model
+    the stack cannot run (:func:`scarce._stack.stackable`: not a plain ``nn.Sequential`` of known
+    layers) is trained point by point; both agree up to float rounding. On CUDA the points share
+    one gradient scaler: a step whose float16 gradients overflow is skipped for every point, where
+    separate runs would skip it for that point only.
 
     Args:
         model_fn: builds a fresh model (called under ``seed``).
