@@ -285,3 +285,26 @@ def test_digits_train_then_predict_on_an_exported_folder(tmp_path):
     assert len(rows) == len(test) == 539
     assert accuracy == pytest.approx(evaluate(trained.model, test, device="cpu")["accuracy"], abs=1e-12)
     assert accuracy > 0.5  # 20 steps already learn most digits (chance: 0.1)
+
+
+def test_the_best_yaml_of_a_search_trains_as_is(image_model, tmp_path):
+    """``scarce search`` writes best.yaml with ``best_recipe``: one row, the chosen (lr, wd) as one-value lists."""
+    from types import SimpleNamespace
+
+    from scarce.experiment.config import load_config
+    from scarce.experiment.search_report import best_recipe
+
+    _, folder, _, _ = image_model
+    recipe = _recipe(tmp_path, {"name": "image_folder", "options": {"path": str(folder), "test_fraction": 0.25}},
+                     {"name": "small_cnn", "options": {"width": 4}}, remedies=["baseline", "mixup"])
+    config = load_config(recipe, overrides=["train.lr=[0.01, 0.1]"])
+    winner = SimpleNamespace(label="mixup", spec="mixup")
+    result = SimpleNamespace(candidates=[winner], winner="mixup", reference=SimpleNamespace(label="baseline",
+                                                                                            spec="baseline"),
+                             size=3, records=[{"remedy": "mixup", "seed": 5, "hparams": {"lr": 0.1, "weight_decay": 0.0}}])
+    best = tmp_path / "best.yaml"
+    best.write_text(yaml.safe_dump(best_recipe(result, config), sort_keys=False))
+    trained = train_model(best, out=tmp_path / "model")
+    card = trained.card
+    assert (card["remedy"]["label"], card["train"]["lr"], card["train"]["weight_decay"], card["train"]["seed"]) == (
+        "mixup", 0.1, 0.0, 5)
