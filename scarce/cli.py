@@ -7,6 +7,8 @@
     scarce list datasets|remedies|models|augments
     scarce rebalance LABELS.csv --out INDICES.csv [--method sampler|over|under] [--strategy S] ...
     scarce advise DATASET --per-class K [--verify]
+    scarce train RECIPE.yaml --out MODEL_DIR [--row LABEL] [--set key=value ...] [--force]
+    scarce predict MODEL_DIR INPUTS... [--out preds.csv] [--top K]
     scarce synth train CONFIG | scarce synth sample CHECKPOINT --n N [--class C] --out DIR
     scarce search RECIPE --budget 2h|300cells [--size K] [--combine pairs|none] [--out DIR]
 
@@ -98,6 +100,21 @@ def get_args_parser() -> argparse.ArgumentParser:
     adv.add_argument("--verify", action="store_true", help="run the small ablation of the four strategies vs scratch")
     adv.add_argument("--out", help="output folder of --verify (default runs/advise_<dataset>_<k>)")
     adv.add_argument("--data-root", help="folder with the datasets (default: $SCARCE_DATA)")
+    tr = sub.add_parser("train", parents=[common],
+                        help="fit a recipe's row on all labelled data and save it (model.safetensors + card.json)")
+    tr.add_argument("config", help="YAML recipe with one lr and one weight decay (e.g. a search's best.yaml)")
+    tr.add_argument("--out", required=True, help="model folder to write (atomically)")
+    tr.add_argument("--row", help="label of the row to train (default: the recipe's only remedy row)")
+    tr.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config key, e.g. --set train.lr=[0.01] (repeatable)")
+    tr.add_argument("--data-root", help="folder with the datasets (default: $SCARCE_DATA)")
+    tr.add_argument("--download", action="store_true", help="let the dataset loader fetch a missing dataset")
+    tr.add_argument("--force", action="store_true", help="replace an existing non-empty --out folder")
+    pr = sub.add_parser("predict", parents=[common], help="classify inputs with a model folder from `scarce train`")
+    pr.add_argument("model", help="model folder (card.json + model.safetensors)")
+    pr.add_argument("inputs", nargs="+", help="image/audio files or folders, a text CSV (column `text`) or .txt")
+    pr.add_argument("--out", help="write the predictions to this CSV (default: print them)")
+    pr.add_argument("--top", type=int, help="only the K likeliest classes per input, with their probabilities")
     ls = sub.add_parser("list", parents=[common], help="list registered names")
     ls.add_argument("what", choices=["datasets", "remedies", "models", "augments"])
     sy = sub.add_parser("synth", parents=[common],
@@ -216,6 +233,15 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int | None:
         page, report = preview_command(args.config, out=args.out, size=args.size, seed=args.seed,
                                        overrides=args.overrides, data_root=args.data_root, examples=args.examples)
         print(f"Wrote {page} and {page.parent / 'preview'}/" + (f"; rebuilt {page.parent / 'report.html'}" if report else ""))
+    elif args.command == "train":
+        from scarce.experiment.deliver import train_command
+
+        print(train_command(args.config, out=args.out, row=args.row, overrides=args.overrides,
+                            data_root=args.data_root, download=args.download, force=args.force))
+    elif args.command == "predict":
+        from scarce.experiment.saved_model import predict_command
+
+        print(predict_command(args.model, args.inputs, out=args.out, top=args.top))
     elif args.command == "synth":
         from scarce.synth import commands
 

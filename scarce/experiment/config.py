@@ -219,6 +219,11 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
 def load_config(path: str | Path, *, overrides: list[str] = ()) -> ExperimentConfig:
     """Read a YAML experiment config, apply overrides and validate it."""
+    return from_dict(ExperimentConfig, apply_overrides(read_config_yaml(path), list(overrides)))
+
+
+def read_config_yaml(path: str | Path) -> dict:
+    """The YAML mapping of a config file (``name`` defaulting to the file's stem), not yet validated."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Config file not found: '{path}'.")
@@ -229,7 +234,7 @@ def load_config(path: str | Path, *, overrides: list[str] = ()) -> ExperimentCon
     if not isinstance(data, dict):
         raise ValueError(f"Config '{path}' must be a YAML mapping at the top, got {type(data).__name__}.")
     data.setdefault("name", path.stem)
-    return from_dict(ExperimentConfig, apply_overrides(data, list(overrides)))
+    return data
 
 
 def smoke(config: ExperimentConfig) -> ExperimentConfig:
