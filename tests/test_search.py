@@ -128,6 +128,9 @@ def test_race_drops_the_clearly_worse_remedy_and_writes_its_answer(race):
     summary = json.loads((out / "search.json").read_text())
     assert summary["winner"] == result.winner and summary["cells"] == len(cells)
     best = load_config(out / "best.yaml")  # a recipe `scarce ablate` (and `scarce train`) read
+    evidence = yaml.safe_load((out / "best.yaml").read_text())["evidence"]  # left out by load_config
+    assert evidence["winner"] == result.winner and evidence["cells"] == len(cells)
+    assert {r["label"] for r in evidence["standing"]} == {"baseline", "scramble", "light"}
     assert [r if isinstance(r, str) else r.get("label", r["name"]) for r in best.remedies] == [result.winner]
     assert best.sizes == [5] and best.train.lr == [3e-2]
     assert "scramble" in (out / "search.md").read_text()

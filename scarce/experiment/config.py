@@ -217,9 +217,16 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
+INFORMATIONAL = ("evidence",)
+"""Top-level keys a recipe may carry for readers, not for the ablation: ``evidence`` (what a search
+measured, written into ``best.yaml`` and copied into a trained model's card by ``scarce train``)."""
+
+
 def load_config(path: str | Path, *, overrides: list[str] = ()) -> ExperimentConfig:
-    """Read a YAML experiment config, apply overrides and validate it."""
-    return from_dict(ExperimentConfig, apply_overrides(read_config_yaml(path), list(overrides)))
+    """Read a YAML experiment config, apply overrides and validate it (:data:`INFORMATIONAL` keys are
+    left out: they describe the recipe, they do not change what runs)."""
+    data = {k: v for k, v in read_config_yaml(path).items() if k not in INFORMATIONAL}
+    return from_dict(ExperimentConfig, apply_overrides(data, list(overrides)))
 
 
 def read_config_yaml(path: str | Path) -> dict:

@@ -64,18 +64,31 @@ def chosen_hparams(result, label: str) -> dict:
     return next(r["hparams"] for r in recs if counts[json.dumps(r["hparams"], sort_keys=True)] == best)
 
 
-def best_recipe(result, config: ExperimentConfig) -> dict:
-    """The recipe of the winner: its remedy as the only row, the train grid cut to its chosen point."""
+def evidence(result, rows: list[dict]) -> dict:
+    """What the search measured, for ``best.yaml``'s ``evidence:`` (copied into a model's card)."""
+    keep = ("label", "seeds", "mean", "low", "high", "gain", "gain_low", "gain_high", "p_holm", "status")
+    return {"search": str(result.out_dir), "metric": result.metric, "size_per_class": result.size,
+            "reference": result.reference.label, "winner": result.winner, "stop": result.stop_reason,
+            "cells": len(result.records), "chosen": chosen_hparams(result, result.winner),
+            "standing": [{k: (None if isinstance(r.get(k), float) and np.isnan(r[k]) else r.get(k))
+                          for k in keep if k in r} for r in rows]}
+
+
+def best_recipe(result, config: ExperimentConfig, rows: list[dict] | None = None) -> dict:
+    """The recipe of the winner: its remedy as the only row, the train grid cut to its chosen point
+    (and, given the standing ``rows``, the ``evidence:`` of the search)."""
     spec = next((c.spec for c in result.candidates if c.label == result.winner), result.reference.spec)
     hp = chosen_hparams(result, result.winner)
     recipe = config.to_dict()
-    recipe.update(name=f"{config.name}_best", remedies=[spec], references=[], reference=None,
+    recipe.update(name=f"{config.name}_best", remedies=[spec], references=[],
                   sizes=[result.size], seeds=sorted({r["seed"] for r in result.records}) or list(config.seeds))
     recipe.pop("reference", None)
     if "lr" in hp:
         recipe["train"]["lr"] = [hp["lr"]]
     if "weight_decay" in hp:
         recipe["train"]["weight_decay"] = [hp["weight_decay"]]
+    if rows is not None:
+        recipe["evidence"] = evidence(result, rows)
     return recipe
 
 
@@ -151,4 +164,4 @@ def write_outputs(result, config: ExperimentConfig) -> None:
     save_figure(race_figure(result), out / "race.png")
     header = (f"# The winner of `scarce search` in {out} ({result.winner}; {result.metric} at {result.size} per class;\n"
               f"# evidence: search.md there). Train it on all labelled data: scarce train best.yaml --out model/\n")
-    atomic_write_text(out / "best.yaml", header + yaml.safe_dump(best_recipe(result, config), sort_keys=False))
+    atomic_write_text(out / "best.yaml", header + yaml.safe_dump(best_recipe(result, config, rows), sort_keys=False))
