@@ -27,7 +27,7 @@ import numpy as np
 
 RECIPE = """# digits as a user's image folder: the remedies of recipes/digits.yaml race on train/
 name: digits_folder
-dataset: {{name: image_folder, path: {train}, test_path: {test}, mode: L}}
+dataset: {{name: image_folder, options: {{path: {train}, test_path: {test}, mode: L}}}}
 model: {{name: small_cnn, options: {{width: 16}}}}
 seeds: [0, 1, 2]
 subset: {{kind: per_class, val_fraction: 0.2}}
