@@ -4,9 +4,10 @@ The dataset a user would bring: scikit-learn's digits written as PNG class folde
 labelled images per class in ``train/`` (seeded) and the held-out test split (539 images) in
 ``test/``. The recipe races the digits recipe's remedies (and their pairs) on ``train/`` at all of
 its images per class; the winner's ``best.yaml`` is trained on all of ``train/`` and the saved model
-predicts ``test/``. Prints the race's winner with its test accuracy over the race's seeds (mean and
-95% interval) and the accuracy of the delivered model on the same test images, and whether the
-latter lies in that interval.
+predicts ``test/``. Prints the race's winner with its test accuracy over the race's seeds (mean, 95%
+interval of the mean and 95% prediction interval for one model) and the accuracy of the delivered
+model on the same test images, whether it lies in each interval, and the search's cell of the same
+seed (the delivered model is trained as that cell's final model is: same data, seed and point).
 
     ../shared/tools/heavy .venv/bin/python benchmarks/search_end_to_end.py --out runs/end_to_end [--per-class 10]
 
@@ -88,8 +89,12 @@ def main(args) -> dict:
     summary = json.loads((out / "search" / "search.json").read_text(encoding="utf-8"))
     winner = summary["winner"]
     records = [json.loads(line) for line in (out / "search" / "results.jsonl").read_text().splitlines() if line.strip()]
-    accs = [r["metrics"]["accuracy"] for r in records if r.get("remedy") == winner and r.get("metrics")]
+    cells = {r["seed"]: r["metrics"]["accuracy"] for r in records if r.get("remedy") == winner and r.get("metrics")}
+    accs = list(cells.values())
     ci = mean_ci(accs)
+    from scipy import stats
+
+    half = float(stats.t.ppf(0.975, len(accs) - 1) * np.std(accs, ddof=1) * np.sqrt(1 + 1 / len(accs)))
     scarce("train", str(out / "search" / "best.yaml"), "--out", str(out / "model"), "--force")
     scarce("predict", str(out / "model"), str(test), "--out", str(out / "predictions.csv"))
     with open(out / "predictions.csv", encoding="utf-8") as f:
@@ -97,13 +102,21 @@ def main(args) -> dict:
     correct = sum(Path(r["input"]).parent.name == r["prediction"] for r in rows)
     accuracy = correct / len(rows)
     inside = ci.n >= 2 and ci.low <= accuracy <= ci.high
+    inside_pi = ci.n >= 2 and ci.mean - half <= accuracy <= ci.mean + half
+    first = cells.get(min(cells)) if cells else None
     result = {"winner": winner, "search_accuracy": ci.mean, "search_low": ci.low, "search_high": ci.high,
-              "search_seeds": ci.n, "delivered_accuracy": accuracy, "test_images": len(rows), "inside": inside,
+              "search_seeds": ci.n, "per_seed": cells, "prediction_low": ci.mean - half,
+              "prediction_high": ci.mean + half, "delivered_accuracy": accuracy, "test_images": len(rows),
+              "inside": inside, "inside_prediction_interval": inside_pi, "first_seed_cell": first,
               "per_class": args.per_class, "search_cells": summary["cells"]}
     (out / "end_to_end.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(f"search: winner {winner}, test accuracy {ci.mean:.4f} [{ci.low:.4f}, {ci.high:.4f}] over {ci.n} seeds "
           f"({summary['cells']} cells)")
-    print(f"delivered model: {correct}/{len(rows)} = {accuracy:.4f} on the same test images; inside the interval: {inside}")
+    print(f"  per seed: {', '.join(f'{s}: {a:.4f}' for s, a in sorted(cells.items()))}; 95% prediction interval for one "
+          f"model [{ci.mean - half:.4f}, {ci.mean + half:.4f}]")
+    print(f"delivered model: {correct}/{len(rows)} = {accuracy:.4f} on the same test images; inside the interval of the "
+          f"mean: {inside}; inside the prediction interval: {inside_pi}; the search's first-seed cell (the same seed "
+          f"and data): {first:.4f}")
     return result
 
 
