@@ -157,3 +157,35 @@ def test_chromium_renders_every_table_and_image(page, tmp_path):
     assert len(p.images) == 2
     assert dom.count('data-w="') == 2 and 'data-w="0"' not in dom  # both PNGs decoded
     assert 'data-errors="none"' in dom  # no script error, the sort click included
+
+
+def test_chromium_renders_the_report_with_the_demo_previews(tmp_path):
+    """The demo's page (issue 18): tables, both plots and the previews `make demo` writes into the same
+    folder all render, every picture decodes, no script error."""
+    from pathlib import Path
+
+    from scarce.experiment.html_report import read_previews
+    from scarce.experiment.preview.command import preview_command
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("apt install chromium")
+    recipe = Path(__file__).resolve().parents[1] / "recipes" / "digits.yaml"
+    preview_command(recipe, out=tmp_path / "run")
+    previews = read_previews(tmp_path / "run")
+    assert previews and "preview-row" in previews
+    page = render_html(_results(), command="make demo", previews=previews)
+    path = tmp_path / "report.html"
+    path.write_text(page.replace("<body>", "<body>" + PROBE, 1), encoding="utf-8")
+    dom = subprocess.run([exe, "--headless", "--disable-gpu", "--no-sandbox", "--virtual-time-budget=5000",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", path.as_uri()],
+                         check=True, capture_output=True, text=True, timeout=120).stdout
+    p = _parse(dom)
+    n_images = len(_parse(page).images)
+    assert n_images > 2  # both plots and the previews' pictures
+    assert sorted(t["class"] for t in p.tables if t["class"] in ("metric", "gain", "hparams", "failed")) == \
+        sorted(["metric"] * len(METRICS) + ["gain", "hparams", "failed"])
+    assert dom.count('data-w="') == n_images and 'data-w="0"' not in dom  # every picture decoded
+    assert 'data-errors="none"' in dom
+    for row in ("baseline", "augment", "mixup", "logreg"):
+        assert f'data-row="{row}"' in dom or f">{row}<" in dom
