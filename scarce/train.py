@@ -206,10 +206,11 @@ def _optimizer(models: Sequence[nn.Module], configs: Sequence[TrainConfig], para
             if "lr_scale" in part:
                 group["lr"] = config.lr * float(part["lr_scale"])
             groups.append(group)
-    config = configs[0]
+    config = configs[0]  # foreach on CPU too: one pass per group, the same arithmetic bit for bit (tests/test_stack.py)
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.SGD(groups, lr=config.lr, weight_decay=config.weight_decay, momentum=0.9, nesterov=True)
+        return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
+    return torch.optim.SGD(groups, lr=config.lr, weight_decay=config.weight_decay, momentum=0.9, nesterov=True,
+                           foreach=True)
 
 
 def fit(model_fn: Callable[[], nn.Module], train: LabelledDataset, *, config: TrainConfig, seed: int,

@@ -149,3 +149,26 @@ def test_fit_points_patience_stops_each_point_on_its_own_checks():
     separate = [fit(_model, train, config=c, seed=0, val=val) for c in configs]
     assert [r.steps for r in stacked] == [r.steps for r in separate]
     assert [r.best_step for r in stacked] == [r.best_step for r in separate]
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
+def test_the_engines_foreach_optimiser_is_bit_for_bit_the_single_tensor_one(optimizer):
+    """``_optimizer`` uses ``foreach=True`` on every device for speed; it must not change a single bit."""
+    from scarce.train import _optimizer
+
+    x, y = torch.randn(16, 3, 8, 8, generator=torch.Generator().manual_seed(0)), torch.arange(16) % 3
+    states = []
+    for foreach in (True, False):
+        torch.manual_seed(0)
+        model = _model()
+        config = TrainConfig(optimizer=optimizer, lr=0.05, weight_decay=0.01, device="cpu")
+        opt = _optimizer([model], [config], None)
+        for group in opt.param_groups:
+            group["foreach"] = foreach
+        for _ in range(5):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        states.append(model.state_dict())
+    assert all(torch.equal(a, b) for a, b in zip(states[0].values(), states[1].values()))
