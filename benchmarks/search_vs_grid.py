@@ -41,23 +41,13 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def grid_summary(records: list[dict], *, reference: str, metric: str) -> dict:
-    """Mean per row over all seeds, and each row's paired gain over the reference with its interval."""
-    from scarce.metrics import mean_ci, paired_diff_ci
+    """Each row's mean over all seeds and its paired gain over the reference (``row_summary``)."""
+    from scarce.experiment.search_report import row_summary
 
     by = {}
     for r in records:
         by.setdefault(r["remedy"], {})[r["seed"]] = r["metrics"][metric]
-    ref = by[reference]
-    out = {}
-    for label, vals in by.items():
-        seeds = sorted(set(vals) & set(ref))
-        ci = mean_ci([vals[s] for s in seeds])
-        row = {"mean": ci.mean, "low": ci.low, "high": ci.high, "seeds": len(seeds)}
-        if label != reference:
-            g = paired_diff_ci([vals[s] for s in seeds], [ref[s] for s in seeds])
-            row.update(gain=g.mean, gain_low=g.low, gain_high=g.high)
-        out[label] = row
-    return out
+    return {label: row_summary(vals, None if label == reference else by[reference]) for label, vals in by.items()}
 
 
 def main(args) -> dict:

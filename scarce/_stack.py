@@ -6,13 +6,12 @@ network whose layers are ``G`` times wider: the first convolution or linear laye
 batch once with the copies' weights concatenated, later ones are grouped (``groups = G``), and
 BatchNorm, activations and pooling act on the ``G`` copies' channels at once. The data, the
 augmentation, the collate and the per-step Python are paid once per step instead of ``G`` times,
-and the kernels run on larger tensors (on this project's 2-core CPU a stack of 6 ``small_cnn``
-copies takes 7 ms per copy and step against 9-12 ms for a copy alone, see
-``benchmarks/ablation_throughput.py``).
+and the kernels run on larger tensors (``benchmarks/stack_step.py`` times one step five ways;
+docs/results/throughput.md has the numbers and what the grids gain).
 
 Why our own code: ``torch.func.vmap`` over ``functional_call`` computes the same thing but, on CPU,
 its batching of BatchNorm and max-pooling copies tensors at every call and is slower than separate
-runs (measured: 21.6 ms per copy and step against 17.5 alone, one thread); and
+runs (``benchmarks/stack_step.py``: 28.7 ms per copy and step against 25.3 alone, one thread); and
 ``stack_module_state`` makes new stacked leaves, so one optimiser would apply one learning rate to
 every copy. Here each copy keeps its own parameters (ordinary module leaves, concatenated inside
 the forward, which is differentiable), so one standard optimiser with one parameter group per copy

@@ -10,7 +10,7 @@ Fair baselines are the point of this module:
   collected during training are stale and cost several points;
 * ``fit_tuned`` picks learning rate and weight decay from the same grid on the validation split
   for every remedy, and keeps the best validation checkpoint; ``fit_points`` trains the points of
-  such a grid together, as one batched model over the same batches (:mod:`scarce._stack`), so a
+  such a grid together, as one wide model over the same batches (:mod:`scarce._stack`), so a
   grid of six costs far less than six runs;
 * ``fit(..., stop_at=s)`` trains on the same schedule but keeps the model after step ``s`` (a step
   count chosen by cross-validation, see ``scarce.experiment.selection``);
@@ -302,15 +302,15 @@ def fit_points(
                              "differ in lr and weight_decay only.")
     last = config.steps if stop_at is None else check_int("stop_at", stop_at, minimum=1, maximum=config.steps)
     kwargs = dict(val=val, bn_data=bn_data, transform=transform, batch_transform=batch_transform, sampler=sampler,
-                  loss_fn=loss_fn, collate=collate, param_groups_fn=param_groups_fn, stop_at=stop_at)
+                  loss_fn=loss_fn, collate=collate, param_groups_fn=param_groups_fn)
     results = _train(model_fn, train, configs=configs, seed=seed, last=last, stack=stack, **kwargs)
     if results is None:  # a model the stack cannot run: point by point
-        return [fit_points(model_fn, train, configs=[c], seed=seed, **kwargs)[0] for c in configs]
+        return [fit_points(model_fn, train, configs=[c], seed=seed, stop_at=stop_at, **kwargs)[0] for c in configs]
     return results
 
 
 def _train(model_fn, train, *, configs, seed, last, stack, val, bn_data, transform, batch_transform, sampler, loss_fn,
-           collate, param_groups_fn, stop_at) -> list[FitResult] | None:
+           collate, param_groups_fn) -> list[FitResult] | None:
     """The training loop for one or more points (``None``: several points and a model that cannot be stacked)."""
     config = configs[0]
     device = resolve_device(config.device)

@@ -38,6 +38,7 @@ from scarce.experiment.composition import check_remedy
 from scarce.experiment.config import ExperimentConfig
 from scarce.experiment.learners import config_rows, reference_label
 from scarce.experiment.log import LOG, is_failed, read_records
+from scarce.experiment.report_stats import resolve_metric, test_counts
 from scarce.experiment.runner import Experiment
 from scarce.experiment.setup import create_remedy, remedy_label
 from scarce.metrics import holm, paired_pvalue
@@ -219,10 +220,10 @@ class Search:
         if self.budget.cells is not None and self.budget.cells < len(self.candidates) + 1:
             raise ValueError(f"`--budget` of {self.budget} cannot run one round: it needs "
                              f"{len(self.candidates) + 1} cells ({len(self.candidates)} candidates and the reference).")
-        self.config = dataclasses.replace(config, sizes=[size], seeds=round_seeds(config, self.max_seeds)[:1],
-                                          references=[], reference=self.reference.label)
-        self.size, self.out_dir = size, Path(out_dir)
         self.seeds = round_seeds(config, self.max_seeds)
+        self.config = dataclasses.replace(config, sizes=[size], seeds=self.seeds[:1], references=[],
+                                          reference=self.reference.label)
+        self.size, self.out_dir = size, Path(out_dir)
         self.kwargs = dict(data_root=data_root, jobs=jobs, executor=executor, progress=progress)
         self._experiment(self.round_config([c.label for c in self.candidates], 1))  # validate every row now
 
@@ -244,16 +245,15 @@ class Search:
         stop = f"the seed cap ({self.max_seeds} seeds) was reached"
         for i, seed in enumerate(self.seeds):
             done = self._done()
-            cell_seconds = _mean_seconds(done)
+            pending = self._pending(raced, seed, done)
             if not self.budget.allows(cells_done=len(done), seconds_done=sum(r.get("seconds", 0.0) for r in done),
-                                      next_cells=self._pending(raced, seed, done),
-                                      next_seconds=cell_seconds * self._pending(raced, seed, done)):
+                                      next_cells=pending, next_seconds=_mean_seconds(done) * pending):
                 stop = f"the budget ({self.budget}) was spent"
                 break
             self._experiment(self.round_config(raced, i + 1)).run()
             rnd = Round(i + 1, seed, list(raced))
             rounds.append(rnd)
-            values = self._values()
+            values = self._values(self._done())
             ran = self.seeds[:i + 1]
             missing = [c for c in [self.reference.label, *raced] if any(s not in values.get(c, {}) for s in ran)]
             if missing:
@@ -278,30 +278,23 @@ class Search:
         have = {(r["remedy"], r["seed"]) for r in done}
         return sum((c, seed) not in have for c in [self.reference.label, *raced])
 
-    def _values(self) -> dict[str, dict[int, float]]:
-        metric = self._metric()
+    def _values(self, records: list[dict]) -> dict[str, dict[int, float]]:
+        """The headline metric per row and seed of ``records``."""
+        metric = self._metric(records)
         out: dict[str, dict[int, float]] = {}
-        for r in self._done():
+        for r in records:
             out.setdefault(r["remedy"], {})[r["seed"]] = r["metrics"][metric]
         return out
 
-    def _metric(self) -> str:
-        from scarce.experiment.results import Results
-
-        return Results.from_dir(self.out_dir).metric if (self.out_dir / LOG).exists() else "accuracy"
+    def _metric(self, records: list[dict]) -> str:
+        """The headline metric, ``auto`` resolved from the test split as the ablation tables do."""
+        return resolve_metric(self.config.metric, test_counts(records))[0]
 
     def _result(self, rounds: list[Round], stop: str) -> SearchResult:
         records = self._done()
-        metric = self._metric()
         played = [self.reference.label, *(c.label for c in self.candidates)]
-        last = rounds[-1] if rounds else None
-        alive = [self.reference.label] + ([c for c in last.raced if c not in {d["label"] for d in last.dropped}]
-                                          if last else [])
-        seeds = self.seeds[:len(rounds)]
-        means = {c: float(np.mean([r["metrics"][metric] for r in records if r["remedy"] == c and r["seed"] in seeds]))
-                 for c in alive if any(r["remedy"] == c for r in records)}
-        winner = max(means, key=lambda c: (means[c], c == self.reference.label)) if means else self.reference.label
-        return SearchResult(self.out_dir, metric, self.reference, self.candidates, self.size, rounds,
+        winner = rounds[-1].leader if rounds else self.reference.label  # eliminations never drop the leader
+        return SearchResult(self.out_dir, self._metric(records), self.reference, self.candidates, self.size, rounds,
                             [r for r in records if r["remedy"] in played], stop, winner, self.budget)
 
 

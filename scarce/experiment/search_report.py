@@ -19,6 +19,21 @@ from scarce.experiment.plots import save_figure
 from scarce.metrics import holm, mean_ci, paired_diff_ci, paired_pvalue
 
 
+def row_summary(vals: dict[int, float], ref: dict[int, float] | None) -> dict:
+    """A row's metric per seed → its mean with a 95% t-interval (``mean``, ``low``, ``high``, ``seeds``)
+    and, given the reference's ``ref``, its paired gain on their common seeds (``gain``, ``gain_low``,
+    ``gain_high``, ``p``)."""
+    seeds = sorted(vals)
+    ci = mean_ci([vals[s] for s in seeds])
+    row = {"seeds": len(seeds), "mean": ci.mean, "low": ci.low, "high": ci.high}
+    common = [s for s in seeds if ref is not None and s in ref]
+    if common:
+        a, b = [vals[s] for s in common], [ref[s] for s in common]
+        g = paired_diff_ci(a, b)
+        row.update(gain=g.mean, gain_low=g.low, gain_high=g.high, p=paired_pvalue(a, b))
+    return row
+
+
 def standings(result) -> list[dict]:
     """One row per candidate (and the reference), best first: mean with its interval over the seeds it
     ran, the paired gain over the reference on those seeds with its interval and Holm-adjusted p
@@ -31,16 +46,9 @@ def standings(result) -> list[dict]:
         if not vals:
             rows.append({"label": label, "seeds": 0, "status": "not run (budget)"})
             continue
-        seeds = sorted(vals)
-        ci = mean_ci([vals[s] for s in seeds])
         secs = [r.get("seconds", 0.0) for r in result.records if r["remedy"] == label]
-        row = {"label": label, "seeds": len(seeds), "mean": ci.mean, "low": ci.low, "high": ci.high,
+        row = {"label": label, **row_summary(vals, None if label == result.reference.label else ref),
                "seconds": float(np.mean(secs)) if secs else None}
-        common = [s for s in seeds if s in ref]
-        if label != result.reference.label and common:
-            a, b = [vals[s] for s in common], [ref[s] for s in common]
-            g = paired_diff_ci(a, b)
-            row.update(gain=g.mean, gain_low=g.low, gain_high=g.high, p=paired_pvalue(a, b))
         if label in dropped:
             index, d = dropped[label]
             row["status"] = f"dropped after round {index}: below {d['leader']} by {-d['gap']:.3f} (Holm p {d['p_holm']:.3f})"
