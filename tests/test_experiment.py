@@ -136,6 +136,8 @@ def test_growing_the_grid_keeps_finished_cells(tmp_path):
     (dict(selection="cross_validation", folds=3, sizes=[20], subset=from_dict(
         SubsetConfig, {"kind": "long_tailed", "imbalance_ratio": 10.0})), "size 20 has 2"),
     (dict(cv_max_k=0), "`cv_max_k` must be >= 1"),
+    (dict(train=TrainSection(steps=4, steps_by_size={6: 0})), "steps_by_size\\[6\\]` must be >= 1"),
+    (dict(train=TrainSection(steps=4, steps_by_size={"six": 8})), "steps_by_size key"),
 ])
 def test_bad_configs_fail_before_any_work(tmp_path, change, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -268,3 +270,18 @@ def test_yaml_exponents_without_a_dot_are_numbers(tmp_path):
     path.write_text("train: {lr: [fast]}\n")
     with pytest.raises(ValueError, match=r"train.lr\[0\]' must be float, got 'fast'"):
         load_config(path)
+
+
+def test_steps_by_size_sets_each_sizes_schedule_and_old_folders_still_grow(tmp_path):
+    train = TrainSection(steps=4, steps_by_size={6: 8}, lr=[1e-2], weight_decay=[1e-4], eval_every=2)
+    Experiment(tiny_config(references=[], train=train), out_dir=tmp_path / "a", progress=False).run()
+    steps = {r["size"]: r["train_summary"]["steps"] for r in read_log(tmp_path / "a" / "results.jsonl")}
+    assert steps == {3: 4, 6: 8}
+    # a folder whose config.yaml predates the key (saved without it) resumes and grows as before
+    Experiment(tiny_config(seeds=[0], references=[]), out_dir=tmp_path / "b", progress=False).run()
+    saved = yaml.safe_load((tmp_path / "b" / "config.yaml").read_text())
+    del saved["train"]["steps_by_size"]
+    (tmp_path / "b" / "config.yaml").write_text(yaml.safe_dump(saved))
+    Experiment(tiny_config(seeds=[0, 1], references=[]), out_dir=tmp_path / "b", progress=False).run()
+    with pytest.raises(FileExistsError, match="different config"):  # a new schedule is a new config
+        Experiment(tiny_config(seeds=[0, 1], references=[], train=train), out_dir=tmp_path / "b", progress=False)

@@ -101,6 +101,7 @@ def test_set(config: ExperimentConfig, bundle: DatasetBundle) -> LabelledDataset
 def run_task(config: ExperimentConfig, data_root: str | None, task: Task) -> dict:
     """Train and test one cell; returns the record written to ``results.jsonl``."""
     start = time.perf_counter()
+    config = config.at_size(task.size)
     bundle = get_bundle(config, data_root)
     labels = bundle.train.labels
     split = cut_subset(config, labels, task.size, task.seed)

@@ -57,9 +57,15 @@ class SubsetConfig:
 
 @dataclass
 class TrainSection:
-    """Training budget and the (lr, weight decay) grid every row is tuned on (see ``selection``)."""
+    """Training budget and the (lr, weight decay) grid every row is tuned on (see ``selection``).
+
+    ``steps_by_size`` sets the step count of particular sizes in place of ``steps`` (``{250: 5000}``):
+    a schedule long enough for the largest subset to finish learning wastes most of its steps on the
+    smallest, and one sized for the smallest leaves the largest under-trained (the results tables flag it).
+    """
 
     steps: int = 300
+    steps_by_size: dict = field(default_factory=dict)
     batch_size: int = 64
     optimizer: str = "adamw"
     lr: list[float] = field(default_factory=lambda: [3e-4, 1e-3, 3e-3])
@@ -75,7 +81,13 @@ class TrainSection:
         """The engine's ``TrainConfig`` for one grid point (validated there)."""
         from scarce.train import TrainConfig
 
-        return TrainConfig(**{**dataclasses.asdict(self), "lr": lr, "weight_decay": weight_decay})
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "steps_by_size"}
+        return TrainConfig(**{**fields, "lr": lr, "weight_decay": weight_decay})
+
+    def at_size(self, size: int) -> TrainSection:
+        """This section with ``steps`` for ``size`` (from ``steps_by_size``, else unchanged)."""
+        steps = self.steps_by_size.get(size)
+        return self if steps is None else dataclasses.replace(self, steps=steps)
 
 
 @dataclass
@@ -147,6 +159,11 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def at_size(self, size: int) -> ExperimentConfig:
+        """The config a cell of ``size`` trains with (``train.steps_by_size`` resolved)."""
+        train = self.train.at_size(size)
+        return self if train is self.train else dataclasses.replace(self, train=train)
 
 
 def _type_name(tp: Any) -> str:
@@ -247,7 +264,7 @@ def read_config_yaml(path: str | Path) -> dict:
 def smoke(config: ExperimentConfig) -> ExperimentConfig:
     """The smoke version: first size and seed, a few steps, one grid point, 2 folds (when
     cross-validation is used), 200 test examples."""
-    t = dataclasses.replace(config.train, steps=min(config.train.steps, 2), eval_every=1,
+    t = dataclasses.replace(config.train, steps=min(config.train.steps, 2), eval_every=1, steps_by_size={},
                             lr=config.train.lr[:1], weight_decay=config.train.weight_decay[:1])
     return dataclasses.replace(config, name=f"{config.name}-smoke", sizes=config.sizes[:1], seeds=config.seeds[:1],
                                train=t, test_limit=min(config.test_limit or 200, 200), folds=2)

@@ -35,7 +35,7 @@ from scarce._checks import check_choice, check_int
 from scarce._io import atomic_write_text
 from scarce.data.loaders import DATASETS
 from scarce.experiment.cells import Task, cut_subset, get_bundle, selection_for, smallest_class
-from scarce.experiment.config import ExperimentConfig, dump_config, upgrade_saved
+from scarce.experiment.config import ExperimentConfig, dump_config, from_dict, upgrade_saved
 from scarce.experiment.learners import check_row, config_rows
 from scarce.experiment.pipelines import PIPELINES
 from scarce.experiment.executor import Executor, create_executor, import_modules
@@ -61,11 +61,21 @@ RUN_KEYS = ("run",)
 """Config keys that say where cells run, not what they compute: a run may resume with others."""
 
 
+def _with_defaults(config: dict) -> dict:
+    """``config`` with the keys it omits at their defaults, so a folder saved before a key existed (at
+    its default) compares equal; a config that no longer parses is compared as saved."""
+    try:
+        return from_dict(ExperimentConfig, config).to_dict()
+    except (ValueError, TypeError):
+        return config
+
+
 def extends(old: dict, new: dict) -> bool:
     """True when ``new`` only changes the grid of ``old`` (sizes, seeds, remedies, references) and
     every row label present in both has the same remedy and learner, so the finished cells of
     ``old`` stay valid."""
     same = GRID_KEYS + RUN_KEYS
+    old, new = _with_defaults(old), _with_defaults(new)
     if {k: v for k, v in old.items() if k not in same} != {k: v for k, v in new.items() if k not in same}:
         return False
     old_rows = {r.label: r for r in config_rows(old)}
@@ -95,9 +105,13 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
     t = config.train
     if not t.lr or not t.weight_decay:
         raise ValueError("Config keys 'train.lr' and 'train.weight_decay' must each hold at least one value.")
-    for lr in t.lr:
-        for wd in t.weight_decay:
-            t.engine_config(lr=lr, weight_decay=wd)
+    for size, steps in t.steps_by_size.items():
+        check_int("train.steps_by_size key (a size)", size, minimum=1)
+        check_int(f"train.steps_by_size[{size}]", steps, minimum=1)
+    for section in [t, *(t.at_size(size) for size in t.steps_by_size)]:
+        for lr in t.lr:
+            for wd in t.weight_decay:
+                section.engine_config(lr=lr, weight_decay=wd)
     if config.test_limit is not None:
         check_int("test_limit", config.test_limit, minimum=1)
     grid_rows = config_rows(config.to_dict())  # unknown reference learners fail here
