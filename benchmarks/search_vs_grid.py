@@ -37,6 +37,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None)
     p.add_argument("--jobs", type=int, default=None)
     p.add_argument("--live", action="store_true", help="also run the race from scratch")
+    p.add_argument("--budget", default=None,
+                   help="also replay the race under this budget (e.g. 20cells) in budget/: what a user who "
+                        "gives that budget gets")
     return p
 
 
@@ -48,6 +51,29 @@ def grid_summary(records: list[dict], *, reference: str, metric: str) -> dict:
     for r in records:
         by.setdefault(r["remedy"], {})[r["seed"]] = r["metrics"][metric]
     return {label: row_summary(vals, None if label == reference else by[reference]) for label, vals in by.items()}
+
+
+def replay(config, out: Path, name: str, budget: str, kw: dict):
+    """The race replayed on a copy of the grid's log in ``out/name`` (every cell it can ask for is there)."""
+    from scarce.experiment.search import Search
+
+    (out / name).mkdir(parents=True, exist_ok=True)
+    for file in ("results.jsonl", "config.yaml"):
+        shutil.copy(out / "grid" / file, out / name / file)
+    return Search(config, out_dir=out / name, budget=budget, **kw).run()
+
+
+def cells_used(race) -> int:
+    """The cells the race's rounds ran (the reference and the rows raced, per round's seed)."""
+    used = {(r["remedy"], r["seed"]) for r in race.records}
+    return sum(1 for rnd in race.rounds for label in [race.reference.label, *rnd.raced] if (label, rnd.seed) in used)
+
+
+def within_interval(race, table: dict, grid_winner: str) -> bool:
+    """Whether the race's winner is the grid's, or its grid gain reaches the grid winner's interval."""
+    w, g = table[race.winner], table[grid_winner]
+    return race.winner == grid_winner or ("gain" in g and "gain" in w and w["gain"] >= g["gain_low"]) or (
+        race.winner == race.reference.label and g.get("gain_low", 0.0) <= 0.0)
 
 
 def main(args) -> dict:
@@ -66,19 +92,11 @@ def main(args) -> dict:
     Experiment(grid_config, out_dir=out / "grid", data_root=args.data_root, jobs=args.jobs, progress=False).run()
     grid_seconds = time.perf_counter() - start
     records = [r for r in read_records(out / "grid" / "results.jsonl") if r.get("metrics")]
-    (out / "race").mkdir(parents=True, exist_ok=True)
-    for name in ("results.jsonl", "config.yaml"):  # the replay: every cell the race can ask for is there
-        shutil.copy(out / "grid" / name, out / "race" / name)
-    race = Search(config, out_dir=out / "race", budget=f"{10 ** 9}cells", **kw).run()
+    race = replay(config, out, "race", f"{10 ** 9}cells", kw)
     table = grid_summary(records, reference=race.reference.label, metric=race.metric)
     grid_winner = max(table, key=lambda k: (table[k]["mean"], k == race.reference.label))
-    used = {(r["remedy"], r["seed"]) for r in race.records}
-    race_cells = sum(1 for rnd in race.rounds for label in [race.reference.label, *rnd.raced]
-                     if (label, rnd.seed) in used)
-    w, g = table[race.winner], table[grid_winner]
-    within = race.winner == grid_winner or (
-        "gain" in g and "gain" in w and w["gain"] >= g["gain_low"]) or (
-        race.winner == race.reference.label and g.get("gain_low", 0.0) <= 0.0)
+    race_cells = cells_used(race)
+    within = within_interval(race, table, grid_winner)
     summary = {"recipe": args.config, "overrides": args.overrides, "size": args.size, "metric": race.metric,
                "seeds": args.max_seeds, "grid_cells": len(records), "grid_seconds": grid_seconds,
                "race_cells": race_cells, "race_share": race_cells / len(records), "grid_winner": grid_winner,
@@ -86,6 +104,12 @@ def main(args) -> dict:
                "race_stop": race.stop_reason, "table": table,
                "rounds": [{"seed": r.seed, "raced": r.raced, "dropped": [d["label"] for d in r.dropped]}
                           for r in race.rounds]}
+    if args.budget:
+        capped = replay(config, out, "budget", args.budget, kw)
+        summary["budget"] = {"budget": args.budget, "winner": capped.winner, "cells": cells_used(capped),
+                             "share": cells_used(capped) / len(records), "stop": capped.stop_reason,
+                             "within_grid_interval": within_interval(capped, table, grid_winner),
+                             "still_racing": capped.rounds[-1].raced if capped.rounds else []}
     if args.live:
         live = Search(config, out_dir=out / "live", budget=f"{10 ** 9}cells", **kw).run()
         live_keys = {r["key"]: r["metrics"] for r in live.records}
@@ -104,6 +128,11 @@ def main(args) -> dict:
     for r in race.rounds:
         print(f"  round {r.index} (seed {r.seed}): {len(r.raced)} raced, leader {r.leader}, dropped "
               f"{[d['label'] for d in r.dropped] or 'none'}")
+    if "budget" in summary:
+        b = summary["budget"]
+        print(f"race under a budget of {b['budget']}: winner {b['winner']}, {b['cells']} cells = "
+              f"{100 * b['share']:.0f} % of the grid; stopped because {b['stop']}; still racing {b['still_racing']}; "
+              f"within the grid's interval of its winner: {b['within_grid_interval']}")
     if "live" in summary:
         print(f"live race: winner {summary['live']['winner']}, {summary['live']['cells']} cells, same cells as the "
               f"grid: {summary['live']['same_cells_as_grid']}")

@@ -174,3 +174,13 @@ def test_cli_refuses_a_zero_budget_before_reading_the_recipe(tmp_path, capsys):
     assert "--budget" in capsys.readouterr().err and not (tmp_path / "o").exists()
     assert main(["search", str(recipe), "--budget", "5cells", "--size", "100000", "--out", str(tmp_path / "o")]) == 2
     assert "--size" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_budget_counts_the_races_own_rounds_not_other_cells_in_the_folder(race, tmp_path):
+    """A race replayed on a folder holding more cells (a full grid, a killed run) spends what a fresh race
+    would: the budget counts each round's cells, not the log's."""
+    out, full = race
+    folder = _copy(out, tmp_path / "replay", keep=10 ** 6)  # every cell already there
+    result = Search(config(), out_dir=folder, budget="7cells", **RACE).run()
+    assert len(result.rounds) == 2 and "budget" in result.stop_reason  # 3 + 3 cells; a third round needs 3 more
+    assert result.winner == full.rounds[1].leader

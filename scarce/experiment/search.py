@@ -245,9 +245,10 @@ class Search:
         stop = f"the seed cap ({self.max_seeds} seeds) was reached"
         for i, seed in enumerate(self.seeds):
             done = self._done()
-            pending = self._pending(raced, seed, done)
-            if not self.budget.allows(cells_done=len(done), seconds_done=sum(r.get("seconds", 0.0) for r in done),
-                                      next_cells=pending, next_seconds=_mean_seconds(done) * pending):
+            spent, cost = _spent(done, rounds, self.reference.label), 1 + len(raced)  # a round costs all its cells,
+            # those a killed run already finished included: a resumed or replayed race decides as a fresh one
+            if not self.budget.allows(cells_done=len(spent), seconds_done=sum(r.get("seconds", 0.0) for r in spent),
+                                      next_cells=cost, next_seconds=_mean_seconds(spent) * cost):
                 stop = f"the budget ({self.budget}) was spent"
                 break
             self._experiment(self.round_config(raced, i + 1)).run()
@@ -273,10 +274,6 @@ class Search:
 
     def _done(self) -> list[dict]:
         return [r for r in read_records(self.out_dir / LOG) if not is_failed(r) and r["size"] == self.size]
-
-    def _pending(self, raced: Sequence[str], seed: int, done: list[dict]) -> int:
-        have = {(r["remedy"], r["seed"]) for r in done}
-        return sum((c, seed) not in have for c in [self.reference.label, *raced])
 
     def _values(self, records: list[dict]) -> dict[str, dict[int, float]]:
         """The headline metric per row and seed of ``records``."""
@@ -304,6 +301,14 @@ def _labelled(c: Candidate) -> Any:
     if remedy_label(spec) != c.label:
         spec["label"] = c.label
     return spec if len(spec) > 1 else spec["name"]
+
+
+def _spent(records: Sequence[dict], rounds: Sequence[Round], reference: str) -> list[dict]:
+    """The cells the race's finished ``rounds`` used (the reference and the rows raced, on each round's
+    seed): what the budget counts. Other cells of the folder (a grid it was replayed on, an earlier race
+    with other candidates) are not this race's spending."""
+    used = {(label, rnd.seed) for rnd in rounds for label in [reference, *rnd.raced]}
+    return [r for r in records if (r["remedy"], r["seed"]) in used]
 
 
 def _mean_seconds(records: Sequence[dict]) -> float:
