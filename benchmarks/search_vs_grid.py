@@ -109,7 +109,9 @@ def main(args) -> dict:
         summary["budget"] = {"budget": args.budget, "winner": capped.winner, "cells": cells_used(capped),
                              "share": cells_used(capped) / len(records), "stop": capped.stop_reason,
                              "within_grid_interval": within_interval(capped, table, grid_winner),
-                             "still_racing": capped.rounds[-1].raced if capped.rounds else []}
+                             "still_racing": [c for c in capped.rounds[-1].raced
+                                              if c not in {d["label"] for d in capped.rounds[-1].dropped}]
+                             if capped.rounds else []}
     if args.live:
         live = Search(config, out_dir=out / "live", budget=f"{10 ** 9}cells", **kw).run()
         live_keys = {r["key"]: r["metrics"] for r in live.records}
