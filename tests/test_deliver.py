@@ -186,8 +186,6 @@ def test_bad_recipes_are_refused_before_any_work(image_model, tmp_path, capsys, 
     _refused(tmp_path, capsys, ["train", str(recipe), "--out", out, "--row", "nope"], "`--row` must be the label")
     _refused(tmp_path, capsys, ["train", str(recipe), "--out", out, "--set", "references=[logreg]", "--row", "logreg"],
              "is a reference learner")
-    _refused(tmp_path, capsys, ["train", str(recipe), "--out", out, "--set", "remedies=[{name: crt, start: 0.5}]"],
-             "changes the model's `model_fn`")
     _refused(tmp_path, capsys, ["train", str(recipe), "--out", str(trained.path)], "exists and is not empty")
     assert not (tmp_path / "m").exists()
 

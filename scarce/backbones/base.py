@@ -168,6 +168,13 @@ class Backbone(nn.Module):
                     bn.eval()
         return self
 
+    def headless(self) -> "Backbone":
+        """The same backbone (sharing its stages and freezing state) without the pretrained
+        ImageNet ``classifier``, which ``forward_features`` never uses: what a saved model holds."""
+        out = Backbone(list(self.stages), data_config=self.data_config, name=self.name, weights=self.weights)
+        out._bn_frozen_all, out._frozen = self._bn_frozen_all, self._frozen
+        return out.train(self.training)
+
     def truncated(self, n: int) -> "Backbone":
         """A backbone made of the first ``n`` stages only (shares their modules).
 
@@ -202,8 +209,23 @@ class Preprocess:
         self.grayscale = check_choice("grayscale", grayscale, ("error", "repeat"))
 
     def describe(self) -> dict:
-        """What the preprocessing does (part of the feature-cache key)."""
+        """What the preprocessing does (part of the feature-cache key; :meth:`from_description` rebuilds it)."""
         return {**self.data_config.to_dict(), "size": self.size, "grayscale": self.grayscale}
+
+    @classmethod
+    def from_description(cls, description: dict) -> "Preprocess":
+        """The preprocessing :meth:`describe` described."""
+        d = dict(description)
+        config = DataConfig(size=int(d["size"]), mean=tuple(d["mean"]), std=tuple(d["std"]),
+                            in_chans=int(d["in_chans"]), interpolation=d["interpolation"])
+        return cls(config, size=int(d["size"]), grayscale=d["grayscale"])
+
+    def in_words(self) -> str:
+        """What is done to an image, for a reader (a model card)."""
+        grey = "; a 1-channel image repeated to 3 channels" if self.grayscale == "repeat" else ""
+        return (f"uint8 HWC images resized to {self.size}x{self.size} ({self.data_config.interpolation}){grey}; "
+                f"then (x / 255 - mean) / std with mean {[round(v, 4) for v in self.data_config.mean]} and std "
+                f"{[round(v, 4) for v in self.data_config.std]}, channels first")
 
     def __call__(self, images) -> torch.Tensor:
         import numpy as np
@@ -243,3 +265,30 @@ class Collate:
         ys = [b[1] for b in batch]
         y = labels_to_tensor(ys)
         return x, y
+
+    def card_part(self, describe) -> dict:
+        """Its description for a model card (``scarce.experiment.delivery``)."""
+        return {"kind": "backbone_preprocess", "preprocess": self.preprocess.describe(),
+                "what": self.preprocess.in_words()}
+
+    @classmethod
+    def from_card(cls, description: dict, build) -> tuple:
+        """``(collate, None)`` rebuilt from :meth:`card_part` (no frozen module in front)."""
+        return cls(Preprocess.from_description(description["preprocess"])), None
+
+
+class FrontThen(nn.Module):
+    """``model(front(x))``: a frozen module (e.g. a probe's backbone) then a trained model, saved as one.
+
+    Example:
+        >>> m = FrontThen(nn.Identity(), nn.Linear(3, 2))
+        >>> m(torch.zeros(4, 3)).shape
+        torch.Size([4, 2])
+    """
+
+    def __init__(self, front: nn.Module, model: nn.Module) -> None:
+        super().__init__()
+        self.front, self.model = front, model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(self.front(x))

@@ -65,7 +65,8 @@ class TransferModel(nn.Module):
             check_int("unfreeze_every", unfreeze_every, minimum=1)
         check_choice("bn", bn, ("train", "frozen"))
         check_float("dropout", dropout, low=0.0, high=1.0, high_inclusive=False)
-        self.backbone = backbone
+        # the pretrained ImageNet classifier is never used: not held, so a saved model is rebuilt without it
+        self.backbone = backbone.headless() if getattr(backbone, "classifier", None) is not None else backbone
         self.backbone.freeze_batchnorm(bn == "frozen")
         self.backbone.freeze_to(backbone.num_stages - trainable_stages)
         self.dropout = nn.Dropout(dropout)

@@ -234,9 +234,11 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
-INFORMATIONAL = ("evidence",)
-"""Top-level keys a recipe may carry for readers, not for the ablation: ``evidence`` (what a search
-measured, written into ``best.yaml`` and copied into a trained model's card by ``scarce train``)."""
+INFORMATIONAL = ("evidence", "deliver")
+"""Top-level keys a recipe may carry for readers and ``scarce train``, not for the ablation:
+``evidence`` (what a search measured, written into ``best.yaml`` and copied into a trained model's
+card by ``scarce train``) and ``deliver`` (how ``scarce train`` fits the row: ``stop_at``, the step
+count the search's cells chose)."""
 
 
 def load_config(path: str | Path, *, overrides: list[str] = ()) -> ExperimentConfig:

@@ -5,9 +5,14 @@ dataset's whole training pool (the pool an ablation cuts its subsets from) is th
 ``sizes`` are ignored and ``seeds[0]`` seeds the fit; its ``train`` section must hold one
 learning rate and one weight decay (the tuned point). The row's remedy is applied exactly as in an
 ablation cell (:class:`~scarce.experiment.learners.ModelLearner`: the modality's pipeline, then
-``create_remedy(spec).apply(setup, seed=...)``) and trained without a validation split, so the model
-after the last step is kept. An optional top-level ``evidence:`` mapping (what a search measured)
-is copied into the card.
+``create_remedy(spec).apply(setup, seed=...)``) and trained without a validation split: the model
+after the last step is kept, or after step ``deliver.stop_at`` of the same schedule when the recipe
+says so (the step count a search's cells chose, written into its ``best.yaml``). An optional
+top-level ``evidence:`` mapping (what a search measured) is copied into the card.
+
+A remedy that replaces or wraps the model or its collate (a pretrained backbone, a probe, cRT,
+post-hoc logit adjustment) is saved when its parts describe themselves
+(:mod:`scarce.experiment.delivery`); one that cannot is refused before any work.
 
 The output folder holds ``model.safetensors`` (the state dict) and ``card.json`` (see
 :data:`scarce.experiment.saved_model.CARD_FIELDS`); it is written to a temporary folder beside it,
@@ -30,26 +35,31 @@ from pathlib import Path
 from typing import Any
 
 from scarce._io import current_umask
-from scarce.experiment.composition import changes_of, check_remedy
+from scarce.experiment.composition import check_remedy
 from scarce.experiment.config import ExperimentConfig, apply_overrides, from_dict, read_config_yaml
+from scarce.experiment.delivery import card_parts, check_deliverable, inference_pair
 from scarce.experiment.learners import ModelLearner, config_rows
 from scarce.experiment.pipelines import PIPELINES
 from scarce.experiment.saved_model import CARD, FORMAT, FORMAT_VERSION, WEIGHTS, load_model, sha256_of
 from scarce.experiment.setup import create_remedy
 
-REBUILT_PARTS = ("model_fn", "collate")
-"""Parts of the setup a saved model is rebuilt from (the pipeline's); a remedy that changes them
-(a pretrained backbone, a sentence encoder, a wrapped model) cannot be saved yet."""
+DELIVER_KEYS = ("stop_at", "chosen_by")
+"""The keys of a recipe's ``deliver:`` mapping: ``stop_at`` (keep the model after this step of the
+``train.steps`` schedule; ``null``: the last step) and ``chosen_by`` (who chose it, for the card)."""
 
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """What :func:`train_model` returns: the folder written, its card and the in-memory model."""
+    """What :func:`train_model` returns: the folder written, its card, the saved model and its
+    collate of raw inputs (in memory), and the model and collate as trained (they differ when a
+    collate ran a frozen module, e.g. a probe's backbone, which the saved model holds)."""
 
     path: Path
     card: dict
     model: Any
     collate: Any
+    trained_model: Any = None
+    trained_collate: Any = None
 
 
 def _check_out(out: str | Path, *, force: bool) -> Path:
@@ -91,13 +101,35 @@ def _choose_row(config: ExperimentConfig, row: str | None):
 
 def _check_savable(remedy: Any, label: str, modality: str) -> None:
     check_remedy(remedy, modality=modality)
-    changed = sorted(set(changes_of(remedy).changed) & set(REBUILT_PARTS))
-    if changed:
-        raise ValueError(f"Remedy '{label}' changes the model's `{changed[0]}` (it replaces or wraps the pipeline's "
-                         "model, e.g. a pretrained backbone or encoder); `scarce train` cannot save such a model yet. "
-                         "Choose a remedy that trains the recipe's model (augmentation, rows, sampler, loss).")
+    check_deliverable(remedy, label)
     if not hasattr(PIPELINES.get(modality), "describe"):
         raise ValueError(f"The {modality} pipeline cannot describe its model for a card (it has no `describe`).")
+
+
+def _deliver_settings(value: Any, *, steps: int) -> dict:
+    """The recipe's ``deliver:`` mapping, checked: ``{"stop_at": int | None, "chosen_by": str | None}``."""
+    if value is None:
+        return {"stop_at": None, "chosen_by": None}
+    if not isinstance(value, dict):
+        raise ValueError(f"Config key 'deliver' must be a mapping with keys {list(DELIVER_KEYS)}, got {value!r}.")
+    unknown = sorted(set(value) - set(DELIVER_KEYS))
+    if unknown:
+        raise ValueError(f"Unknown config key 'deliver.{unknown[0]}'. Known keys here: {', '.join(DELIVER_KEYS)}.")
+    stop_at, chosen_by = value.get("stop_at"), value.get("chosen_by")
+    if stop_at is not None and (isinstance(stop_at, bool) or not isinstance(stop_at, int)
+                                or not 1 <= stop_at <= steps):
+        raise ValueError(f"Config key 'deliver.stop_at' must be a step in 1..train.steps ({steps}) or null, got "
+                         f"{stop_at!r}.")
+    if chosen_by is not None and not isinstance(chosen_by, str):
+        raise ValueError(f"Config key 'deliver.chosen_by' must be a string, got {chosen_by!r}.")
+    return {"stop_at": stop_at, "chosen_by": chosen_by}
+
+
+def _kept(deliver: dict, steps: int) -> str:
+    if deliver["stop_at"] is None:
+        return "the model after the last step"
+    by = f", chosen by {deliver['chosen_by']}" if deliver["chosen_by"] else ""
+    return f"the model after step {deliver['stop_at']} of the {steps}-step schedule{by}"
 
 
 def _versions() -> dict:
@@ -174,8 +206,8 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
 
     Raises:
         ValueError: before any work, for a bad recipe, a ``train.lr``/``train.weight_decay`` grid, an
-            unknown or reference ``row``, a remedy that replaces the model, an existing non-empty
-            ``out`` without ``force``.
+            unknown or reference ``row``, a remedy that changes the model without declaring
+            ``deliverable``, a bad ``deliver:`` mapping, an existing non-empty ``out`` without ``force``.
 
     Example:
         >>> train_model("recipes/digits.yaml", out="model", row="augment",  # doctest: +SKIP
@@ -184,9 +216,12 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
     out = _check_out(out, force=force)
     data = read_config_yaml(recipe)
     evidence = _json_able(data.pop("evidence", None), "evidence")
-    config = from_dict(ExperimentConfig, apply_overrides(data, list(overrides)))
+    data = apply_overrides(data, list(overrides))
+    settings = data.pop("deliver", None)
+    config = from_dict(ExperimentConfig, data)
     lr, weight_decay = _single(config, "lr"), _single(config, "weight_decay")
     config.train.engine_config(lr=lr, weight_decay=weight_decay)  # bad train settings fail here
+    settings = _deliver_settings(settings, steps=config.train.steps)
     if not config.seeds:
         raise ValueError("Config key 'seeds' must hold at least one value (the first seeds the fit).")
     seed = config.seeds[0]
@@ -205,9 +240,13 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
         _check_savable(remedy, chosen.label, modality)
     description = PIPELINES.get(modality).describe(model=config.model, train=pool)
     learner = ModelLearner(config, bundle, chosen.remedy)
-    setup = learner.prepare(pool, seed=seed)
-    fitted = learner.fit(setup, hparams={"lr": lr, "weight_decay": weight_decay}, seed=seed, val=None)
-    weights = _state_bytes(fitted.model)
+    base = learner.base_setup(pool)
+    setup = remedy.apply(base, seed=seed)  # what learner.prepare does
+    parts = card_parts(setup, base=base)  # a part that cannot describe itself fails before training
+    fitted = learner.fit(setup, hparams={"lr": lr, "weight_decay": weight_decay}, seed=seed, val=None,
+                         stop_at=settings["stop_at"])
+    saved, collate = inference_pair(fitted.model, setup.collate)
+    weights = _state_bytes(saved)
     card = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -216,12 +255,14 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
                     "n_train": len(pool), "class_counts": [int(c) for c in _counts(pool)],
                     "test_split": bundle.test_split},
         "pipeline": _json_able(description, "model.options"),
-        "preprocessing": _preprocessing(description, modality),
+        "model_parts": _json_able(parts, "model_parts"),
+        "preprocessing": _preprocessing(modality, parts),
         "remedy": {"label": chosen.label, "spec": _json_able(chosen.remedy, "remedies"),
                    "notes": _json_able(dict(setup.notes), "notes"),
                    "n_train_after_remedy": len(setup.train)},
         "train": {**dataclasses.asdict(config.train), "lr": lr, "weight_decay": weight_decay, "seed": seed,
-                  "validation": None, "kept": "the model after the last step"},
+                  "validation": None, "stop_at": settings["stop_at"], "steps_run": fitted.summary.get("steps"),
+                  "kept": _kept(settings, config.train.steps)},
         "train_summary": _json_able(fitted.summary, "train_summary"),
         "recipe": config.name,
         "evidence": evidence,
@@ -229,7 +270,7 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
         "weights": {"file": WEIGHTS, "format": "safetensors", "sha256": sha256_of(weights)},
     }
     _publish(card, weights, out)
-    return TrainedModel(out, card, fitted.model, setup.collate)
+    return TrainedModel(out, card, saved, collate, fitted.model, setup.collate)
 
 
 def dataset_modality(dataset: str) -> str | None:
@@ -245,8 +286,10 @@ def _counts(pool) -> list[int]:
     return np.bincount(pool.labels, minlength=pool.num_classes).tolist()
 
 
-def _preprocessing(description: dict, modality: str) -> dict:
+def _preprocessing(modality: str, parts: dict) -> dict:
     """What is done to an input before the model sees it, in words and settings (for the card's reader)."""
+    if "what" in parts["collate"]:  # a remedy's collate (e.g. a backbone's resize and normalisation)
+        return {"steps": parts["collate"]["what"], "settings": "model_parts.collate"}
     what = {"image": "decoded to uint8 HWC (mode L for 1 channel, RGB for 3), of the training size; then "
                      "(x / 255 - 0.5) / 0.25, channels first",
             "text": "lower-cased word tokens and their n-grams hashed into `buckets` ids (HashedNgrams)",
@@ -262,6 +305,6 @@ def train_command(recipe: str, *, out: str, row: str | None, overrides: list[str
                           force=force)
     card = trained.card
     return (f"Trained '{card['remedy']['label']}' on all {card['dataset']['n_train']} training examples of "
-            f"{card['dataset']['name']} ({card['train']['steps']} steps, seed {card['train']['seed']}); wrote "
+            f"{card['dataset']['name']} ({card['train']['steps_run']} steps, seed {card['train']['seed']}); wrote "
             f"{trained.path}/{WEIGHTS} and {trained.path}/{CARD}. Use it: scarce predict {trained.path} INPUTS...")
 

@@ -116,13 +116,16 @@ class ModelLearner:
     def axes(self) -> dict:
         return {"lr": list(self.config.train.lr), "weight_decay": list(self.config.train.weight_decay)}
 
-    def prepare(self, part: LabelledDataset, *, seed: int) -> TrainSetup:
-        """The setup built from ``part`` only, with the remedy applied."""
+    def base_setup(self, part: LabelledDataset) -> TrainSetup:
+        """The setup built from ``part`` only by the modality's pipeline, before the remedy."""
         model_fn, collate = PIPELINES.create(part.modality, model=self.config.model, train=part,
                                              num_classes=self.bundle.num_classes)
-        setup = TrainSetup(train=part, num_classes=self.bundle.num_classes, model_fn=model_fn, collate=collate,
-                           clean_train=part)
-        return create_remedy(self.spec).apply(setup, seed=seed)
+        return TrainSetup(train=part, num_classes=self.bundle.num_classes, model_fn=model_fn, collate=collate,
+                          clean_train=part)
+
+    def prepare(self, part: LabelledDataset, *, seed: int) -> TrainSetup:
+        """The setup built from ``part`` only, with the remedy applied."""
+        return create_remedy(self.spec).apply(self.base_setup(part), seed=seed)
 
     def fit(self, setup: TrainSetup, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
             stop_at: int | None = None):

@@ -3,7 +3,8 @@
 Loading never unpickles: the card is JSON, the weights are safetensors, and the weights' SHA-256
 is checked against the card before they are used. The model is rebuilt from the card alone (the
 pipeline description: model name and options, the inputs the pipeline inferred, the collate's
-settings), so the training data are not needed; predictions use the collate of training (the
+settings; and ``model_parts``, what a remedy built in their place, see
+:mod:`scarce.experiment.delivery`), so neither the training data nor pretrained weights are needed; predictions use the collate of training (the
 same standardisation, tokeniser or log-mel front end) in eval mode through
 :func:`scarce.train.predict` (device auto; AMP on CUDA).
 """
@@ -80,6 +81,10 @@ def read_card(model_dir: str | Path) -> dict:
     if card["format"] != FORMAT or card["format_version"] != FORMAT_VERSION:
         raise _refuse(where, f"is format {card['format']!r} version {card['format_version']!r}; this scarce reads "
                              f"{FORMAT!r} version {FORMAT_VERSION}")
+    parts = card.get("model_parts")  # absent: the pipeline's model and collate
+    if parts is not None and not (isinstance(parts, dict) and all(
+            isinstance(parts.get(k), dict) and isinstance(parts[k].get("kind"), str) for k in ("model", "collate"))):
+        raise _refuse(where, "field `model_parts` must map `model` and `collate` to descriptions with a `kind`")
     missing = [k for k in PIPELINE_FIELDS if k not in card["pipeline"]]
     if missing:
         raise _refuse(where, f"lacks the field `pipeline.{missing[0]}`")
@@ -162,6 +167,7 @@ def load_model(path: str | Path, *, device: str = "auto") -> SavedModel:
     from safetensors.torch import load as load_safetensors
 
     from scarce._torch import resolve_device
+    from scarce.experiment.delivery import rebuild
     from scarce.experiment.pipelines import PIPELINES
 
     folder = Path(path)
@@ -177,7 +183,11 @@ def load_model(path: str | Path, *, device: str = "auto") -> SavedModel:
         state = load_safetensors(data)
     except (SafetensorError, ValueError) as err:
         raise ValueError(f"Weights '{folder / WEIGHTS}' are not a readable safetensors file ({err}).") from None
-    model_fn, collate = pipeline.build(card["pipeline"])
+    base_fn, base_collate = pipeline.build(card["pipeline"])
+    try:  # a remedy's parts (a backbone, a probe head, a wrapper), built without any pretrained weight
+        model_fn, collate = rebuild(card.get("model_parts"), model_fn=base_fn, collate=base_collate)
+    except (KeyError, TypeError, ValueError) as err:
+        raise _refuse(folder / CARD, f"field `model_parts` does not describe a model this scarce rebuilds ({err})") from None
     with torch.random.fork_rng():  # initialisation draws are overwritten; the caller's RNG stays as it was
         model = model_fn(len(card["classes"]))
     try:

@@ -72,6 +72,23 @@ def chosen_hparams(result, label: str) -> dict:
     return next(r["hparams"] for r in recs if counts[json.dumps(r["hparams"], sort_keys=True)] == best)
 
 
+def chosen_step(result, label: str, hp: dict) -> dict | None:
+    """``best.yaml``'s ``deliver:``, the step count the winner's cells chose for ``scarce train``:
+    cross-validation's chosen ``step`` (part of the chosen point), else the lower median of the
+    kept checkpoints (``best_step``) of the cells that chose the point (hold-out); ``None``: none."""
+    if "step" in hp:
+        return None if hp["step"] is None else {
+            "stop_at": int(hp["step"]), "chosen_by": "cross-validation in the search's cells (the step of the "
+                                                     "most common choice over the winner's seeds)"}
+    steps = sorted(int(r["best_step"]) for r in result.records
+                   if r["remedy"] == label and r.get("hparams") == hp and r.get("best_step") is not None)
+    if not steps:
+        return None
+    return {"stop_at": steps[(len(steps) - 1) // 2],
+            "chosen_by": f"hold-out validation in the search's cells (the median kept checkpoint over {len(steps)} "
+                         "seed(s) that chose this point)"}
+
+
 def evidence(result, rows: list[dict]) -> dict:
     """What the search measured, for ``best.yaml``'s ``evidence:`` (copied into a model's card)."""
     keep = ("label", "seeds", "mean", "low", "high", "gain", "gain_low", "gain_high", "p_holm", "status")
@@ -83,8 +100,9 @@ def evidence(result, rows: list[dict]) -> dict:
 
 
 def best_recipe(result, config: ExperimentConfig, rows: list[dict] | None = None) -> dict:
-    """The recipe of the winner: its remedy as the only row, the train grid cut to its chosen point
-    (and, given the standing ``rows``, the ``evidence:`` of the search)."""
+    """The recipe of the winner: its remedy as the only row, the train grid cut to its chosen point,
+    the step count its cells chose as ``deliver: {stop_at: ...}`` (:func:`chosen_step`; ``scarce
+    train`` keeps the model after that step) and, given the standing ``rows``, the ``evidence:``."""
     spec = next((c.spec for c in result.candidates if c.label == result.winner), result.reference.spec)
     hp = chosen_hparams(result, result.winner)
     recipe = config.to_dict()
@@ -95,6 +113,9 @@ def best_recipe(result, config: ExperimentConfig, rows: list[dict] | None = None
         recipe["train"]["lr"] = [hp["lr"]]
     if "weight_decay" in hp:
         recipe["train"]["weight_decay"] = [hp["weight_decay"]]
+    step = chosen_step(result, result.winner, hp)
+    if step is not None:
+        recipe["deliver"] = step
     if rows is not None:
         recipe["evidence"] = evidence(result, rows)
     return recipe

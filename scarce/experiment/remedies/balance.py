@@ -122,7 +122,9 @@ class Focal:
 
 
 @dataclass(frozen=True)
-class _PosthocModelFn:
+class PosthocModelFn:
+    """``model_fn`` of post-hoc logit adjustment: the wrapped model, its eval logits minus ``τ·log π``."""
+
     model_fn: Any
     counts: tuple
     tau: float
@@ -139,6 +141,17 @@ class _PosthocModelFn:
         return {**class_terms(self.model_fn),
                 f"logit offset −τ·log π (τ = {self.tau:g}), after training": -(self.tau * log_prior(list(self.counts))).numpy()}
 
+    def card_part(self, describe) -> dict:
+        """Its description for a model card (``scarce.experiment.delivery``): the wrapped model's, the
+        class counts and ``τ`` (the offset is also a buffer saved with the weights)."""
+        return {"kind": "posthoc_logit_adjust", "tau": float(self.tau), "counts": [int(c) for c in self.counts],
+                "what": "in eval mode the logits become logits - tau * log(class prior of the training rows)",
+                "inner": describe(self.model_fn)}
+
+    @classmethod
+    def from_card(cls, description: dict, build) -> "PosthocModelFn":
+        return cls(build(description["inner"]), tuple(description["counts"]), float(description["tau"]))
+
 
 @dataclass(frozen=True)
 class LogitAdjust:
@@ -148,6 +161,7 @@ class LogitAdjust:
     tau: float = 1.0
     mode: str = "loss"
     name: str = "logit_adjust"
+    deliverable = True  # post-hoc: its model describes itself for a card (scarce.experiment.delivery)
 
     def __post_init__(self) -> None:
         check_float("tau", self.tau, low=0.0)
@@ -163,7 +177,7 @@ class LogitAdjust:
 
         counts = _counts(setup)
         if self.mode == "posthoc":
-            fn = _PosthocModelFn(setup.model_fn, tuple(int(c) for c in counts), self.tau)
+            fn = PosthocModelFn(setup.model_fn, tuple(int(c) for c in counts), self.tau)
             return replace(setup, model_fn=fn).with_notes(logit_adjust=f"posthoc:{self.tau:g}")
         return replace(setup, loss_fn=LogitAdjustedLoss(counts, tau=self.tau, base=setup.loss_fn)).with_notes(
             logit_adjust=f"loss:{self.tau:g}")
@@ -204,16 +218,28 @@ class DRW:
 
 
 @dataclass(frozen=True)
-class _CRTParts:
+class CRTModelFn:
+    """cRT's ``model_fn`` (the wrapped model following the two-phase clock) and its sampler."""
+
     model_fn: Any
     clock: Any
     reinit: bool
     strategy: str
 
-    def build(self, num_classes: int):
+    def __call__(self, num_classes: int):
         from scarce.balance.crt import attach_crt
 
         return attach_crt(self.model_fn(num_classes), self.clock, reinit=self.reinit)
+
+    def card_part(self, describe) -> dict:
+        """Its description for a model card: the wrapped model's (cRT adds no weight)."""
+        return {"kind": "crt", "start": float(self.clock.start), "reinit": self.reinit, "strategy": str(self.strategy),
+                "inner": describe(self.model_fn)}
+
+    @classmethod
+    def from_card(cls, description: dict, build) -> Any:
+        """The wrapped model: cRT's hook only acts in train mode, a saved model predicts in eval mode."""
+        return build(description["inner"])
 
     def sampler(self, labels, *, seed: int):
         from scarce.balance.crt import PhaseSampler
@@ -230,6 +256,7 @@ class CRT:
     strategy: str = "inverse"
     reinit: bool = False
     name: str = "crt"
+    deliverable = True  # its model describes itself for a card (scarce.experiment.delivery)
     changes = Changes(wraps={"model_fn", "loss_fn"}, replaces={"sampler_fn"}, excludes=_READS_PRIOR,
                       advice=_BALANCED_ROWS)
 
@@ -243,6 +270,6 @@ class CRT:
         from scarce.balance.crt import PhaseLoss, TwoPhase
 
         clock = TwoPhase(start=self.start)
-        parts = _CRTParts(setup.model_fn, clock, self.reinit, self.strategy)
-        return replace(setup, model_fn=parts.build, sampler_fn=parts.sampler,
+        parts = CRTModelFn(setup.model_fn, clock, self.reinit, self.strategy)
+        return replace(setup, model_fn=parts, sampler_fn=parts.sampler,
                        loss_fn=PhaseLoss(clock, setup.loss_fn)).with_notes(crt_start=self.start)

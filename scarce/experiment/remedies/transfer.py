@@ -125,19 +125,68 @@ def _probe_head(dim: int, mean: np.ndarray, std: np.ndarray, num_classes: int):
     return nn.Sequential(Standardize(mean, std), nn.Linear(dim, num_classes))
 
 
-class _HeadFn:
+class HeadFn:
+    """``model_fn`` of a probe: the training features' standardisation + a linear head."""
+
     def __init__(self, dim, mean, std):
         self.dim, self.mean, self.std = dim, mean, std
 
     def __call__(self, num_classes: int):
         return _probe_head(self.dim, self.mean, self.std, num_classes)
 
+    def card_part(self, describe) -> dict:
+        """Its description for a model card (the statistics are buffers, saved with the weights)."""
+        return {"kind": "probe_head", "feature_dim": int(self.dim), "head": "Standardize (training features' mean "
+                "and std, saved) then Linear(feature_dim, classes)"}
+
+    @classmethod
+    def from_card(cls, description: dict, build) -> "HeadFn":
+        dim = int(description["feature_dim"])
+        return cls(dim, np.zeros(dim, np.float32), np.ones(dim, np.float32))
+
 
 class FeatureCollate:
-    """``list[(image, label)]`` → (frozen features, labels), through the extractor's cache."""
+    """``list[(image, label)]`` → (frozen features, labels), through the extractor's cache.
 
-    def __init__(self, extractor) -> None:
-        self.extractor = extractor
+    For a saved model (``scarce.experiment.delivery``) it names the registered ``backbone`` its
+    extractor runs (the first ``n_stages`` of it; ``None``: all) and hands that frozen backbone to
+    the saved model, its own weights included, behind the extractor's preprocessing.
+    """
+
+    def __init__(self, extractor, *, backbone: str | None = None, n_stages: int | None = None) -> None:
+        self.extractor, self.backbone, self.n_stages = extractor, backbone, n_stages
+
+    def delivered(self):
+        """``(collate of raw images, frozen backbone)``: the backbone moves into the saved model."""
+        from scarce.backbones.base import Collate
+
+        return Collate(self.extractor.preprocess), self.extractor.backbone.headless()
+
+    def card_part(self, describe) -> dict:
+        if self.backbone is None:
+            raise ValueError("This FeatureCollate does not name its registered backbone; a saved model cannot "
+                             "rebuild it (pass `backbone=`).")
+        bb, pre = self.extractor.backbone, self.extractor.preprocess
+        return {"kind": "frozen_features", "backbone": self.backbone, "n_stages": self.n_stages,
+                "feature_dim": int(bb.num_features), "frozen": "every stage (weights saved in model.safetensors)",
+                "preprocess": pre.describe(),
+                "what": f"{pre.in_words()}; then the frozen {self.backbone} backbone"
+                        + (f" (first {self.n_stages} stages)" if self.n_stages else "") + ", average-pooled"}
+
+    @classmethod
+    def from_card(cls, description: dict, build) -> tuple:
+        """``(collate, front)``: the preprocessing and a builder of the backbone's architecture
+        (no pretrained weights read: the saved weights fill it)."""
+        from scarce.backbones import create_backbone
+        from scarce.backbones.base import Collate, Preprocess
+
+        name, n = description["backbone"], description["n_stages"]
+
+        def front():
+            bb = create_backbone(name, pretrained=False)
+            return (bb.truncated(n) if n is not None else bb).headless()
+
+        return Collate(Preprocess.from_description(description["preprocess"])), front
 
     def __call__(self, batch):
         import torch
@@ -165,6 +214,7 @@ class LinearProbe(_Common):
     batch_size: int = 64
     name: str = "linear_probe"
     cache: InitVar[object] = NOT_GIVEN  # renamed `cache_dir`: refused with the fix
+    deliverable = True  # its model and collate describe themselves for a card (scarce.experiment.delivery)
 
     changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"}, excludes={"transform", "batch_transform"},
                       modalities={"image"}, advice="Frozen features are computed once per image and cannot take a "
@@ -190,12 +240,15 @@ class LinearProbe(_Common):
         fx = FeatureExtractor(bb, pre, cache_dir=_cache(self.cache_dir), batch_size=self.batch_size, progress=False)
         feats = fx.dataset(setup.train)
         mean, std = standardization_stats(feats)
-        return replace(setup, model_fn=_HeadFn(feats.shape[1], mean, std), collate=FeatureCollate(fx),
+        collate = FeatureCollate(fx, backbone=self.backbone, n_stages=self.n_stages)
+        return replace(setup, model_fn=HeadFn(feats.shape[1], mean, std), collate=collate,
                        param_groups_fn=None).with_notes(**notes, feature_dim=int(feats.shape[1]))
 
 
 @dataclass(frozen=True)
-class _FinetuneModelFn:
+class FinetuneModelFn:
+    """``model_fn`` of the fine-tuning remedies: the backbone (with its pretrained weights) + a new head."""
+
     backbone: str
     pretrained: bool | str
     strategy: str
@@ -212,6 +265,18 @@ class _FinetuneModelFn:
                                     num_classes=num_classes,
                                     strategy=self.strategy, n_stages=self.n_stages, gradual=self.gradual, bn=self.bn,
                                     dropout=self.dropout)
+
+    def card_part(self, describe) -> dict:
+        """Its description for a model card (every weight, the backbone's included, is saved)."""
+        return {"kind": "transfer_model", "backbone": self.backbone, "strategy": self.strategy,
+                "n_stages": self.n_stages, "gradual": self.gradual, "bn": self.bn, "dropout": self.dropout,
+                "trained_from": f"pretrained weights {self.pretrained!s}"}
+
+    @classmethod
+    def from_card(cls, description: dict, build) -> "FinetuneModelFn":
+        """The same architecture, built without pretrained weights (the saved weights fill it)."""
+        d = description
+        return cls(d["backbone"], False, d["strategy"], d["n_stages"], d["gradual"], d["bn"], d["dropout"])
 
 
 @dataclass(frozen=True)
@@ -232,6 +297,7 @@ class Finetune(_Common):
     dropout: float = 0.0
     gradual: int | None = None
     name: str = "finetune"
+    deliverable = True  # its model and collate describe themselves for a card (scarce.experiment.delivery)
     changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"}, modalities={"image"})
 
     def __post_init__(self) -> None:
@@ -254,7 +320,7 @@ class Finetune(_Common):
         n = None if self.strategy == "finetune_all" else self.n_stages
         if n is not None:
             check_int("n_stages", n, minimum=1, maximum=bb.num_stages)
-        model_fn = _FinetuneModelFn(self.backbone, self.pretrained, self.strategy, n, self.gradual, self.bn,
+        model_fn = FinetuneModelFn(self.backbone, self.pretrained, self.strategy, n, self.gradual, self.bn,
                                     self.dropout, self.download)
         notes.update(strategy=self.strategy, n_stages=n, backbone_lr_scale=self.backbone_lr_scale, decay=self.decay,
                      bn=self.bn, gradual=self.gradual)
