@@ -64,7 +64,7 @@ GRIDS = {
 }
 RECIPES = {  # each grid is a shipped recipe, cut to the reference grid by overrides
     "a": ("digits.yaml", []),
-    "b": ("image_augmentation.yaml", ["remedies=[baseline, {name: augment, preset: light, label: light}, "
+    "b": ("cifar10_quick.yaml", ["remedies=[baseline, {name: augment, preset: light, label: light}, "
                                       "{name: mixup, label: mixup}]",
                                       "train.lr=[0.0003, 0.001, 0.003]", "train.weight_decay=[0.0001, 0.05]"]),
     "c": ("text_eda.yaml", ["remedies=[baseline, eda, duplicate]", "references=[]", "sizes=[25, 125]"]),

@@ -184,3 +184,13 @@ def test_budget_counts_the_races_own_rounds_not_other_cells_in_the_folder(race, 
     result = Search(config(), out_dir=folder, budget="7cells", **RACE).run()
     assert len(result.rounds) == 2 and "budget" in result.stop_reason  # 3 + 3 cells; a third round needs 3 more
     assert result.winner == full.rounds[1].leader
+
+
+def test_best_recipe_carries_the_schedule_of_the_raced_size(race):
+    from scarce.experiment.search_report import best_recipe
+
+    _, result = race
+    cfg = config()
+    cfg.train.steps_by_size = {result.size: 7, 10 * result.size: 99}
+    train = best_recipe(result, cfg)["train"]
+    assert train["steps"] == 7 and train["steps_by_size"] == {}  # what `scarce train` then runs

@@ -2,7 +2,8 @@
 
 The recipe is an ordinary ``scarce ablate`` config (e.g. the ``best.yaml`` of a search): its
 dataset's whole training pool (the pool an ablation cuts its subsets from) is the training data,
-``sizes`` are ignored and ``seeds[0]`` seeds the fit; its ``train`` section must hold one
+``sizes`` only pick the schedule (with one size, ``train.steps_by_size`` of that size applies) and
+``seeds[0]`` seeds the fit; its ``train`` section must hold one
 learning rate and one weight decay (the tuned point). The row's remedy is applied exactly as in an
 ablation cell (:class:`~scarce.experiment.learners.ModelLearner`: the modality's pipeline, then
 ``create_remedy(spec).apply(setup, seed=...)``) and trained without a validation split: the model
@@ -219,6 +220,8 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
     data = apply_overrides(data, list(overrides))
     settings = data.pop("deliver", None)
     config = from_dict(ExperimentConfig, data)
+    if len(config.sizes) == 1:  # the schedule of the size the row was measured at (a search's best.yaml)
+        config = config.at_size(config.sizes[0])
     lr, weight_decay = _single(config, "lr"), _single(config, "weight_decay")
     config.train.engine_config(lr=lr, weight_decay=weight_decay)  # bad train settings fail here
     settings = _deliver_settings(settings, steps=config.train.steps)

@@ -109,6 +109,7 @@ def best_recipe(result, config: ExperimentConfig, rows: list[dict] | None = None
     recipe.update(name=f"{config.name}_best", remedies=[spec], references=[],
                   sizes=[result.size], seeds=sorted({r["seed"] for r in result.records}) or list(config.seeds))
     recipe.pop("reference", None)
+    recipe["train"].update(steps=config.train.at_size(result.size).steps, steps_by_size={})  # the race's schedule
     if "lr" in hp:
         recipe["train"]["lr"] = [hp["lr"]]
     if "weight_decay" in hp:
