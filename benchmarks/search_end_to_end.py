@@ -79,7 +79,7 @@ def scarce(*args: str) -> None:
 
 
 def main(args) -> dict:
-    from scarce.metrics import mean_ci
+    from scarce.metrics import mean_ci, prediction_interval
 
     out = Path(args.out).resolve()
     train, test = write_folders(out / "data", per_class=args.per_class, seed=args.seed)
@@ -91,10 +91,7 @@ def main(args) -> dict:
     records = [json.loads(line) for line in (out / "search" / "results.jsonl").read_text().splitlines() if line.strip()]
     cells = {r["seed"]: r["metrics"]["accuracy"] for r in records if r.get("remedy") == winner and r.get("metrics")}
     accs = list(cells.values())
-    ci = mean_ci(accs)
-    from scipy import stats
-
-    half = float(stats.t.ppf(0.975, len(accs) - 1) * np.std(accs, ddof=1) * np.sqrt(1 + 1 / len(accs)))
+    ci, one = mean_ci(accs), prediction_interval(accs)
     scarce("train", str(out / "search" / "best.yaml"), "--out", str(out / "model"), "--force")
     scarce("predict", str(out / "model"), str(test), "--out", str(out / "predictions.csv"))
     with open(out / "predictions.csv", encoding="utf-8") as f:
@@ -102,18 +99,18 @@ def main(args) -> dict:
     correct = sum(Path(r["input"]).parent.name == r["prediction"] for r in rows)
     accuracy = correct / len(rows)
     inside = ci.n >= 2 and ci.low <= accuracy <= ci.high
-    inside_pi = ci.n >= 2 and ci.mean - half <= accuracy <= ci.mean + half
+    inside_pi = ci.n >= 2 and one.low <= accuracy <= one.high
     first = cells.get(min(cells)) if cells else None
     result = {"winner": winner, "search_accuracy": ci.mean, "search_low": ci.low, "search_high": ci.high,
-              "search_seeds": ci.n, "per_seed": cells, "prediction_low": ci.mean - half,
-              "prediction_high": ci.mean + half, "delivered_accuracy": accuracy, "test_images": len(rows),
+              "search_seeds": ci.n, "per_seed": cells, "prediction_low": one.low,
+              "prediction_high": one.high, "delivered_accuracy": accuracy, "test_images": len(rows),
               "inside": inside, "inside_prediction_interval": inside_pi, "first_seed_cell": first,
               "per_class": args.per_class, "search_cells": summary["cells"]}
     (out / "end_to_end.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(f"search: winner {winner}, test accuracy {ci.mean:.4f} [{ci.low:.4f}, {ci.high:.4f}] over {ci.n} seeds "
           f"({summary['cells']} cells)")
     print(f"  per seed: {', '.join(f'{s}: {a:.4f}' for s, a in sorted(cells.items()))}; 95% prediction interval for one "
-          f"model [{ci.mean - half:.4f}, {ci.mean + half:.4f}]")
+          f"model [{one.low:.4f}, {one.high:.4f}]")
     print(f"delivered model: {correct}/{len(rows)} = {accuracy:.4f} on the same test images; inside the interval of the "
           f"mean: {inside}; inside the prediction interval: {inside_pi}; the search's first-seed cell (the same seed "
           f"and data): {first:.4f}")

@@ -86,6 +86,26 @@ def mean_ci(values: Sequence[float], *, confidence: float = 0.95) -> Interval:
     return Interval(m, m - half, m + half, int(x.size))
 
 
+def prediction_interval(values: Sequence[float], *, confidence: float = 0.95) -> Interval:
+    """Where the metric of *one more* run (e.g. one model trained with another seed) falls: the mean
+    of ``values`` and the Student-t prediction interval ``mean ± t·s·sqrt(1 + 1/n)``. Wider than
+    :func:`mean_ci`, which covers the mean of runs, not a single run.
+
+    Example:
+        >>> iv = prediction_interval([0.90, 0.92, 0.94])
+        >>> round(iv.low, 3), round(iv.high, 3)
+        (0.821, 1.019)
+    """
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    ci = mean_ci(x, confidence=confidence)
+    if x.size < 2:
+        return ci
+    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) * np.sqrt(1 + 1 / x.size))
+    return Interval(ci.mean, ci.mean - half, ci.mean + half, ci.n)
+
+
 def paired_diff_ci(treated: Sequence[float], control: Sequence[float], *, confidence: float = 0.95) -> Interval:
     """Mean paired difference ``treated - control`` with a t-interval over the pairs (seeds)."""
     a, b = np.asarray(treated, float), np.asarray(control, float)

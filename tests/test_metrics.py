@@ -33,6 +33,19 @@ def test_mean_ci_matches_t_interval():
     assert (ci.low, ci.high) == pytest.approx((lo, hi))
 
 
+def test_prediction_interval_covers_one_more_run():
+    from scarce.metrics import prediction_interval
+
+    x = [0.80, 0.82, 0.85, 0.79, 0.81]
+    iv = prediction_interval(x)
+    half = stats.t.ppf(0.975, 4) * np.std(x, ddof=1) * np.sqrt(1 + 1 / 5)
+    assert (iv.low, iv.high) == pytest.approx((np.mean(x) - half, np.mean(x) + half))
+    rng = np.random.default_rng(0)  # coverage: a new draw falls inside about 95% of the time
+    hits = [prediction_interval(s[:5]).low <= s[5] <= prediction_interval(s[:5]).high
+            for s in rng.normal(0.8, 0.02, size=(2000, 6))]
+    assert 0.93 < np.mean(hits) < 0.97
+
+
 def test_paired_interval_is_narrower_than_unpaired_when_seeds_correlate():
     base = np.array([0.70, 0.80, 0.75, 0.90, 0.65])
     treated = base + np.array([0.02, 0.025, 0.018, 0.022, 0.021])

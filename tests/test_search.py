@@ -134,6 +134,9 @@ def test_race_drops_the_clearly_worse_remedy_and_writes_its_answer(race):
     assert [r if isinstance(r, str) else r.get("label", r["name"]) for r in best.remedies] == [result.winner]
     assert best.sizes == [5] and best.train.lr == [3e-2]
     assert "scramble" in (out / "search.md").read_text()
+    win = next(r for r in evidence["standing"] if r["label"] == result.winner)  # what one delivered model scores
+    assert win["one_low"] < win["low"] <= win["mean"] <= win["high"] < win["one_high"]
+    assert "95% prediction interval" in (out / "search.md").read_text()
 
 
 def test_killed_search_resumes_to_the_same_answer(race, tmp_path):

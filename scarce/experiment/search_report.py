@@ -16,16 +16,17 @@ import yaml
 from scarce._io import atomic_write_text
 from scarce.experiment.config import ExperimentConfig
 from scarce.experiment.plots import save_figure
-from scarce.metrics import holm, mean_ci, paired_diff_ci, paired_pvalue
+from scarce.metrics import holm, mean_ci, paired_diff_ci, paired_pvalue, prediction_interval
 
 
 def row_summary(vals: dict[int, float], ref: dict[int, float] | None) -> dict:
-    """A row's metric per seed → its mean with a 95% t-interval (``mean``, ``low``, ``high``, ``seeds``)
-    and, given the reference's ``ref``, its paired gain on their common seeds (``gain``, ``gain_low``,
+    """A row's metric per seed → its mean with a 95% t-interval (``mean``, ``low``, ``high``, ``seeds``),
+    the 95% prediction interval of one more model (``one_low``, ``one_high``) and, given the reference's ``ref``, its paired gain on their common seeds (``gain``, ``gain_low``,
     ``gain_high``, ``p``)."""
     seeds = sorted(vals)
-    ci = mean_ci([vals[s] for s in seeds])
-    row = {"seeds": len(seeds), "mean": ci.mean, "low": ci.low, "high": ci.high}
+    ci, one = mean_ci([vals[s] for s in seeds]), prediction_interval([vals[s] for s in seeds])
+    row = {"seeds": len(seeds), "mean": ci.mean, "low": ci.low, "high": ci.high, "one_low": one.low,
+           "one_high": one.high}
     common = [s for s in seeds if ref is not None and s in ref]
     if common:
         a, b = [vals[s] for s in common], [ref[s] for s in common]
@@ -91,7 +92,7 @@ def chosen_step(result, label: str, hp: dict) -> dict | None:
 
 def evidence(result, rows: list[dict]) -> dict:
     """What the search measured, for ``best.yaml``'s ``evidence:`` (copied into a model's card)."""
-    keep = ("label", "seeds", "mean", "low", "high", "gain", "gain_low", "gain_high", "p_holm", "status")
+    keep = ("label", "seeds", "mean", "low", "high", "one_low", "one_high", "gain", "gain_low", "gain_high", "p_holm", "status")
     return {"search": str(result.out_dir), "metric": result.metric, "size_per_class": result.size,
             "reference": result.reference.label, "winner": result.winner, "stop": result.stop_reason,
             "cells": len(result.records), "chosen": chosen_hparams(result, result.winner),
@@ -147,6 +148,12 @@ def to_markdown(result, rows: list[dict]) -> str:
     for rnd in result.rounds:
         dropped = "; ".join(f"{d['label']} (Holm p {d['p_holm']:.3f})" for d in rnd.dropped) or "none"
         lines.append(f"| {rnd.index} | {rnd.seed} | {len(rnd.raced)} | {rnd.leader} | {dropped} |")
+    win = next((r for r in rows if r["label"] == result.winner and "one_low" in r), None)
+    if win is not None and not np.isnan(win["one_low"]):
+        lines += ["", f"One model of `{result.winner}` (what `scarce train best.yaml` delivers: one training, not "
+                      f"the mean of {win['seeds']}) should score {result.metric} {_fmt(win['mean'])} within "
+                      f"[{_fmt(win['one_low'])}, {_fmt(win['one_high'])}] (95% prediction interval over the seeds "
+                      "it ran, on the same test split; the interval of the mean above is narrower)."]
     lines += ["", f"Cells run: {len(result.records)}. Recipe of the winner: `best.yaml` "
                   "(`scarce train best.yaml --out model/`).", ""]
     return "\n".join(lines)
