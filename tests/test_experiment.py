@@ -277,6 +277,7 @@ def test_steps_by_size_sets_each_sizes_schedule_and_old_folders_still_grow(tmp_p
     Experiment(tiny_config(references=[], train=train), out_dir=tmp_path / "a", progress=False).run()
     steps = {r["size"]: r["train_summary"]["steps"] for r in read_log(tmp_path / "a" / "results.jsonl")}
     assert steps == {3: 4, 6: 8}
+    assert "steps 4 at k=3, 8 at k=6 (batches of 64)" in (tmp_path / "a" / "results.md").read_text()
     # a folder whose config.yaml predates the key (saved without it) resumes and grows as before
     Experiment(tiny_config(seeds=[0], references=[]), out_dir=tmp_path / "b", progress=False).run()
     saved = yaml.safe_load((tmp_path / "b" / "config.yaml").read_text())

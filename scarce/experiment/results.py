@@ -213,7 +213,18 @@ class Results:
         ds = self.config.get("dataset", {}).get("name", "?")
         return (f"Dataset `{ds}`, model `{self.config.get('model', {}).get('name', '?')}`, "
                 f"subset `{self.config.get('subset', {}).get('kind', 'per_class')}`, sizes {self.sizes}, "
-                f"seeds {seeds}, {len(self.records)} cells.")
+                f"seeds {seeds}, {len(self.records)} cells{self._schedule()}.")
+
+    def _schedule(self) -> str:
+        """``; steps ...`` per size (``train.steps_by_size``), or ``; N steps`` (empty when unrecorded)."""
+        train = self.config.get("train", {})
+        if "steps" not in train:
+            return ""
+        by = {int(k): v for k, v in (train.get("steps_by_size") or {}).items()}
+        if not any(size in by for size in self.sizes):
+            return f"; {train['steps']} steps of {train.get('batch_size', '?')}"
+        return "; steps " + ", ".join(f"{by.get(size, train['steps'])} at k={size}" for size in self.sizes) + \
+            f" (batches of {train.get('batch_size', '?')})"
 
     def units_note(self) -> str:
         """What the numbers of the tables are (markdown-inline)."""
