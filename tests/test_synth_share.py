@@ -8,27 +8,18 @@ import numpy as np
 import pytest
 
 from scarce.balance.share import ShareSampler
-from scarce.data import ArrayDataset
 from scarce.data.datasets import as_image_array
 from scarce.experiment.remedies.added_rows import ShareSamplerFn
-from scarce.experiment.setup import Chain, TrainSetup, create_remedy
+from scarce.experiment.setup import Chain, create_remedy
 from scarce.steps import StepBatches
 from test_synth import _one_thread  # noqa: F401  (autouse fixture: one torch thread)
+from test_synth_remedy import FAST, _setup  # a tiny two-class image setup and a GAN of 2 steps
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = {"steps": 2, "ngf": 4, "ndf": 4, "nz": 8, "batch_size": 4}
 
 
 def _mask(n_real, n_added):
     return np.r_[np.zeros(n_real, bool), np.ones(n_added, bool)]
-
-
-def _setup(counts=(6, 6), size=16):
-    rng = np.random.default_rng(0)
-    y = np.repeat(np.arange(len(counts)), counts)
-    x = (rng.integers(0, 50, (len(y), size, size, 1)) + y[:, None, None, None] * 150).astype(np.uint8)
-    ds = ArrayDataset(x, y, class_names=[str(c) for c in range(len(counts))])
-    return TrainSetup(train=ds, num_classes=len(counts), model_fn=lambda n: None, clean_train=ds)
 
 
 # ------------------------------------------------------------------------------------ the sampler
