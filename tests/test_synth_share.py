@@ -50,10 +50,18 @@ def test_each_epoch_draws_every_real_row_and_depends_on_seed_and_epoch_only():
     assert np.array_equal(np.random.get_state()[1], state)  # the global RNG is not touched
 
 
+def test_shards_are_the_blocks_of_the_single_process_epoch():
+    one = ShareSampler(_mask(9, 20), share=0.25, seed=1, num_samples=12)
+    shards = [ShareSampler(_mask(9, 20), share=0.25, seed=1, num_samples=12, rank=r, world_size=3) for r in range(3)]
+    assert [len(s) for s in shards] == [4, 4, 4]
+    assert np.array_equal(np.concatenate([s.indices(2) for s in shards]), one.indices(2))
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"added": _mask(5, 0)}, "mark some rows and leave some unmarked"),
     ({"added": np.ones(4, int)}, "1-D boolean mask"),
     ({"added": _mask(5, 5), "share": 1.0}, r"`share` must be in \(0, 1\)"),
+    ({"added": _mask(5, 5), "rank": 2, "world_size": 2}, "`rank` must be < `world_size`"),
 ])
 def test_sampler_refuses_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -10,6 +10,11 @@ size, without the sampler knowing that size. Which row fills a slot is random: e
 in fresh permutations drawn from ``np.random.default_rng([seed, epoch, pool])``, so every real row
 is drawn once per epoch (the default epoch is one pass over the real rows) and the stream is a
 function of ``(seed, epoch)`` only.
+
+Sharding, as the class-balanced samplers: the epoch is one global sequence of ``num_samples``
+draws (rounded up to a multiple of ``world_size``); rank ``r`` takes its ``r``-th contiguous block.
+Inside a block the share holds to one image as above; a batch that straddles two epochs on one rank
+of several may be off by one more.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from scarce._checks import check_float, check_int
+from scarce.balance.samplers import check_shard
 
 try:  # a real torch Sampler when torch is there, like the other samplers
     from torch.utils.data import Sampler as _Base
@@ -57,11 +63,13 @@ class ShareSampler(_Base):
         added: boolean mask over the rows, ``True`` for the added pool (both pools non-empty).
         share: the fraction of draws taken from the added pool, strictly between 0 and 1.
         seed: seeds every draw (with the epoch).
-        num_samples: draws per epoch (default: ``ceil(real rows / (1 - share))``, one pass over the
-            real rows).
+        num_samples: draws per epoch over all ranks (default: ``ceil(real rows / (1 - share))``,
+            one pass over the real rows); rounded up to a multiple of ``world_size``.
+        rank, world_size: this process's shard, as in ``DistributedSampler``.
 
     Raises:
-        ValueError: ``share`` outside (0, 1), a mask that is not boolean or 1-D, an empty pool.
+        ValueError: ``share`` outside (0, 1), a mask that is not boolean or 1-D, an empty pool,
+            ``rank >= world_size``.
 
     Example:
         >>> s = ShareSampler([False] * 6 + [True] * 30, share=0.25, seed=0)
@@ -70,8 +78,10 @@ class ShareSampler(_Base):
         (8, 2, [0, 1, 2, 3, 4, 5])
     """
 
-    def __init__(self, added: Any, *, share: float, seed: int = 0, num_samples: int | None = None) -> None:
+    def __init__(self, added: Any, *, share: float, seed: int = 0, num_samples: int | None = None, rank: int = 0,
+                 world_size: int = 1) -> None:
         self.share = check_share(share)
+        self.rank, self.world_size = check_shard(rank, world_size)
         self.seed = check_int("seed", seed, minimum=0)
         mask = np.asarray(added)
         if mask.ndim != 1 or mask.dtype != bool:
@@ -81,8 +91,10 @@ class ShareSampler(_Base):
         if not self.real.size or not self.added.size:
             raise ValueError(f"`added` must mark some rows and leave some unmarked (two pools to mix), got "
                              f"{self.added.size} added and {self.real.size} real rows.")
-        default = math.ceil(self.real.size / (1.0 - self.share))
-        self.num_samples = default if num_samples is None else check_int("num_samples", num_samples, minimum=1)
+        total = math.ceil(self.real.size / (1.0 - self.share)) if num_samples is None else \
+            check_int("num_samples", num_samples, minimum=1)
+        self.num_samples = math.ceil(total / self.world_size)  # per rank, like DistributedSampler
+        self.total_size = self.num_samples * self.world_size
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -93,14 +105,14 @@ class ShareSampler(_Base):
         return self.num_samples
 
     def indices(self, epoch: int | None = None) -> np.ndarray:
-        """The row indices of ``epoch`` (default: the current one) as one array."""
+        """This rank's row indices for ``epoch`` (default: the current one) as one array."""
         epoch = self.epoch if epoch is None else check_int("epoch", epoch, minimum=0)
-        start = epoch * self.num_samples
-        slots = added_slots(start, start + self.num_samples, self.share)
-        out = np.empty(self.num_samples, np.int64)
+        start = epoch * self.total_size
+        slots = added_slots(start, start + self.total_size, self.share)
+        out = np.empty(self.total_size, np.int64)
         for pool, rows, where in ((0, self.real, ~slots), (1, self.added, slots)):
             out[where] = _walk(np.random.default_rng([self.seed, epoch, pool]), rows, int(where.sum()))
-        return out
+        return out[self.rank * self.num_samples:(self.rank + 1) * self.num_samples]
 
     def __iter__(self) -> Iterator[int]:
         yield from self.indices().tolist()
