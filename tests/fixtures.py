@@ -197,6 +197,9 @@ SPECS = {
     "waveform": {"name": "waveform", "preset": "strong"},
     "specaugment": {"name": "specaugment", "freq_width": 4},
     "synthetic": {"name": "synthetic", "steps": 1, "ngf": 4, "ndf": 4, "nz": 8, "batch_size": 8},
+    "synthetic_share": {"name": "synthetic", "share": 0.25, "n_per_class": 3, "steps": 1, "ngf": 4, "ndf": 4, "nz": 8,
+                        "batch_size": 8},
+    "synthetic_control": {"name": "synthetic_control", "share": 0.5},
 }
 
 

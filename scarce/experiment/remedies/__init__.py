@@ -38,5 +38,6 @@ REMEDIES.register("duplicate", "scarce.experiment.remedies.text:Duplicate", help
 REMEDIES.register("sentence_encoder", "scarce.experiment.remedies.text:SentenceEncoderRemedy", help="text: frozen all-MiniLM-L6-v2 embeddings + linear head (cached)")
 REMEDIES.register("waveform", "scarce.experiment.remedies.audio:Waveform", help="audio: audiomentations preset light/medium/strong per clip")
 REMEDIES.register("specaugment", "scarce.experiment.remedies.audio:SpecAugmentRemedy", help="audio: SpecAugment masks (+ warp) on log-mel batches, on device")
-REMEDIES.register("synthetic", "scarce.experiment.remedies.synthetic:Synthetic", help="add class-conditional DCGAN samples fitted on the training subset only",
+REMEDIES.register("synthetic", "scarce.experiment.remedies.synthetic:Synthetic", help="add class-conditional DCGAN samples fitted on the training subset only (share: their fraction of every batch)",
                   preflight={"steps": 1, "cache_dir": None})
+REMEDIES.register("synthetic_control", "scarce.experiment.remedies.synthetic_control:SyntheticControl", help="control for `synthetic`: as many augmented copies of the real images, at the same share of every batch")

@@ -6,6 +6,11 @@ the setup does not hold). ``setup.clean_train`` stays the real subset. The synth
 appended after the real ones; ``notes["synthetic_indices"]`` gives their ``[start, stop)`` range
 and the dataset's ``is_synthetic`` mask marks each sample.
 
+With ``share`` (0 < share < 1) every training batch holds that share of synthetic images and the
+rest real ones, whatever the pool sizes (:mod:`scarce.experiment.remedies.added_rows`); without it
+the synthetic rows are drawn like the real ones. ``synthetic_control`` is the same with augmented
+copies of the real images in place of the GAN's samples.
+
 The GAN is a deterministic function of the training subset and the options (``gan_seed``); the
 remedy's ``seed`` only drives sampling. With ``cache_dir`` (a folder, or ``default``:
 ``$SCARCE_CACHE/gan``) the trained GAN is kept on disk under a hash of (images, labels,
@@ -23,9 +28,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from scarce._cache import resolve_cache_dir
-from scarce._checks import check_float, check_int
+from scarce._checks import check_int
 from scarce.data.datasets import ConcatDataset, LabelledDataset, as_image_array
-from scarce.experiment.composition import Changes
+from scarce.experiment.remedies.added_rows import AddedRows
 from scarce.experiment.setup import NoPreview, TrainSetup
 
 DEFAULT_POLICY = "color,translation,cutout"
@@ -43,11 +48,13 @@ class SyntheticImages(LabelledDataset):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Synthetic:
+class Synthetic(AddedRows):
     """Add DCGAN samples to the training set.
 
     How many per class (one of): ``n_per_class`` (the same n for every class), ``ratio`` (n = ratio ×
     the class's real count; the default, 1.0) or ``fill=True`` (top every class up to the largest).
+    ``share`` (0 < share < 1): every batch holds that share of synthetic images (default ``None``:
+    they are drawn like the real rows).
 
     Args:
         steps: GAN training steps. diffaugment: DiffAugment (``policy``) on real and fake images.
@@ -59,11 +66,10 @@ class Synthetic:
     Example:
         >>> Synthetic(n_per_class=50, steps=1000, diffaugment=True).name
         'synthetic'
+        >>> sorted(Synthetic(share=0.25).changes.replaces)
+        ['sampler_fn']
     """
 
-    n_per_class: int | None = None
-    ratio: float | None = None
-    fill: bool = False
     steps: int = 1000
     diffaugment: bool = True
     policy: str = DEFAULT_POLICY
@@ -80,25 +86,12 @@ class Synthetic:
     name: str = "synthetic"
 
     def __post_init__(self) -> None:
-        modes = sum([self.n_per_class is not None, self.ratio is not None, bool(self.fill)])
-        if modes > 1:
-            raise ValueError("Give at most one of `n_per_class`, `ratio` and `fill`, got "
-                             f"n_per_class={self.n_per_class}, ratio={self.ratio}, fill={self.fill}.")
-        if self.n_per_class is not None:
-            check_int("n_per_class", self.n_per_class, minimum=0)
-        if self.ratio is not None:
-            check_float("ratio", self.ratio, low=0.0)
+        self._check_added_rows()
         for key in ("steps", "ngf", "ndf", "nz", "batch_size"):
             check_int(key, getattr(self, key), minimum=1)
         check_int("gan_seed", self.gan_seed, minimum=0)
         resolve_cache_dir(self.cache_dir, kind="gan")  # a bad value fails now
         self._gan_settings()  # validates lr, loss, cond, policy
-
-    @property
-    def changes(self) -> Changes:
-        """Adds rows; with ``fill`` or ``n_per_class`` it also moves the class distribution."""
-        prior = {"class_prior"} if self.fill or self.n_per_class is not None else set()
-        return Changes(wraps={"train"}, replaces=prior, modalities={"image"})
 
     def _gan_settings(self):
         from scarce.synth.trainer import GANTrainConfig
@@ -106,14 +99,6 @@ class Synthetic:
         return GANTrainConfig(steps=self.steps, batch_size=self.batch_size, lr_g=self.lr, lr_d=self.lr, loss=self.loss,
                               diffaugment=self.policy if self.diffaugment else "", checkpoint_every=max(1, self.steps // 4),
                               device="auto")
-
-    def counts(self, real_counts: np.ndarray) -> np.ndarray:
-        """Synthetic images to add per class, given the real counts."""
-        if self.fill:
-            return real_counts.max() - real_counts
-        if self.n_per_class is not None:
-            return np.full_like(real_counts, self.n_per_class)
-        return np.round(real_counts * (1.0 if self.ratio is None else self.ratio)).astype(np.int64)
 
     def _gan_entry(self, images: np.ndarray, labels: np.ndarray, num_classes: int):
         """``(architecture, training settings, cache key, cache folder or None)`` of the GAN for these images."""
@@ -193,5 +178,6 @@ class Synthetic:
                                 provenance={"gan_key": info["gan_key"], "sample_seed": seed})
         combined = ConcatDataset([train, synth])
         combined.is_synthetic = np.r_[np.zeros(len(train), bool), np.ones(len(synth), bool)]
-        return replace(setup, train=combined, clean_train=train if setup.clean_train is None else setup.clean_train).with_notes(
-            **notes, **info, synthetic_indices=[len(train), len(combined)])
+        out = replace(setup, train=combined, clean_train=train if setup.clean_train is None else setup.clean_train)
+        return self.with_share(out.with_notes(**notes, **info, synthetic_indices=[len(train), len(combined)]),
+                               start=len(train))
