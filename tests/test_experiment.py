@@ -286,3 +286,11 @@ def test_steps_by_size_sets_each_sizes_schedule_and_old_folders_still_grow(tmp_p
     Experiment(tiny_config(seeds=[0, 1], references=[]), out_dir=tmp_path / "b", progress=False).run()
     with pytest.raises(FileExistsError, match="different config"):  # a new schedule is a new config
         Experiment(tiny_config(seeds=[0, 1], references=[], train=train), out_dir=tmp_path / "b", progress=False)
+
+
+def test_model_learner_counts_the_checks_a_selection_can_choose_from():
+    from scarce.experiment.learners import ModelLearner
+
+    for steps, every, checks in ((10, 4, 3), (8, 4, 2), (8, 8, 1), (8, 50, 1)):
+        cfg = tiny_config(train=TrainSection(steps=steps, eval_every=every))
+        assert ModelLearner(cfg, None, "baseline").checks == checks

@@ -126,6 +126,19 @@ def test_cross_validation_with_a_fixed_point_trains_once_on_the_pool():
     assert sel.summary["val_improving_late"] is None
 
 
+def test_cross_validation_with_nothing_to_choose_trains_once_on_the_pool():
+    """One grid point and one check per fit: folds could choose nothing, so none are trained."""
+    pool, learner = _pool(), FakeLearner()
+    learner.axes, learner.checks = {"lr": [0.1]}, 1
+    sel = CrossValidation(folds=3).select(learner, train=pool, val=pool.subset([]), pool=pool, seed=0)
+    assert learner.fits == [(set(range(18)), {"lr": 0.1}, None, None)]
+    assert sel.hparams == {"lr": 0.1}
+    learner = FakeLearner()
+    learner.axes, learner.checks = {"lr": [0.1]}, 3  # several checks: the folds choose the step
+    CrossValidation(folds=3).select(learner, train=pool, val=pool.subset([]), pool=pool, seed=0)
+    assert len(learner.fits) == 3 + 1
+
+
 def test_holdout_keeps_the_best_validation_point_or_the_fixed_one():
     pool, learner = _pool(), FakeLearner()
     train, val = pool.subset(range(0, 18, 2)), pool.subset(range(1, 18, 2))

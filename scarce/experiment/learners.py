@@ -116,6 +116,13 @@ class ModelLearner:
     def axes(self) -> dict:
         return {"lr": list(self.config.train.lr), "weight_decay": list(self.config.train.weight_decay)}
 
+    @property
+    def checks(self) -> int:
+        """Validation checks in one fit (every ``eval_every`` steps and at the last): the step
+        counts a selection can choose from."""
+        t = self.config.train
+        return -(-t.steps // t.eval_every)
+
     def base_setup(self, part: LabelledDataset) -> TrainSetup:
         """The setup built from ``part`` only by the modality's pipeline, before the remedy."""
         model_fn, collate = PIPELINES.create(part.modality, model=self.config.model, train=part,

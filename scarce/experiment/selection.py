@@ -30,7 +30,9 @@ Strategies (``SELECTIONS``, created by :func:`create_selection`):
 ``auto`` (:func:`resolve_selection`) is cross-validation when the smallest class of the subset has
 2 to ``cv_max_k`` examples (the cell caps the folds at that count), hold-out otherwise. A ``fixed`` point (``tune: first_seed``: the
 choice of the first seed's cell) skips the search: hold-out fits that point once; cross-validation
-trains once on the whole subset up to the reused step.
+trains once on the whole subset up to the reused step. So does a grid of one point whose fit has one check
+(``eval_every`` >= ``steps``, the learner's ``checks``): cross-validation has nothing to choose, so it
+trains once on the whole subset.
 """
 
 from __future__ import annotations
@@ -201,8 +203,10 @@ class CrossValidation:
 
         clock = _Clock(learner)
         curve, steps, score = [], None, None
+        points = grid_points(learner.axes)
+        if fixed is None and len(points) == 1 and getattr(learner, "checks", None) == 1:
+            fixed = dict(points[0])  # nothing to choose (one point, one check): no folds, one training
         if fixed is None:
-            points = grid_points(learner.axes)
             histories: list[list] = [[] for _ in points]
             for part, held_out in self.fold_indices(pool.labels, seed=seed):
                 prepared = clock.prepare(pool.subset(part), seed)
