@@ -64,9 +64,10 @@ def replay(config, out: Path, name: str, budget: str, kw: dict):
 
 
 def cells_used(race) -> int:
-    """The cells the race's rounds ran (the reference and the rows raced, per round's seed)."""
-    used = {(r["remedy"], r["seed"]) for r in race.records}
-    return sum(1 for rnd in race.rounds for label in [race.reference.label, *rnd.raced] if (label, rnd.seed) in used)
+    """The cells the race's rounds ran (what its budget counts: ``search.spent_cells``)."""
+    from scarce.experiment.search import spent_cells
+
+    return len(spent_cells(race.records, race.rounds, race.reference.label))
 
 
 def within_interval(race, table: dict, grid_winner: str) -> bool:

@@ -108,10 +108,9 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
     for size, steps in t.steps_by_size.items():
         check_int("train.steps_by_size key (a size)", size, minimum=1)
         check_int(f"train.steps_by_size[{size}]", steps, minimum=1)
-    for section in [t, *(t.at_size(size) for size in t.steps_by_size)]:
-        for lr in t.lr:
-            for wd in t.weight_decay:
-                section.engine_config(lr=lr, weight_decay=wd)
+    for lr in t.lr:
+        for wd in t.weight_decay:
+            t.engine_config(lr=lr, weight_decay=wd)
     if config.test_limit is not None:
         check_int("test_limit", config.test_limit, minimum=1)
     grid_rows = config_rows(config.to_dict())  # unknown reference learners fail here

@@ -4,7 +4,8 @@ Loading never unpickles: the card is JSON, the weights are safetensors, and the 
 is checked against the card before they are used. The model is rebuilt from the card alone (the
 pipeline description: model name and options, the inputs the pipeline inferred, the collate's
 settings; and ``model_parts``, what a remedy built in their place, see
-:mod:`scarce.experiment.delivery`), so neither the training data nor pretrained weights are needed; predictions use the collate of training (the
+:mod:`scarce.experiment.delivery`), so neither the training data nor pretrained weights are
+needed; predictions use the collate of training (the
 same standardisation, tokeniser or log-mel front end) in eval mode through
 :func:`scarce.train.predict` (device auto; AMP on CUDA).
 """

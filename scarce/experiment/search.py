@@ -245,8 +245,9 @@ class Search:
         stop = f"the seed cap ({self.max_seeds} seeds) was reached"
         for i, seed in enumerate(self.seeds):
             done = self._done()
-            spent, cost = _spent(done, rounds, self.reference.label), 1 + len(raced)  # a round costs all its cells,
-            # those a killed run already finished included: a resumed or replayed race decides as a fresh one
+            # a round costs all its cells, those a killed run already finished included: a resumed or
+            # replayed race decides as a fresh one
+            spent, cost = spent_cells(done, rounds, self.reference.label), 1 + len(raced)
             if not self.budget.allows(cells_done=len(spent), seconds_done=sum(r.get("seconds", 0.0) for r in spent),
                                       next_cells=cost, next_seconds=_mean_seconds(spent) * cost):
                 stop = f"the budget ({self.budget}) was spent"
@@ -303,7 +304,7 @@ def _labelled(c: Candidate) -> Any:
     return spec if len(spec) > 1 else spec["name"]
 
 
-def _spent(records: Sequence[dict], rounds: Sequence[Round], reference: str) -> list[dict]:
+def spent_cells(records: Sequence[dict], rounds: Sequence[Round], reference: str) -> list[dict]:
     """The cells the race's finished ``rounds`` used (the reference and the rows raced, on each round's
     seed): what the budget counts. Other cells of the folder (a grid it was replayed on, an earlier race
     with other candidates) are not this race's spending."""

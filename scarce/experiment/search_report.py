@@ -20,8 +20,9 @@ from scarce.metrics import holm, mean_ci, paired_diff_ci, paired_pvalue, predict
 
 
 def row_summary(vals: dict[int, float], ref: dict[int, float] | None) -> dict:
-    """A row's metric per seed → its mean with a 95% t-interval (``mean``, ``low``, ``high``, ``seeds``),
-    the 95% prediction interval of one more model (``one_low``, ``one_high``) and, given the reference's ``ref``, its paired gain on their common seeds (``gain``, ``gain_low``,
+    """A row's metric per seed → its mean with a 95% t-interval (``mean``, ``low``, ``high``,
+    ``seeds``), the 95% prediction interval of one more model (``one_low``, ``one_high``) and, given
+    the reference's ``ref``, its paired gain on their common seeds (``gain``, ``gain_low``,
     ``gain_high``, ``p``)."""
     seeds = sorted(vals)
     ci, one = mean_ci([vals[s] for s in seeds]), prediction_interval([vals[s] for s in seeds])

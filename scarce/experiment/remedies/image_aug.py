@@ -23,7 +23,7 @@ from scarce.experiment.composition import Changes
 from scarce.experiment.setup import TrainSetup
 
 
-def _check_preset(preset: str) -> str:
+def check_preset(preset: str) -> str:
     """``preset`` must be a per-sample image augmentation of the registry."""
     return check_choice("preset", preset, list_augments("image", kind="sample"))
 
@@ -37,7 +37,8 @@ def _image_geometry(setup: TrainSetup) -> tuple[tuple[int, int], int]:
     return (int(x.shape[0]), int(x.shape[1])), int(x.shape[2])
 
 
-def _build(preset: str, options: dict, setup: TrainSetup):
+def build_augment(preset: str, options: dict, setup: TrainSetup):
+    """The per-sample augmentation ``preset`` with ``options`` for the geometry of ``setup``'s images."""
     shape, channels = _image_geometry(setup)
     return create_augment(preset, image_shape=shape, channels=channels, **options)
 
@@ -50,7 +51,7 @@ def _then(first, second):
     return Sequential(first, second)
 
 
-def _check_options(preset: str, options: dict) -> None:
+def check_options(preset: str, options: dict) -> None:
     """Build once on a dummy geometry so that bad options fail in the constructor."""
     create_augment(preset, image_shape=(32, 32), channels=3, **options)
 
@@ -67,14 +68,14 @@ class Augment:
     changes = Changes(wraps={"transform"}, modalities={"image"})
 
     def __init__(self, *, preset: str = "light", name: str | None = None, **options: Any) -> None:
-        _check_preset(preset)
-        _check_options(preset, options)
+        check_preset(preset)
+        check_options(preset, options)
         object.__setattr__(self, "preset", preset)
         object.__setattr__(self, "options", dict(options))
         object.__setattr__(self, "name", name or f"augment_{preset}")
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
-        aug = _build(self.preset, self.options, setup)
+        aug = build_augment(self.preset, self.options, setup)
         return replace(setup, transform=_then(setup.transform, aug)).with_notes(
             augment=self.preset, **{f"augment_{k}": v for k, v in self.options.items()})
 
@@ -142,8 +143,8 @@ class AugmentBalance:
 
     def __init__(self, *, preset: str = "light", target: Any = "max", name: str = "augment_balance",
                  **options: Any) -> None:
-        _check_preset(preset)
-        _check_options(preset, options)
+        check_preset(preset)
+        check_options(preset, options)
         if isinstance(target, str) and target != "max":
             raise ValueError(f"`target` must be 'max' or a count per class, got {target!r}.")
         if not isinstance(target, str) and (isinstance(target, bool) or not isinstance(target, int) or target < 1):
@@ -154,7 +155,7 @@ class AugmentBalance:
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         from scarce.augment.expand import oversample_by_augmentation
 
-        aug = _build(self.preset, self.options, setup)
+        aug = build_augment(self.preset, self.options, setup)
         train = oversample_by_augmentation(setup.train, aug, target=self.target, seed=seed)
         clean = setup.clean_train if setup.clean_train is not None else setup.train
         return replace(setup, train=train, clean_train=clean).with_notes(

@@ -26,7 +26,7 @@ import numpy as np
 from scarce._checks import check_choice
 from scarce.augment.expand import oversample_by_augmentation
 from scarce.experiment.remedies.added_rows import AddedRows
-from scarce.experiment.remedies.image_aug import _build, _check_options, _check_preset
+from scarce.experiment.remedies.image_aug import build_augment, check_options, check_preset
 from scarce.experiment.setup import TrainSetup
 
 SOURCES = ("augment", "copy")
@@ -61,22 +61,22 @@ class SyntheticControl(AddedRows):
     def __post_init__(self) -> None:
         self._check_added_rows()
         check_choice("source", self.source, SOURCES)
-        _check_preset(self.preset)
+        check_preset(self.preset)
         if not isinstance(self.options, dict):
             raise ValueError(f"`options` must be a mapping of the preset's options, got {self.options!r}.")
-        _check_options(self.preset, self.options)
+        check_options(self.preset, self.options)
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         train = setup.train
         if train.modality != "image":
             raise ValueError(f"`synthetic_control` works on images, got modality {train.modality!r}.")
-        per_class = self.counts(np.bincount(train.labels, minlength=setup.num_classes))
+        real = np.bincount(train.labels, minlength=setup.num_classes)
+        per_class = self.counts(real)
         notes = {"n_control": int(per_class.sum()), "control_per_class": per_class.tolist(),
                  "control_source": self.source if self.source == "copy" else f"augment:{self.preset}"}
         if per_class.sum() == 0:
             return setup.with_notes(**notes, control_indices=[len(train), len(train)])
-        aug = _unchanged if self.source == "copy" else _build(self.preset, self.options, setup)
-        real = np.bincount(train.labels, minlength=setup.num_classes)
+        aug = _unchanged if self.source == "copy" else build_augment(self.preset, self.options, setup)
         target = {c: int(real[c] + k) for c, k in enumerate(per_class) if k > 0}
         combined = oversample_by_augmentation(train, aug, target=target, seed=seed)
         clean = train if setup.clean_train is None else setup.clean_train
