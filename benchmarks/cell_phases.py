@@ -183,6 +183,7 @@ def instrument(clock: PhaseClock, tally: ModelTally):
     missing: list[str] = []
     with contextlib.ExitStack() as stack:
         targets = [(failures, "run_task", _timed(clock, "cell")), (train, "_val_score", _timed(clock, "validation")),
+                   (train, "_fit_score", _timed(clock, "validation")),
                    (train, "recompute_batchnorm", _timed(clock, "batchnorm")),
                    (train, "evaluate", _timed(clock, "test")),
                    (train, "fit_points" if hasattr(train, "fit_points") else "fit", _fit_wrapper(clock)),

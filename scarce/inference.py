@@ -111,6 +111,16 @@ def evaluate(model: nn.Module, data: LabelledDataset, *, collate: Callable = ima
     return classification_metrics(data.labels, logits.argmax(1), num_classes=data.num_classes)
 
 
+def fit_score(model, data, collate, device) -> float:
+    """Class-balanced accuracy (mean recall over the classes present) of ``model`` on its training data.
+
+    On a class-balanced subset this is the accuracy; on a long-tailed one a model that fits the head
+    and ignores the tail does not count as having fit its data (the under-training flag reads this).
+    """
+    logits = predict(model, data, collate=collate, device=device)
+    return classification_metrics(data.labels, logits.argmax(1), num_classes=data.num_classes)["balanced_accuracy"]
+
+
 def val_score(model, val, collate, device) -> tuple[float, float]:
     """``(accuracy, -NLL)`` of ``model`` on ``val`` (higher is better in both)."""
     logits = torch.from_numpy(predict(model, val, collate=collate, device=device))

@@ -41,10 +41,10 @@ from scarce._stack import ModelStack, stackable
 from scarce._torch import resolve_device  # re-exported
 from scarce.data.datasets import LabelledDataset
 from scarce.inference import (IMAGE_MEAN, IMAGE_STD, evaluate, image_collate, predict,  # noqa: F401 (re-exported)
-                              recompute_batchnorm, to_device, val_score)
+                              fit_score, recompute_batchnorm, to_device, val_score)
 from scarce.steps import Draws, StepBatches, cosine_with_warmup
 
-_val_score = val_score  # looked up here at call time (benchmarks/cell_phases.py times it)
+_val_score, _fit_score = val_score, fit_score  # looked up here at call time (benchmarks/cell_phases.py times them)
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,8 @@ class FitResult:
         history: one entry per check: ``step``, ``loss`` (mean training loss since the previous
             check) and, with validation data, ``val_accuracy`` and ``val_nll``.
         steps: optimisation steps actually run (``stop_at`` or patience may end a run early).
-        train_accuracy: accuracy of the kept model on the clean training data (eval mode).
+        train_accuracy: class-balanced accuracy (mean recall over the classes present) of the kept
+            model on the clean training data (eval mode); the accuracy on a balanced subset.
         last_train_accuracy: the same for the model at the last step run: a model that fits its
             training data by the end but was kept from an early checkpoint is not under-trained.
     """
@@ -185,11 +186,11 @@ class _Track:
         hard_labels = len(bn_data) and np.ndim(bn_data.labels) == 1
         last_accuracy = None
         if self.best_state is not None and self.best_step != step and hard_labels:
-            last_accuracy = _val_score(model, bn_data, collate, device)[0]  # did it fit by the end?
+            last_accuracy = _fit_score(model, bn_data, collate, device)  # did it fit by the end?
         if self.best_state is not None:
             model.load_state_dict(self.best_state)
         model.eval()
-        train_accuracy = _val_score(model, bn_data, collate, device)[0] if hard_labels else None
+        train_accuracy = _fit_score(model, bn_data, collate, device) if hard_labels else None
         self.result = FitResult(model, self.best_step, self.best, self.config.lr, self.config.weight_decay,
                                 self.history, steps=step, train_accuracy=train_accuracy,
                                 last_train_accuracy=train_accuracy if last_accuracy is None else last_accuracy)

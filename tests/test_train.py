@@ -214,3 +214,17 @@ def test_one_model_factory_for_every_modality():
         create_model("small_cnn", modality="text", num_classes=3)
     with pytest.raises(ValueError, match="needs `modality=`"):
         create_model("auto", num_classes=3)
+
+
+def test_fit_is_class_balanced_so_a_model_that_ignores_its_tail_has_not_fit(tiny_images, monkeypatch):
+    import scarce.train as engine
+    from scarce.inference import fit_score
+
+    class AlwaysHead(nn.Module):
+        def forward(self, x):
+            return torch.tensor([1.0, 0.0, 0.0]).expand(len(x), 3)
+
+    long_tailed = tiny_images.subset(np.r_[0:20, 20, 40])  # 20 / 1 / 1 images: the head alone is 91 % accurate
+    assert fit_score(AlwaysHead(), long_tailed, image_collate, torch.device("cpu")) == pytest.approx(1 / 3)
+    monkeypatch.setattr(engine, "_fit_score", lambda *a: 0.125)  # the summary reads the balanced score
+    assert fit(small(), tiny_images, config=TrainConfig(steps=2), seed=0).summary["train_accuracy"] == 0.125

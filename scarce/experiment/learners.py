@@ -228,14 +228,14 @@ class LogisticLearner:
     def fit(self, feats: _Features, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
             stop_at: int | None = None) -> LogisticFit:
         from sklearn.linear_model import LogisticRegression
-        from sklearn.metrics import log_loss
+        from sklearn.metrics import balanced_accuracy_score, log_loss
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
         steps = [StandardScaler()] if self.standardize else []
         clf = make_pipeline(*steps, LogisticRegression(C=hparams["C"], max_iter=self.max_iter)).fit(feats.x, feats.labels)
         classes = clf.classes_
-        train_accuracy = float(clf.score(feats.x, feats.labels))
+        train_accuracy = float(balanced_accuracy_score(feats.labels, clf.predict(feats.x)))  # see inference.fit_score
         summary = {"steps": None, "best_step": None,
                    "final_train_loss": float(log_loss(feats.labels, clf.predict_proba(feats.x), labels=classes)),
                    "train_accuracy": train_accuracy, "last_train_accuracy": train_accuracy, "val_improving_late": None}

@@ -17,7 +17,8 @@ import numpy as np
 from scarce.metrics import AUTO_IMBALANCE_RATIO, auto_metric, imbalance_ratio
 
 UNDERTRAINED_TRAIN_ACCURACY = 0.95
-"""A row whose mean training accuracy on the clean subset is below this is flagged as under-trained."""
+"""A row whose mean class-balanced training accuracy on the clean subset (``inference.fit_score``) is below
+this is flagged as under-trained."""
 LATE_SHARE = 0.5
 """A row is flagged when validation was still improving in the last quarter of steps in at least this
 share of its seeds."""
@@ -154,7 +155,8 @@ def undertraining(records: Sequence[dict]) -> list[str]:
     acc = [float(s.get("last_train_accuracy", s.get("train_accuracy"))) for s in sums
            if s.get("last_train_accuracy", s.get("train_accuracy")) is not None]
     if acc and np.mean(acc) < UNDERTRAINED_TRAIN_ACCURACY:
-        reasons.append(f"mean training accuracy on the clean subset at the last step is {100 * np.mean(acc):.1f}% "
+        reasons.append(f"mean class-balanced training accuracy on the clean subset at the last step is "
+                       f"{100 * np.mean(acc):.1f}% "
                        f"(< {100 * UNDERTRAINED_TRAIN_ACCURACY:.0f}%; raise `train.steps` or widen the lr grid)")
     return reasons
 
