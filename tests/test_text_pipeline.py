@@ -177,3 +177,20 @@ def test_sentence_encoder_remedy_trains_a_linear_head(tmp_path, monkeypatch):
             config=TrainConfig(steps=30, batch_size=8, lr=0.1, device="cpu"))
     assert evaluate(r.model, setup.train, collate=setup.collate, device="cpu")["accuracy"] == 1.0
     assert enc.misses == 8 and enc.hits > 0
+
+
+def test_sentence_encoder_remedy_widens_its_head_with_hidden(tmp_path, monkeypatch):
+    from torch import nn
+
+    from scarce.backbones import sentence
+
+    enc = sentence.SentenceEncoder(model_path=_fake_model_dir(tmp_path))
+    enc._model = FakeModel()
+    monkeypatch.setattr(sentence, "shared_encoder", lambda **kw: enc)
+    spec = {"name": "sentence_encoder", "model_path": str(enc.model_path), "hidden": 16}
+    model = create_remedy(spec).apply(_setup(), seed=0).model_fn(3)
+    layers = [m for m in model if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in layers] == [(8, 16), (16, 3)]
+    assert any(isinstance(m, nn.ReLU) for m in model)
+    with pytest.raises(ValueError, match="`hidden`"):
+        create_remedy({**spec, "hidden": 0})

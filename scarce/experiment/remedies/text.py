@@ -172,7 +172,10 @@ class EmbeddingCollate:
 
 @dataclass(frozen=True, kw_only=True)
 class SentenceEncoderRemedy:
-    """Transfer: frozen all-MiniLM-L6-v2 embeddings + a linear head trained by the engine.
+    """Transfer: frozen all-MiniLM-L6-v2 embeddings + a head trained by the engine: linear, or with
+    ``hidden`` set, one hidden layer of that width (Linear → ReLU → Linear). A linear head on 384
+    frozen dimensions cannot fit more than a few hundred texts (it plateaus below the training
+    accuracy the under-training flags ask for); the hidden layer widens it.
 
     Embeddings are cached by text hash, in memory and on disk in ``cache_dir`` (``default``:
     ``$SCARCE_CACHE/text_embeddings``, i.e. ``~/.cache/scarce/text_embeddings`` unless set; a folder;
@@ -182,6 +185,7 @@ class SentenceEncoderRemedy:
 
     model_path: str | None = None
     cache_dir: str | None = "default"
+    hidden: int | None = None
     name: str = "sentence_encoder"
     changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"}, excludes={"transform", "batch_transform"},
                       modalities={"text"}, advice="It encodes each text once through a frozen encoder; expand the "
@@ -191,6 +195,8 @@ class SentenceEncoderRemedy:
         from scarce.backbones.sentence import default_model_path
 
         resolve_cache_dir(self.cache_dir, kind="text_embeddings")  # a bad value fails now
+        if self.hidden is not None:
+            check_int("hidden", self.hidden, minimum=1)
         if self.model_path is None:
             default_model_path()  # fail now (ImportError naming the extra) rather than after other cells
 
@@ -206,12 +212,14 @@ class SentenceEncoderRemedy:
         cache = resolve_cache_dir(self.cache_dir, kind="text_embeddings")
         enc = shared_encoder(model_path=self.model_path, cache_dir=cache)
         enc.encode(_texts(setup))  # encode the training rows in large batches, once
-        dim = enc.dim
+        dim, hidden = enc.dim, self.hidden
 
         def model_fn(n: int):
             from torch import nn
 
-            return nn.Linear(dim, n)
+            if hidden is None:
+                return nn.Linear(dim, n)
+            return nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, n))
 
         return replace(setup, model_fn=model_fn, collate=EmbeddingCollate(enc), param_groups_fn=None).with_notes(
             encoder=enc.model_path.name, encoder_cache_hits=enc.hits, encoder_cache_misses=enc.misses,
