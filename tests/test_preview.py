@@ -154,7 +154,8 @@ def test_text_rows_show_each_original_with_its_new_rows(hermetic, capsys):
     write_rotten_tomatoes(hermetic / "data")
     spec = "[baseline, {name: eda, operations: [rs, rd], n_aug: 2, label: eda}, {name: duplicate, n_aug: 2, label: dup}]"
     assert main(["preview", str(ROOT / "recipes" / "text_eda.yaml"), "--out", "o", "--size", "5", "--set",
-                 f"remedies={spec}", "--set", "references=[]", "--examples", "3"]) == 0, capsys.readouterr().err
+                 f"remedies={spec}", "--set", "references=[]", "--set", "selection=auto", "--examples", "3"]
+                ) == 0, capsys.readouterr().err
     sections = _sections((hermetic / "o" / "preview.html").read_text(encoding="utf-8"))
     eda = sections["eda"]
     table = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", eda)
