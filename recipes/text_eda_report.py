@@ -13,7 +13,6 @@ with the same row names (two models, each with a ``baseline``) can be compared:
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
@@ -28,6 +27,8 @@ def get_args_parser() -> argparse.ArgumentParser:
 def read_logs(logs: list[str], metric: str) -> dict[tuple[str, int, int], float]:
     """``{(row, size, seed): 100 * metric}`` of every finished cell; rows of a ``PREFIX=PATH`` log
     are named ``PREFIX/row``. Raises ValueError when a log is missing or lacks the metric."""
+    from scarce.experiment.log import read_log
+
     scores: dict[tuple[str, int, int], float] = {}
     for spec in logs:
         prefix, sep, path = spec.partition("=")
@@ -35,13 +36,7 @@ def read_logs(logs: list[str], metric: str) -> dict[tuple[str, int, int], float]
             prefix, path = "", spec
         if not Path(path).is_file():
             raise ValueError(f"Log '{path}' does not exist; give results.jsonl files (optionally PREFIX=PATH).")
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if "metrics" not in r:  # a failed cell
-                continue
+        for r in read_log(Path(path)):  # finished cells only
             if metric not in r["metrics"]:
                 raise ValueError(f"`--metric` must be a key of the records' metrics {sorted(r['metrics'])}, "
                                  f"got {metric!r}.")
@@ -53,11 +48,11 @@ def read_logs(logs: list[str], metric: str) -> dict[tuple[str, int, int], float]
 def main(args) -> str:
     from scarce.metrics import holm, mean_ci, paired_diff_ci, paired_pvalue
 
-    acc = read_logs(args.logs, args.metric)
     pairs = [p.partition(":") for p in args.pairs]
     for a, sep, b in pairs:
         if not sep or not a or not b:
             raise ValueError(f"`--pairs` takes treated:reference, got {a + sep + b!r}.")
+    acc = read_logs(args.logs, args.metric)
     sizes = sorted({k[1] for k in acc})
     lines = ["| comparison | " + " | ".join(f"{2 * s} ex. (k={s})" for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
     for name in sorted({k[0] for k in acc}):

@@ -51,8 +51,12 @@ def _report_module():
 
 
 def _log(path, rows):
-    path.write_text("".join(json.dumps({"remedy": r, "size": 5, "seed": s, "metrics": {"balanced_accuracy": v}}) + "\n"
-                            for r, s, v in rows) + '{"remedy": "x", "size": 5, "seed": 9, "error": "boom"}\n')
+    def record(remedy, seed, value):
+        metrics = {"accuracy": value, "balanced_accuracy": value, "macro_f1": value}
+        return {"key": f"{remedy}|5|{seed}", "remedy": remedy, "size": 5, "seed": seed, "metrics": metrics}
+
+    failed = {"key": "x|5|9", "remedy": "x", "size": 5, "seed": 9, "status": "failed", "error": "boom"}
+    path.write_text("".join(json.dumps(record(*row)) + "\n" for row in rows) + json.dumps(failed) + "\n")
     return path
 
 
@@ -72,6 +76,6 @@ def test_text_report_refuses_a_missing_log_or_metric(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         mod.read_logs([str(tmp_path / "nope.jsonl")], "accuracy")
     with pytest.raises(ValueError, match="`--metric` must be a key"):
-        mod.read_logs([str(a)], "accuracy")
+        mod.read_logs([str(a)], "top5_accuracy")
     with pytest.raises(ValueError, match="treated:reference"):
         mod.main(mod.get_args_parser().parse_args([str(a), "--pairs", "baseline", "--metric", "balanced_accuracy"]))
