@@ -10,13 +10,18 @@ Everything scarce keeps on disk between runs lives under one root, ``$SCARCE_CAC
 Every option that names a cache folder is called ``cache_dir`` and takes ``"default"`` (the kind's
 sub-folder of the root), a folder, or ``None`` (no disk cache). :func:`resolve_cache_dir` is the one
 place that turns such a value into a path. ``SCARCE_FEATURE_CACHE`` (the old variable for features)
-is refused with the fix, so that a stale setting is never ignored silently.
+is refused with the fix, so that a stale setting is never ignored silently. :func:`entry_lock` lets
+processes that need the same entry (two cells of ``scarce ablate --jobs 2`` sharing one GAN) build it once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+from filelock import FileLock
 
 CACHE_ENV = "SCARCE_CACHE"
 CACHE_KINDS = ("features", "text_embeddings", "gan")
@@ -72,3 +77,22 @@ def resolve_cache_dir(value: str | os.PathLike | None, *, kind: str) -> Path | N
         raise TypeError(f"`cache_dir` must be a folder, 'default' ($SCARCE_CACHE/{kind}) or null (no disk cache), "
                         f"got {value!r}.")
     return Path(value).expanduser()
+
+
+@contextlib.contextmanager
+def entry_lock(entry: str | os.PathLike | None) -> Iterator[None]:
+    """Hold an exclusive lock on the cache entry ``entry`` (the file ``<entry>.lock`` beside it, across
+    processes and threads) while it is checked and built: a second caller waits, then finds the entry
+    finished instead of building it again into the same folder. ``None``: no cache, no lock.
+
+    Example:
+        >>> with entry_lock(None):
+        ...     pass
+    """
+    if entry is None:
+        yield
+        return
+    path = Path(entry)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        yield

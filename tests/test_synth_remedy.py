@@ -89,6 +89,38 @@ def test_synthetic_remedy_fits_gan_on_training_subset_only_and_caches(tmp_path, 
     assert len(seen) == 1 and again.notes["gan_cached"] is True
 
 
+def test_cells_sharing_a_gan_in_parallel_fit_it_once(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    import scarce.synth.trainer as trainer
+
+    seen = []
+    real = trainer.train_gan
+
+    def slow(images, labels, **kw):
+        seen.append(1)
+        time.sleep(0.5)  # both callers are inside fit_gan while the first fits
+        return real(images, labels, **kw)
+
+    monkeypatch.setattr(trainer, "train_gan", slow)
+    setup = _setup()
+    images, labels = setup.train.data, np.asarray(setup.train.labels)
+    infos = []
+
+    def cell():
+        remedy = create_remedy({"name": "synthetic", "cache_dir": str(tmp_path), **FAST})
+        infos.append(remedy.fit_gan(images, labels, 2)[1])
+
+    threads = [threading.Thread(target=cell) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 1 and sorted(i["gan_cached"] for i in infos) == [False, True]
+    assert max(i.get("gan_wait_seconds", 0) for i in infos) >= 0.4  # the second waited for the first's fit
+
+
 @pytest.mark.parametrize("options, match", [
     ({"n_per_class": -1}, "`n_per_class` must be >= 0"),
     ({"ratio": -0.5}, "`ratio` must be in"),

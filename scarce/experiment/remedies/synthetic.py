@@ -15,7 +15,9 @@ The GAN is a deterministic function of the training subset and the options (``ga
 remedy's ``seed`` only drives sampling. With ``cache_dir`` (a folder, or ``default``:
 ``$SCARCE_CACHE/gan``) the trained GAN is kept on disk under a hash of (images, labels,
 architecture, settings), so rows that share a GAN (``synthetic`` and
-``augmentation+synthetic``) fit it once, and a killed sweep resumes the GAN from its checkpoint.
+``augmentation+synthetic``) fit it once, and a killed sweep resumes the GAN from its checkpoint. The
+entry is locked while it is checked and fitted (:func:`scarce._cache.entry_lock`), so rows that share a
+GAN may run in parallel processes (``--jobs 2``): one fits it, the others wait and load it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from scarce._cache import resolve_cache_dir
+from scarce._cache import entry_lock, resolve_cache_dir
 from scarce._checks import check_int
 from scarce.data.datasets import ConcatDataset, LabelledDataset, as_image_array
 from scarce.experiment.remedies.added_rows import AddedRows
@@ -133,10 +135,12 @@ class Synthetic(AddedRows):
 
         arch, config, key, out = self._gan_entry(images, labels, num_classes)
         start = time.time()
-        cached = self._cached(out)
-        if cached is not None:
-            return cached[0], {"gan_key": key, "gan_cached": True, "gan_seconds": 0.0}
-        res = train_gan(images, labels, arch=arch, config=config, seed=self.gan_seed, out_dir=out, resume=True)
+        with entry_lock(out):  # cells sharing this GAN in parallel processes: one fits it, the others load it
+            cached = self._cached(out)
+            if cached is not None:
+                return cached[0], {"gan_key": key, "gan_cached": True, "gan_seconds": 0.0,
+                                   "gan_wait_seconds": round(time.time() - start, 2)}
+            res = train_gan(images, labels, arch=arch, config=config, seed=self.gan_seed, out_dir=out, resume=True)
         last = res.history[-1] if res.history else {}
         return res.generator.cpu(), {"gan_key": key, "gan_cached": False,
                                      "gan_seconds": round(time.time() - start, 2),
