@@ -156,7 +156,8 @@ def test_recipes_hold_the_issue_design(recipe):
     shares = {(r.name, getattr(r, "share", None)) for r in members}
     assert {("synthetic", 0.25), ("synthetic", 0.5), ("synthetic_control", 0.25), ("synthetic_control", 0.5)} <= shares
     gans = [r for r in members if r.name == "synthetic"]
-    assert all(r.ngf == r.ndf == 64 and r.diffaugment and r.steps >= 1000 for r in gans)
+    # the reference width (64) on digits; CIFAR-10 the largest that fits its 90-minute page (the recipe's header)
+    assert all(r.ngf == r.ndf >= 48 and r.diffaugment and r.steps >= 2000 for r in gans)
     assert len({(r.steps, r.ngf, r.gan_seed, r.cache_dir) for r in gans}) == 1  # one GAN per cell for every row
 
 
