@@ -132,7 +132,8 @@ def still_improving(checks: Sequence[dict], *, best_step: int, steps: int) -> bo
 
     True when the best check (``best_step``) lies in the last quarter of ``steps`` and its
     ``val_accuracy`` is higher than that of every check before it (a plateau whose NLL still
-    creeps down is not "rising"); ``None`` when ``checks`` hold no validation score.
+    creeps down is not "rising"); ``None`` when ``checks`` hold fewer than two validation scores
+    (one check at the last step, ``eval_every == steps``, shows no trend: it used to be flagged).
 
     Example:
         >>> still_improving([{"step": 5, "val_accuracy": .5}, {"step": 10, "val_accuracy": .8}],
@@ -141,7 +142,7 @@ def still_improving(checks: Sequence[dict], *, best_step: int, steps: int) -> bo
     """
     scored = [c for c in checks if c.get("val_accuracy") is not None]
     best = next((c for c in scored if c["step"] == best_step), None)
-    if best is None:
+    if best is None or len(scored) < 2:
         return None
     return best_step > 0.75 * steps and all(c["val_accuracy"] < best["val_accuracy"] for c in scored
                                             if c["step"] < best_step)

@@ -186,6 +186,8 @@ def test_still_improving_needs_a_late_best_that_beats_every_earlier_check():
     flat = curve[:3] + [{"step": 100, "val_accuracy": .7}]
     assert still_improving(flat, best_step=100, steps=100) is False  # a plateau is not rising
     assert still_improving([{"step": 10}], best_step=10, steps=10) is None
+    one = [{"step": 100, "val_accuracy": 0.9}]  # a single check at the end: no trend to judge
+    assert still_improving(one, best_step=100, steps=100) is None
 
 
 def test_an_early_kept_checkpoint_reports_how_well_the_last_step_fits(tiny_images, monkeypatch):
