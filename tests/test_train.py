@@ -168,7 +168,8 @@ def test_summary_flags_a_run_that_had_not_finished_learning(tiny_images):
     assert set(short) == {"steps", "best_step", "final_train_loss", "train_accuracy", "last_train_accuracy",
                           "val_improving_late"}
     assert short["steps"] == short["best_step"] == 1
-    assert short["val_improving_late"] is True and short["train_accuracy"] < 0.9
+    # one validation check shows no trend (None); the training accuracy is what flags this run
+    assert short["val_improving_late"] is None and short["train_accuracy"] < 0.9
     long = fit(small(), tiny_images, config=TrainConfig(steps=60, lr=1e-2, eval_every=10), seed=0,
                val=tiny_images).summary
     assert long["val_improving_late"] is False and long["train_accuracy"] == 1.0
