@@ -22,10 +22,13 @@ from scarce.synth.trainer import GANTrainConfig, train_gan
 
 
 def seconds_per_step(images: np.ndarray, labels: np.ndarray, *, width: int, short: int = 5, long: int = 45) -> float:
-    """(time of ``long`` steps − time of ``short`` steps) / (long − short) for ``ngf = ndf = width``."""
+    """(time of ``long`` steps − time of ``short`` steps) / (long − short) for ``ngf = ndf = width``, after a
+    one-step warm-up (the first run of a process pays one-off initialisation, which made the short run
+    slower than the long one)."""
     arch = DCGANConfig(image_size=images.shape[1], channels=images.shape[3], nz=64, ngf=width, ndf=width,
                        num_classes=int(labels.max()) + 1)
     took = {}
+    train_gan(images, labels, arch=arch, config=GANTrainConfig(steps=1, batch_size=64, device="cpu"))  # warm-up
     for steps in (short, long):
         config = GANTrainConfig(steps=steps, batch_size=64, diffaugment="color,translation,cutout", device="cpu")
         start = time.perf_counter()
