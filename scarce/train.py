@@ -155,8 +155,8 @@ _SHARED = ("steps", "batch_size", "optimizer", "warmup", "eval_every", "patience
 class _Track:
     """One grid point's run: its checks, best checkpoint and, once finished, its :class:`FitResult`."""
 
-    def __init__(self, model: nn.Module, config: TrainConfig, last: int) -> None:
-        self.model, self.config, self.last = model, config, last
+    def __init__(self, model: nn.Module, config: TrainConfig, last: int, first: int) -> None:
+        self.model, self.config, self.last, self.first = model, config, last, first
         self.best, self.best_state, self.best_step, self.stale = None, None, last, 0
         self.history: list[dict] = []
         self.loss, self.n = 0.0, 0
@@ -171,7 +171,9 @@ class _Track:
         if val is not None and len(val):
             score = _val_score(self.model, val, collate, device)
             entry["val_accuracy"], entry["val_nll"] = score[0], -score[1]
-            if self.best is None or score >= self.best:
+            if step < self.first:  # before the remedy's change (select_from): scored, never kept
+                entry["selectable"] = False
+            elif self.best is None or score >= self.best:
                 self.best, self.best_step, self.stale = score, step, 0
                 self.best_state = copy.deepcopy(self.model.state_dict())
             else:
@@ -220,7 +222,8 @@ def fit(model_fn: Callable[[], nn.Module], train: LabelledDataset, *, config: Tr
     """Train ``model_fn()`` on ``train`` for ``config.steps`` steps and return the best checkpoint.
 
     The keyword arguments are those of :func:`fit_points` (``val``, ``bn_data``, ``transform``,
-    ``batch_transform``, ``sampler``, ``loss_fn``, ``collate``, ``param_groups_fn``, ``stop_at``).
+    ``batch_transform``, ``sampler``, ``loss_fn``, ``collate``, ``param_groups_fn``, ``stop_at``,
+    ``select_from``).
 
     Example:
         >>> from scarce.data import load_dataset
@@ -249,6 +252,7 @@ def fit_points(
     collate: Callable = image_collate,
     param_groups_fn: Callable[[nn.Module], list] | None = None,
     stop_at: int | None = None,
+    select_from: float = 0.0,
     stack: bool = True,
 ) -> list[FitResult]:
     """Train one copy of ``model_fn()`` per config (the points of a grid) and return each best checkpoint.
@@ -282,6 +286,8 @@ def fit_points(
             trainable parameters. A group's ``lr_scale`` sets its rate to ``lr_scale * lr``.
         stop_at: end training after this step (1..``steps``) on the unchanged ``steps`` schedule;
             BatchNorm is re-estimated on ``bn_data`` there and, without ``val``, that model is kept.
+        select_from: no checkpoint before this share of ``steps`` is kept (its checks are in the
+            history with ``selectable: False``); the last step always may be.
         stack: train two or more points as one wide model where possible (False: one after the other).
 
     Returns:
@@ -303,16 +309,18 @@ def fit_points(
             raise ValueError(f"`configs[{i}]` differs from `configs[0]` in {differ}; the points of a grid may "
                              "differ in lr and weight_decay only.")
     last = config.steps if stop_at is None else check_int("stop_at", stop_at, minimum=1, maximum=config.steps)
+    first = min(last, int(check_float("select_from", select_from, low=0.0, high=1.0) * config.steps) + 1)
     kwargs = dict(val=val, bn_data=bn_data, transform=transform, batch_transform=batch_transform, sampler=sampler,
                   loss_fn=loss_fn, collate=collate, param_groups_fn=param_groups_fn)
-    results = _train(model_fn, train, configs=configs, seed=seed, last=last, stack=stack, **kwargs)
+    results = _train(model_fn, train, configs=configs, seed=seed, last=last, first=first, stack=stack, **kwargs)
     if results is None:  # a model the stack cannot run: point by point
-        return [fit_points(model_fn, train, configs=[c], seed=seed, stop_at=stop_at, **kwargs)[0] for c in configs]
+        return [fit_points(model_fn, train, configs=[c], seed=seed, stop_at=stop_at, select_from=select_from,
+                           **kwargs)[0] for c in configs]
     return results
 
 
-def _train(model_fn, train, *, configs, seed, last, stack, val, bn_data, transform, batch_transform, sampler, loss_fn,
-           collate, param_groups_fn) -> list[FitResult] | None:
+def _train(model_fn, train, *, configs, seed, last, first, stack, val, bn_data, transform, batch_transform, sampler,
+           loss_fn, collate, param_groups_fn) -> list[FitResult] | None:
     """The training loop for one or more points (``None``: several points and a model that cannot be stacked)."""
     config = configs[0]
     device = resolve_device(config.device)
@@ -329,7 +337,7 @@ def _train(model_fn, train, *, configs, seed, last, stack, val, bn_data, transfo
             return None
         model = to_device(model, device)
         models = [model] + [copy.deepcopy(model) for _ in configs[1:]]
-        tracks = [_Track(m, c, last) for m, c in zip(models, configs)]
+        tracks = [_Track(m, c, last, first) for m, c in zip(models, configs)]
         forward = ModelStack(models) if len(models) > 1 else (lambda x: model(x)[None])
         opt = _optimizer(models, configs, param_groups_fn)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_with_warmup(config.steps, config.warmup))
@@ -391,8 +399,4 @@ def fit_tuned(model_fn, train, *, config: TrainConfig, lrs: Sequence[float], wei
         raise ValueError(f"A grid of {len(grid)} (lr, weight_decay) points needs a validation split; got none.")
     results = fit_points(model_fn, train, configs=[replace(config, lr=lr, weight_decay=wd) for lr, wd in grid],
                          seed=seed, val=val, **kwargs)
-    best = None
-    for result in results:
-        if best is None or (result.val_score is not None and result.val_score > best.val_score):
-            best = result
-    return best
+    return max(results, key=lambda r: r.val_score or ())  # the first of equals

@@ -206,3 +206,14 @@ def test_auto_uses_cross_validation_only_for_small_sizes(tmp_path):
     assert recs[("baseline", 3)]["tuning"]["folds"] == 3  # `auto` caps 5 folds at the 3 examples per class
     assert recs[("logreg", 3)]["tuning"]["grid_points"] == 4 and set(recs[("logreg", 3)]["hparams"]) == {"C"}
     assert recs[("baseline", 6)]["tuning"]["folds"] is None and "step" not in recs[("baseline", 6)]["hparams"]
+
+
+def test_a_check_marked_unselectable_is_averaged_but_never_chosen():
+    """Cross-validation's choice of step honours a remedy's ``select_from`` (checks before it are marked)."""
+    early = dict(_c(10, .9, .1), selectable=False)
+    assert choose([[early, _c(20, .6, 1.0)], [_c(10, .7, .5)]]) == (1, _c(10, .7, .5))
+    assert mean_curve([[early, _c(20, .6, 1.0)], [_c(10, .5, .1), _c(20, .6, 1.0)]]) == [
+        dict(_c(10, pytest.approx(.7), pytest.approx(.1)), selectable=False),
+        _c(20, pytest.approx(.6), pytest.approx(1.0))]
+    with pytest.raises(ValueError, match="no validation check"):
+        choose([[early]])

@@ -231,3 +231,26 @@ def test_fit_is_class_balanced_so_a_model_that_ignores_its_tail_has_not_fit(tiny
     assert fit_score(AlwaysHead(), long_tailed, image_collate, torch.device("cpu")) == pytest.approx(1 / 3)
     monkeypatch.setattr(engine, "_fit_score", lambda *a: 0.125)  # the summary reads the balanced score
     assert fit(small(), tiny_images, config=TrainConfig(steps=2), seed=0).summary["train_accuracy"] == 0.125
+
+
+def test_select_from_scores_early_checks_but_never_keeps_them(tiny_images, monkeypatch):
+    """A remedy that changes training partway (DRW, cRT) sets ``select_from``: the checks before it are
+    recorded (``selectable: False``) and patience waits for the first one that may be kept."""
+    import scarce.train as engine
+
+    real, checks = engine._val_score, iter(range(100))
+    val = tiny_images.subset(np.arange(0, 60, 3))
+
+    def falling_on_val(model, data, collate, device):  # validation only gets worse: the earliest allowed check wins
+        return (1.0 - 0.01 * next(checks), 0.0) if data is val else real(model, data, collate, device)
+
+    monkeypatch.setattr(engine, "_val_score", falling_on_val)
+    cfg = TrainConfig(steps=60, lr=1e-2, eval_every=10, patience=2)
+    r = fit(small(), tiny_images, config=cfg, seed=0, val=val, select_from=0.5)
+    assert r.best_step == 40 and r.steps == 60  # steps 10-30 precede step 31, the first after half of 60
+    assert [h.get("selectable", True) for h in r.history] == [False, False, False, True, True, True]
+    assert all("val_accuracy" in h for h in r.history)
+    assert fit(small(), tiny_images, config=cfg, seed=0, val=val).best_step == 10  # without it: the first check
+    assert fit(small(), tiny_images, config=cfg, seed=0, val=val, select_from=1.0).best_step == 60  # last step only
+    with pytest.raises(ValueError, match="`select_from`"):
+        fit(small(), tiny_images, config=cfg, seed=0, val=val, select_from=1.5)

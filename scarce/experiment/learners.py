@@ -150,7 +150,8 @@ class ModelLearner:
         return fit_points(lambda: setup.model_fn(setup.num_classes), setup.train, configs=configs, seed=seed, val=val,
                           bn_data=setup.clean_train, transform=setup.transform, batch_transform=setup.batch_transform,
                           sampler=sampler, loss_fn=setup.loss_fn, collate=setup.collate or image_collate,
-                          param_groups_fn=setup.param_groups_fn, stop_at=stop_at)
+                          param_groups_fn=setup.param_groups_fn, stop_at=stop_at,
+                          select_from=setup.select_from)
 
     def score(self, setup: TrainSetup, fitted, test: LabelledDataset) -> dict:
         from scarce.train import evaluate, image_collate

@@ -157,22 +157,25 @@ class Holdout:
 
 
 def mean_curve(histories: Sequence[Sequence[dict]]) -> list[dict]:
-    """Mean ``val_accuracy`` / ``val_nll`` per step over folds, on the steps every fold checked."""
+    """Mean ``val_accuracy`` / ``val_nll`` per step over folds, on the steps every fold checked; a
+    step no fold may keep (``selectable: False``, before a remedy's ``select_from``) stays marked."""
     common = set.intersection(*({c["step"] for c in h if "val_accuracy" in c} for h in histories))
     out = []
     for step in sorted(common, key=lambda s: -1 if s is None else s):
         checks = [next(c for c in h if c["step"] == step) for h in histories]
         out.append({"step": step, "val_accuracy": float(np.mean([c["val_accuracy"] for c in checks])),
                     "val_nll": float(np.mean([c["val_nll"] for c in checks]))})
+        if not all(c.get("selectable", True) for c in checks):
+            out[-1]["selectable"] = False
     return out
 
 
 def choose(curves: Sequence[Sequence[dict]]) -> tuple[int, dict]:
     """The (grid index, mean check) with the best mean validation accuracy; ties: lower mean NLL,
     then the earlier step, then the earlier grid point. ``curves[i]`` is :func:`mean_curve` of
-    grid point ``i``."""
+    grid point ``i``; a check marked ``selectable: False`` is never chosen."""
     candidates = [((-c["val_accuracy"], c["val_nll"], -1 if c["step"] is None else c["step"], i), i, c)
-                  for i, curve in enumerate(curves) for c in curve]
+                  for i, curve in enumerate(curves) for c in curve if c.get("selectable", True)]
     if not candidates:
         raise ValueError("Cross-validation produced no validation check to choose from.")
     _, index, check = min(candidates, key=lambda t: t[0])

@@ -32,6 +32,9 @@ class TrainSetup:
         collate: list of ``(x, y)`` → tensors; ``None`` means the engine's image collate.
         param_groups_fn: ``model -> optimiser param groups`` (freezing, discriminative rates).
         clean_train: the untouched real subset, used for BatchNorm re-estimation; remedies keep it.
+        select_from: the share of training before which no checkpoint may be kept (0: any check). A
+            remedy that changes training partway (DRW, cRT: their ``start``) raises it, so the
+            model a selection keeps is one the remedy shaped, not the plain model before it.
         notes: what the remedy did, for the results log (e.g. ``{"n_synthetic": 500}``).
     """
 
@@ -45,6 +48,7 @@ class TrainSetup:
     collate: Callable | None = None
     param_groups_fn: Callable | None = None
     clean_train: LabelledDataset | None = None
+    select_from: float = 0.0
     notes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def with_notes(self, **notes: Any) -> "TrainSetup":

@@ -214,7 +214,8 @@ class DRW:
         from scarce.balance.losses import DeferredReweighting, class_balanced_weights
 
         w = class_balanced_weights(_counts(setup), kind="effective_number", beta=self.beta)
-        return replace(setup, loss_fn=DeferredReweighting(w, start=self.start)).with_notes(drw_start=self.start)
+        return replace(setup, loss_fn=DeferredReweighting(w, start=self.start),  # keep a re-weighted checkpoint
+                       select_from=max(setup.select_from, self.start)).with_notes(drw_start=self.start)
 
 
 @dataclass(frozen=True)
@@ -271,5 +272,5 @@ class CRT:
 
         clock = TwoPhase(start=self.start)
         parts = CRTModelFn(setup.model_fn, clock, self.reinit, self.strategy)
-        return replace(setup, model_fn=parts, sampler_fn=parts.sampler,
-                       loss_fn=PhaseLoss(clock, setup.loss_fn)).with_notes(crt_start=self.start)
+        return replace(setup, model_fn=parts, sampler_fn=parts.sampler, loss_fn=PhaseLoss(clock, setup.loss_fn),
+                       select_from=max(setup.select_from, self.start)).with_notes(crt_start=self.start)
