@@ -61,3 +61,20 @@ def test_pool_workers_exit_after_their_driver_is_killed(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+POOLS = ("(__import__('cv2').getNumThreads(), __import__('scipy.linalg').__name__, __import__('torch').get_num_threads(),"
+         " sorted({i['num_threads'] for i in __import__('threadpoolctl').threadpool_info()}))")
+
+
+def test_pool_workers_cap_every_thread_pool_at_their_share():
+    """Each of N workers gets cores / N threads in torch and in every BLAS / OpenMP / OpenCV pool, loaded before
+    or after the worker started (an OpenBLAS pool of one thread per core spun beside the training threads)."""
+    pytest.importorskip("cv2")
+    from scarce.experiment.executor import ProcessPoolExecutor
+
+    share = max(1, (os.cpu_count() or 1) // 2)
+    before = dict(os.environ)
+    for _, (cv2_threads, _, torch_threads, pools) in ProcessPoolExecutor(2).run(eval, [POOLS, POOLS]):
+        assert (cv2_threads, torch_threads, pools) == (share, share, [share])
+    assert dict(os.environ) == before  # the driver's own pools are left alone

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from scarce._checks import check_int
+from scarce._threads import limit_threads
 from scarce.experiment.config import RunSection
 from scarce.registry import Registry
 
@@ -59,9 +60,7 @@ def import_modules(names: Iterable[str]) -> None:
 
 
 def _init_worker(threads: int, parent: int, imports: tuple[str, ...] = ()) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
+    limit_threads(threads)  # every pool of the worker, not only torch's (scarce._threads)
     import_modules(imports)
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True, name="scarce-orphan-check").start()
 

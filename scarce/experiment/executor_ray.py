@@ -1,7 +1,8 @@
 """Cells as Ray tasks: a local cluster sized to this machine, or an existing cluster (``address``).
 
 Each pending cell is one Ray task holding ``cpus_per_cell`` CPUs and ``gpus_per_cell`` GPUs
-(fractions allowed); torch in the task uses ``max(1, int(cpus_per_cell))`` threads. A task whose
+(fractions allowed); every thread pool in the task (torch, BLAS, OpenMP, OpenCV) uses
+``max(1, int(cpus_per_cell))`` threads (:mod:`scarce._threads`). A task whose
 worker process dies (killed, out of memory) is retried up to :data:`MAX_RETRIES` times by Ray; a
 cell that still could not run becomes the runner's failed record (``lost``), and a cell whose code
 raises is already a failed record (:mod:`scarce.experiment.failures`), so the sweep goes on. Only
@@ -20,6 +21,7 @@ import os
 from collections.abc import Iterable
 
 from scarce._checks import check_float
+from scarce._threads import limit_threads
 
 MAX_RETRIES = 2
 """Times Ray reruns a cell whose worker process died before giving it up."""
@@ -37,9 +39,7 @@ def _ray():
 
 
 def _run_one(fn, task, threads: int, imports: tuple[str, ...]):
-    import torch
-
-    torch.set_num_threads(threads)
+    limit_threads(threads)  # every pool of the worker, not only torch's (scarce._threads)
     for name in imports:
         importlib.import_module(name)
     return fn(task)
