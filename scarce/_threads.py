@@ -4,10 +4,11 @@ Floor 0: imports nothing else of ours but the argument checks.
 
 A cell worker (``--jobs N``, a Ray task) trains with ``torch.set_num_threads(share)``, but the same
 process holds other pools that start with one thread per core: numpy's and scipy's OpenBLAS, the
-OpenBLAS that OpenCV bundles (albumentations), OpenMP runtimes, OpenCV's own ``parallel_for``. After
-each call an OpenBLAS thread spins on ``sched_yield`` waiting for more work; with two workers on two
-cores those threads take CPU from the training threads (seen on 2026-12-07: load ~4 with two cells,
-one spinning thread per worker). :func:`limit_threads` caps them all: ``threadpoolctl`` (a
+OpenBLAS that OpenCV bundles (albumentations), OpenMP runtimes, OpenCV's own ``parallel_for``: N
+workers on C cores start about 5 N C such threads, and an idle OpenBLAS thread spins on
+``sched_yield`` for a while after each call. On the 2-core machine this cost nothing measurable
+(docs/results/throughput.md, "Thread pools in pool workers"); the pools grow with the cores.
+:func:`limit_threads` caps them all: ``threadpoolctl`` (a
 scikit-learn dependency, written for exactly this) the pools already loaded, the environment those
 loaded later (each library reads its variable when it loads), OpenCV directly if it is loaded.
 """
