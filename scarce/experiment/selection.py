@@ -158,7 +158,7 @@ class Holdout:
 
 def mean_curve(histories: Sequence[Sequence[dict]]) -> list[dict]:
     """Mean ``val_accuracy`` / ``val_nll`` per step over folds, on the steps every fold checked; a
-    step no fold may keep (``selectable: False``, before a remedy's ``select_from``) stays marked."""
+    step a fold marks ``selectable: False`` (before a remedy's ``select_from``) stays marked."""
     common = set.intersection(*({c["step"] for c in h if "val_accuracy" in c} for h in histories))
     out = []
     for step in sorted(common, key=lambda s: -1 if s is None else s):
