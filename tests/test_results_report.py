@@ -244,3 +244,19 @@ def test_gain_forest_has_one_marker_per_row_and_size_filled_only_when_significan
     assert gains == pytest.approx(sorted(100 * r["gain"] for r in res.summary("accuracy") if "gain" in r))
     res.plot_gains(tmp_path / "g.png")
     assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("figure", ["learning_figure", "gain_figure"])
+def test_plot_titles_fit_inside_the_figure_for_a_recipe_length_name(figure):
+    """A recipe name like ``image_augmentation_mix`` once pushed the gain plot's title past the
+    right edge of the picture: every title must stay inside the figure."""
+    from scarce.experiment import plots
+
+    res = results({"baseline": [0.5, 0.6, 0.55], "light+mixup": [0.6, 0.7, 0.62]}, sizes=(50, 250))
+    res.config["name"] = "image_augmentation_mix_long_tail_rho100"
+    kwargs = {"dashed": set()} if figure == "learning_figure" else {}
+    fig = getattr(plots, figure)(res, metric="accuracy", **kwargs)
+    plots.png_bytes(fig)  # lays out and draws the figure as the saved files are
+    box = fig.axes[0].title.get_window_extent()
+    width = fig.get_figwidth() * fig.dpi
+    assert box.x0 >= 0 and box.x1 <= width, (box, width)
