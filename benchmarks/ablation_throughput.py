@@ -175,6 +175,8 @@ def run_grid(letter: str, args, device) -> dict:
 
     from scarce.experiment import Experiment
 
+    from scarce.report.ablation import run_and_report
+
     root = args.data_root or os.environ.get("SCARCE_DATA")
     if letter != "a" and not (root and Path(root).is_dir()):
         return {"skipped": f"grid {letter} needs the datasets: set SCARCE_DATA or pass --data-root (got {root!r})."}
@@ -192,7 +194,7 @@ def run_grid(letter: str, args, device) -> dict:
         timers = contextlib.nullcontext([]) if args.no_phases or args.jobs > 1 else instrument(clock, tally)
         with timers as missing:
             start = time.perf_counter()
-            results = exp.run()
+            results = run_and_report(exp)
             run = time.perf_counter() - start
     records = results.records
     by_row = defaultdict(list)

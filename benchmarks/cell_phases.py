@@ -178,7 +178,7 @@ def instrument(clock: PhaseClock, tally: ModelTally):
         except ImportError:
             return None
 
-    train, failures, steps, selection, wide = (load(f"scarce.{m}") for m in ("train", "experiment.failures", "steps",
+    train, failures, steps, selection, wide = (load(f"scarce.{m}") for m in ("train", "experiment.cells", "steps",
                                                                              "experiment.selection", "_stack"))
     missing: list[str] = []
     with contextlib.ExitStack() as stack:

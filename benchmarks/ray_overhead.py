@@ -30,20 +30,21 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def _sweep(config, executor: str, **run) -> tuple[float, int]:
     from scarce.experiment.runner import Experiment
+    from scarce.report.ablation import ablate
 
     cfg = dataclasses.replace(config, run=dataclasses.replace(config.run, executor=executor, **run))
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        res = Experiment(cfg, out_dir=out, progress=False).run()
+        res = ablate(cfg, out_dir=out, progress=False)
         return time.perf_counter() - start, len(res.records)
 
 
 def main(args) -> dict:
-    from scarce.experiment.config import load_config, smoke
+    from scarce.experiment.config import load_config, smoke_config
 
     if args.seeds < 1:
         raise ValueError(f"`--seeds` must be >= 1, got {args.seeds}.")
-    config = smoke(load_config(ROOT / "recipes" / "digits.yaml"))
+    config = smoke_config(load_config(ROOT / "recipes" / "digits.yaml"))
     config = dataclasses.replace(config, seeds=list(range(args.seeds)), tune="every_cell")
     local, n = _sweep(config, "local", jobs=1)
     ray_wall, n_ray = _sweep(config, "ray", cpus_per_cell=args.cpus_per_cell)

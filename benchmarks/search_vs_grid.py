@@ -45,7 +45,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def grid_summary(records: list[dict], *, reference: str, metric: str) -> dict:
     """Each row's mean over all seeds and its paired gain over the reference (``row_summary``)."""
-    from scarce.experiment.search_report import row_summary
+    from scarce.search.report import row_summary
 
     by = {}
     for r in records:
@@ -55,7 +55,7 @@ def grid_summary(records: list[dict], *, reference: str, metric: str) -> dict:
 
 def replay(config, out: Path, name: str, budget: str, kw: dict):
     """The race replayed on a copy of the grid's log in ``out/name`` (every cell it can ask for is there)."""
-    from scarce.experiment.search import Search
+    from scarce.search.race import Search
 
     (out / name).mkdir(parents=True, exist_ok=True)
     for file in ("results.jsonl", "config.yaml"):
@@ -65,7 +65,7 @@ def replay(config, out: Path, name: str, budget: str, kw: dict):
 
 def cells_used(race) -> int:
     """The cells the race's rounds ran (what its budget counts: ``search.spent_cells``)."""
-    from scarce.experiment.search import spent_cells
+    from scarce.search.race import spent_cells
 
     return len(spent_cells(race.records, race.rounds, race.reference.label))
 
@@ -81,7 +81,8 @@ def main(args) -> dict:
     from scarce.experiment.config import load_config
     from scarce.experiment.log import read_records
     from scarce.experiment.runner import Experiment
-    from scarce.experiment.search import Search
+    from scarce.report.ablation import ablate
+    from scarce.search.race import Search
 
     config = load_config(args.config, overrides=args.overrides)
     out = Path(args.out)
@@ -90,7 +91,7 @@ def main(args) -> dict:
     planner = Search(config, out_dir=out / "race", budget=f"{10 ** 9}cells", **kw)  # validates, plans: no cell yet
     grid_config = planner.round_config([c.label for c in planner.candidates], args.max_seeds)
     start = time.perf_counter()
-    Experiment(grid_config, out_dir=out / "grid", data_root=args.data_root, jobs=args.jobs, progress=False).run()
+    ablate(grid_config, out_dir=out / "grid", data_root=args.data_root, jobs=args.jobs, progress=False)
     grid_seconds = time.perf_counter() - start
     records = [r for r in read_records(out / "grid" / "results.jsonl") if r.get("metrics")]
     race = replay(config, out, "race", f"{10 ** 9}cells", kw)

@@ -7,7 +7,7 @@ per point and step (forward, backward, AdamW) of:
 * ``alone NCHW``: one model in the default layout, G times (the engine before this change);
 * ``alone channels_last``: the same in ``channels_last`` (what a single fit does now);
 * ``vmap``: ``torch.func.vmap`` over ``functional_call`` with stacked parameters, G at once;
-* ``wide``: :class:`scarce._stack.ModelStack` (G copies as one wide network, ``channels_last``);
+* ``wide``: :class:`scarce.wide_model.ModelStack` (G copies as one wide network, ``channels_last``);
 * ``compiled``: ``torch.compile`` of the ``channels_last`` model (with ``--compile``; its
   compile time is reported apart).
 
@@ -68,7 +68,7 @@ def measure(args, device) -> dict:
     import torch.nn.functional as F
     from torch.func import functional_call, vmap
 
-    from scarce._stack import ModelStack
+    from scarce.wide_model import ModelStack
 
     g = args.points
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)

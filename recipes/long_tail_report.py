@@ -22,7 +22,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def report(out: str | Path, *, rarest: int = 3) -> str:
     from scarce.data.subsets import long_tailed_counts
-    from scarce.experiment.results import Results
+    from scarce.report.results import Results
     from scarce.metrics import mean_ci
 
     res = Results.from_dir(out)

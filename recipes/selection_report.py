@@ -26,7 +26,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def _cells(out: Path, metric: str) -> tuple[str, dict]:
-    from scarce.experiment.results import Results
+    from scarce.report.results import Results
 
     res = Results.from_dir(out)
     method = str(res.config.get("selection", "holdout"))

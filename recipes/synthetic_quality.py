@@ -46,7 +46,7 @@ def main(args: argparse.Namespace) -> list[dict]:
     from scarce.data.loaders import load_dataset, stratified_test_split
     from scarce.data.subsets import stratified_subset
     from scarce.experiment.config import load_config
-    from scarce.experiment.remedies.synthetic import Synthetic
+    from scarce.remedies.synthetic import Synthetic
     from scarce.synth.checkpoint import save_grid
     from scarce.synth.quality import (classification_accuracy_score, frechet_distance, memorisation_check,
                                       train_feature_classifier)

@@ -37,7 +37,7 @@ def main(args) -> dict:
     from scarce.data import load_dataset
     from scarce.data.loaders import stratified_test_split
     from scarce.data.subsets import stratified_subset
-    from scarce.experiment.remedies.transfer import _cache, load_backbone
+    from scarce.remedies.transfer import _cache, load_backbone
     from scarce.metrics import mean_ci
 
     if args.smoke:

@@ -10,7 +10,7 @@ __all__ = ["__version__", "load_model"]
 
 def __getattr__(name):  # lazy: `scarce.load_model` imports torch only when used
     if name == "load_model":
-        from scarce.experiment.saved_model import load_model
+        from scarce.deliver.saved_model import load_model
 
         return load_model
     raise AttributeError(f"module 'scarce' has no attribute {name!r}")

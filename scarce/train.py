@@ -10,7 +10,7 @@ Fair baselines are the point of this module:
   collected during training are stale and cost several points;
 * ``fit_tuned`` picks learning rate and weight decay from the same grid on the validation split
   for every remedy, and keeps the best validation checkpoint; ``fit_points`` trains the points of
-  such a grid together, as one wide model over the same batches (:mod:`scarce._stack`), so a
+  such a grid together, as one wide model over the same batches (:mod:`scarce.wide_model`), so a
   grid of six costs far less than six runs;
 * ``fit(..., stop_at=s)`` trains on the same schedule but keeps the model after step ``s`` (a step
   count chosen by cross-validation, see ``scarce.experiment.selection``);
@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from scarce._checks import check_choice, check_float, check_int
-from scarce._stack import ModelStack, stackable
+from scarce.wide_model import ModelStack, stackable
 from scarce._torch import resolve_device  # re-exported
 from scarce.data.datasets import LabelledDataset
 from scarce.inference import (IMAGE_MEAN, IMAGE_STD, evaluate, image_collate, predict,  # noqa: F401 (re-exported)
@@ -260,9 +260,9 @@ def fit_points(
     The configs may differ in ``lr`` and ``weight_decay`` only. Every copy starts from the same
     initialisation and sees the same batches and augmentation draws, as separate runs with the
     same ``seed`` would. With two or more configs (and ``stack``) the copies are trained together
-    as one wide model (:class:`scarce._stack.ModelStack`), so data work and per-step overhead are
+    as one wide model (:class:`scarce.wide_model.ModelStack`), so data work and per-step overhead are
     paid once and the kernels run on larger tensors; dropout then draws its masks per copy. A model
-    the stack cannot run (:func:`scarce._stack.stackable`: not a plain ``nn.Sequential`` of known
+    the stack cannot run (:func:`scarce.wide_model.stackable`: not a plain ``nn.Sequential`` of known
     layers) is trained point by point; both agree up to float rounding. On CUDA the points share
     one gradient scaler: a step whose float16 gradients overflow is skipped for every point, where
     separate runs would skip it for that point only.

@@ -157,7 +157,7 @@ def tiny_setup(train):
     """A :class:`TrainSetup` on ``train`` with the cheap model of its modality (:data:`CHEAP_MODELS`)."""
     from scarce.experiment.config import ModelConfig
     from scarce.experiment.pipelines import PIPELINES
-    from scarce.experiment.setup import TrainSetup
+    from scarce.remedies.base import TrainSetup
 
     model = ModelConfig(**CHEAP_MODELS[train.modality])
     model_fn, collate = PIPELINES.create(train.modality, model=model, train=train, num_classes=train.num_classes)
@@ -241,7 +241,7 @@ def tiny_transfer_backbones():
 
     import pytest
 
-    from scarce.experiment.remedies import transfer
+    from scarce.remedies.catalogue import transfer
 
     tiny = tiny_backbone()
     threads = torch.get_num_threads()

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from scarce.experiment import REMEDIES
+from scarce.remedies import REMEDIES
 
 
 @dataclass(frozen=True)

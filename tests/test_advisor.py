@@ -60,8 +60,8 @@ def test_cli_advise_prints_case_and_reasons(capsys, tmp_path, monkeypatch):
 
 
 def test_verification_config_runs_scratch_and_the_four_strategies():
-    from scarce.experiment.advise import verification_config
-    from scarce.experiment.setup import create_remedy
+    from scarce.report.advice import verification_config
+    from scarce.remedies.base import create_remedy
 
     cfg = verification_config("digits", per_class=10, seeds=(0,), steps=4, size=32)
     labels = [spec["label"] for spec in cfg.remedies]

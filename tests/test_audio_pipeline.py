@@ -5,7 +5,7 @@ import torch
 from scarce.models.audio_frontend import LogMelCollate, MelConfig, MfccStats, log_mel, mel_filterbank, mfcc_stats
 from scarce.models import create_model
 from scarce.data import ArrayDataset
-from scarce.experiment import TrainSetup, create_remedy
+from scarce.remedies import TrainSetup, create_remedy
 from scarce.experiment.config import ModelConfig
 from scarce.experiment.pipelines import FEATURIZERS, PIPELINES
 

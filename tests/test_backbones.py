@@ -5,6 +5,7 @@ import torch
 from scarce.backbones import Preprocess, create_backbone, list_backbones
 from scarce.backbones.base import LITE0, DataConfig
 from scarce.backbones.strategies import ParamGroups, TransferModel, build_transfer_model
+from scarce.report.ablation import ablate
 
 pytest.importorskip("timm")
 
@@ -184,5 +185,5 @@ def test_a_transfer_remedy_never_downloads_unasked_and_fails_in_preflight(tmp_pa
                            remedies=["baseline", {"name": "linear_probe", "backbone": "resnet18", "size": 32}],
                            train=TrainSection(steps=2, lr=[1e-2], weight_decay=[1e-4], eval_every=1))
     with pytest.raises(PreflightError, match="row 'linear_probe.*`download: true`"):
-        Experiment(cfg, out_dir=tmp_path / "out", progress=False).run()
+        ablate(cfg, out_dir=tmp_path / "out", progress=False)
     assert fetched == [] and not (tmp_path / "out").exists()

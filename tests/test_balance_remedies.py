@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from scarce.data import ArrayDataset
-from scarce.experiment.setup import TrainSetup, create_remedy
+from scarce.remedies.base import TrainSetup, create_remedy
 from scarce.models import create_model
 from scarce.train import TrainConfig, fit
 

@@ -24,7 +24,7 @@ def test_root_and_kinds(monkeypatch, tmp_path):
 
 
 def test_old_feature_cache_variable_is_refused_with_the_fix(monkeypatch, tmp_path):
-    from scarce.experiment.setup import create_remedy
+    from scarce.remedies.base import create_remedy
 
     monkeypatch.setenv("SCARCE_FEATURE_CACHE", str(tmp_path))
     with pytest.raises(ValueError, match=r"`SCARCE_FEATURE_CACHE` is no longer read.*set `SCARCE_CACHE`.*`features/`"):
@@ -34,7 +34,7 @@ def test_old_feature_cache_variable_is_refused_with_the_fix(monkeypatch, tmp_pat
 
 
 def test_every_cache_option_is_cache_dir(monkeypatch, tmp_path):
-    from scarce.experiment.setup import create_remedy
+    from scarce.remedies.base import create_remedy
 
     monkeypatch.setenv("SCARCE_CACHE", str(tmp_path))
     with pytest.raises(ValueError, match=r"`cache` was renamed `cache_dir`.*pass cache_dir=None"):

@@ -10,7 +10,7 @@ import pytest
 
 from scarce.cli import main
 from scarce.experiment.config import load_config
-from scarce.experiment.setup import remedy_label
+from scarce.remedies.base import remedy_label
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--set", "sizes=[3,5]", "--set", "seeds=[0,1,2]", "--set", "train.steps=12", "--set", "train.eval_every=6", "--set", "train.lr=[0.01]",

@@ -20,8 +20,8 @@ import torch.nn.functional as F
 
 from fixtures import ROWS, SPECS, skip_unless_buildable, spec_name, tiny_setup, tiny_transfer_backbones
 from scarce.data.datasets import MODALITIES
-from scarce.experiment.composition import check_composition, check_remedy
-from scarce.experiment.setup import Chain, TrainSetup, create_remedy, list_remedies
+from scarce.remedies.composition import check_composition, check_remedy
+from scarce.remedies.base import Chain, TrainSetup, create_remedy, list_remedies
 from scarce.train import image_collate
 
 pytest.importorskip("timm")

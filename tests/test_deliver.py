@@ -15,9 +15,9 @@ from fixtures import RATE, tone, write_audio_folder, write_image_folder, write_t
 import scarce
 from scarce.cli import main
 from scarce.data.datasets import ArrayDataset, ImageFolderDataset
-from scarce.experiment import deliver
-from scarce.experiment.deliver import train_model
-from scarce.experiment.saved_model import CARD, CARD_FIELDS, WEIGHTS, load_model
+from scarce.deliver import train as deliver
+from scarce.deliver.train import train_model
+from scarce.deliver.saved_model import CARD, CARD_FIELDS, WEIGHTS, load_model
 from scarce.train import image_collate, predict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -290,7 +290,7 @@ def test_the_best_yaml_of_a_search_trains_as_is(image_model, tmp_path):
     from types import SimpleNamespace
 
     from scarce.experiment.config import load_config
-    from scarce.experiment.search_report import best_recipe
+    from scarce.search.report import best_recipe
 
     _, folder, _, _ = image_model
     recipe = _recipe(tmp_path, {"name": "image_folder", "options": {"path": str(folder), "test_fraction": 0.25}},

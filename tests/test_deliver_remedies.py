@@ -14,9 +14,9 @@ from fixtures import write_image_folder
 import scarce
 from scarce.cli import main
 from scarce.data.datasets import ImageFolderDataset
-from scarce.experiment.composition import Changes
-from scarce.experiment.deliver import train_model
-from scarce.experiment.remedies import REMEDIES
+from scarce.remedies.composition import Changes
+from scarce.deliver.train import train_model
+from scarce.remedies.catalogue import REMEDIES
 from scarce.train import image_collate, predict
 
 TRAIN = {"steps": 4, "batch_size": 8, "lr": [0.01], "weight_decay": [0.0001], "eval_every": 2}
@@ -125,7 +125,7 @@ def test_a_remedy_that_cannot_describe_its_model_is_refused_before_any_work(fold
 
 def _best_yaml(tmp_path, folder, records):
     from scarce.experiment.config import load_config
-    from scarce.experiment.search_report import best_recipe
+    from scarce.search.report import best_recipe
 
     config = load_config(_recipe(tmp_path / "r.yaml", folder, "baseline", remedies=["baseline", "mixup"]),
                          overrides=["train.lr=[0.01, 0.1]"])

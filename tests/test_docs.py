@@ -18,7 +18,7 @@ def python_blocks(path: Path) -> list[str]:
 
 
 def test_writing_a_remedy_example_registers_a_new_remedy_and_runs_it():
-    from scarce.experiment import REMEDIES
+    from scarce.remedies import REMEDIES
 
     blocks = python_blocks(DOCS / "writing_a_remedy.md")
     assert blocks, "docs/writing_a_remedy.md holds no python block"

@@ -37,7 +37,7 @@ def _alive(pid: int) -> bool:
 def test_pool_workers_exit_after_their_driver_is_killed(tmp_path):
     driver = textwrap.dedent("""
         import time
-        from scarce.experiment.executor import ProcessPoolExecutor
+        from scarce.executors.local import ProcessPoolExecutor
         for _ in ProcessPoolExecutor(2).run(time.sleep, [60, 60]):
             pass
     """)
@@ -71,7 +71,7 @@ def test_pool_workers_cap_every_thread_pool_at_their_share():
     """Each of N workers gets cores / N threads in torch and in every BLAS / OpenMP / OpenCV pool, loaded before
     or after the worker started (an OpenBLAS pool of one thread per core spun beside the training threads)."""
     pytest.importorskip("cv2")
-    from scarce.experiment.executor import ProcessPoolExecutor
+    from scarce.executors.local import ProcessPoolExecutor
 
     share = max(1, (os.cpu_count() or 1) // 2)
     before = dict(os.environ)

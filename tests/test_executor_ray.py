@@ -10,7 +10,8 @@ import pytest
 
 from scarce.experiment import Experiment
 from scarce.experiment.config import ExperimentConfig, RunSection, TrainSection
-from scarce.experiment.executor import create_executor
+from scarce.executors.local import create_executor
+from scarce.report.ablation import ablate
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,7 +39,7 @@ def test_run_section_options_are_checked_before_any_work():
 def test_missing_ray_names_the_extra(monkeypatch):
     import importlib.util
 
-    from scarce.experiment import executor_ray
+    from scarce.executors import ray_cluster as executor_ray
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ImportError, match=r"pip install 'scarce\[ray\]'"):
@@ -55,7 +56,7 @@ def test_ray_bad_resources_are_refused():
 
 @pytest.fixture()
 def _plugin_unregistered_after():
-    from scarce.experiment import REMEDIES
+    from scarce.remedies import REMEDIES
 
     yield
     if "die_once" in REMEDIES:  # `run.imports` registered it in this process too
@@ -73,10 +74,10 @@ def test_ray_local_cluster_matches_in_process_retries_a_killed_worker_and_logs_a
             {"name": "oversample", "strategy": {0: 4}, "label": "over4"}]  # over4 raises at size 6
     cfg = _config(remedies=rows, run=RunSection(imports=["ray_plugin"]))
     marker.write_text("")  # in this process die_once must not die
-    Experiment(cfg, out_dir=tmp_path / "local", progress=False).run()
+    ablate(cfg, out_dir=tmp_path / "local", progress=False)
     local, _ = _metrics(tmp_path / "local")
     marker.unlink()
-    results = Experiment(cfg, out_dir=tmp_path / "ray", executor="ray", progress=False).run()
+    results = ablate(cfg, out_dir=tmp_path / "ray", executor="ray", progress=False)
     ray_metrics, n_lines = _metrics(tmp_path / "ray")
     assert marker.exists()  # a worker died once, and its cell was retried
     assert n_lines == 6 and ray_metrics == local

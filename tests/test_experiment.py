@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import yaml
 
-from scarce.experiment import REMEDIES, Baseline, Chain, Experiment, Results, TrainSetup, create_remedy
+from scarce.remedies import REMEDIES, Baseline, Chain, TrainSetup, create_remedy
+from scarce.experiment import Experiment
+from scarce.report import Results
 from scarce.experiment.config import (
     DatasetConfig,
     ExperimentConfig,
@@ -15,9 +17,10 @@ from scarce.experiment.config import (
     apply_overrides,
     from_dict,
     load_config,
-    smoke,
+    smoke_config,
 )
 from scarce.experiment.runner import read_log, validate_config
+from scarce.report.ablation import ablate, run_and_report
 
 # hold-out unless a test asks for cross-validation (the default `auto` would cross-validate k=3 and 6)
 TINY = dict(name="tiny", sizes=[3, 6], seeds=[0, 1], selection="holdout", references=["logreg"],
@@ -50,7 +53,7 @@ def _register_test_remedy():
 
 def test_grid_runs_every_cell_once_and_writes_outputs(tmp_path):
     cfg = tiny_config(remedies=["baseline", "copies"])
-    res = Experiment(cfg, out_dir=tmp_path, progress=False).run()
+    res = ablate(cfg, out_dir=tmp_path, progress=False)
     keys = [r["key"] for r in read_log(tmp_path / "results.jsonl")]
     assert sorted(keys) == sorted(f"{r}|{k}|{s}" for r in ("baseline", "copies", "logreg") for k in (3, 6)
                                   for s in (0, 1))
@@ -64,7 +67,7 @@ def test_grid_runs_every_cell_once_and_writes_outputs(tmp_path):
 
 
 def test_same_subset_for_every_remedy_in_a_cell(tmp_path):
-    res = Experiment(tiny_config(remedies=["baseline", "copies"]), out_dir=tmp_path, progress=False).run()
+    res = ablate(tiny_config(remedies=["baseline", "copies"]), out_dir=tmp_path, progress=False)
     by_cell = {}
     for r in res.records:
         by_cell.setdefault((r["size"], r["seed"]), set()).add((r["n_train"], r["n_val"]))
@@ -73,42 +76,42 @@ def test_same_subset_for_every_remedy_in_a_cell(tmp_path):
 
 def test_resume_skips_finished_cells_and_repairs_partial_line(tmp_path):
     cfg = tiny_config()
-    Experiment(cfg, out_dir=tmp_path, progress=False).run()
+    ablate(cfg, out_dir=tmp_path, progress=False)
     log = tmp_path / "results.jsonl"
     lines = log.read_text().splitlines()
     full = {json.loads(line)["key"]: json.loads(line)["metrics"] for line in lines}
     log.write_text("\n".join(lines[:3]) + "\n" + lines[3][:25])  # killed in the middle of a write
     exp = Experiment(cfg, out_dir=tmp_path, progress=False)
     assert len(exp.pending()) == len(lines) - 3
-    exp.run()
+    run_and_report(exp)
     again = read_log(log)
     assert len(again) == len(lines) and len({r["key"] for r in again}) == len(lines)
     assert {r["key"]: r["metrics"] for r in again} == full
 
 
 def test_out_dir_with_other_config_is_refused(tmp_path):
-    Experiment(tiny_config(seeds=[0], references=[]), out_dir=tmp_path, progress=False).run()
+    ablate(tiny_config(seeds=[0], references=[]), out_dir=tmp_path, progress=False)
     other = tiny_config(seeds=[0], sizes=[3], train=replace(TINY["train"], steps=3))
     with pytest.raises(FileExistsError, match="different config"):
         Experiment(other, out_dir=tmp_path, progress=False)
     relabelled = tiny_config(seeds=[0], remedies=[{"name": "copies", "label": "baseline"}])
     with pytest.raises(FileExistsError, match="different config"):
         Experiment(relabelled, out_dir=tmp_path, progress=False)
-    Experiment(other, out_dir=tmp_path, overwrite=True, progress=False).run()
+    ablate(other, out_dir=tmp_path, overwrite=True, progress=False)
     assert {r["size"] for r in read_log(tmp_path / "results.jsonl")} == {3}
 
 
 def test_growing_the_grid_keeps_finished_cells(tmp_path):
-    Experiment(tiny_config(seeds=[0], references=[]), out_dir=tmp_path, progress=False).run()
+    ablate(tiny_config(seeds=[0], references=[]), out_dir=tmp_path, progress=False)
     first = {r["key"]: r for r in read_log(tmp_path / "results.jsonl")}
     grown = tiny_config(seeds=[0, 1], remedies=["baseline", "copies"], references=[])
     exp = Experiment(grown, out_dir=tmp_path, progress=False)
     assert {t.key for t in exp.pending()} == {t.key for t in exp.tasks} - set(first)
-    res = exp.run()
+    res = run_and_report(exp)
     assert len(res.records) == 2 * 2 * 2
     assert all(first[r["key"]] == r for r in res.records if r["key"] in first)
     shrunk = tiny_config(seeds=[1], remedies=["copies"], references=[])
-    res = Experiment(shrunk, out_dir=tmp_path, progress=False).run()
+    res = ablate(shrunk, out_dir=tmp_path, progress=False)
     assert {(r["remedy"], r["seed"]) for r in res.records} == {("copies", 1)}
 
 
@@ -169,7 +172,7 @@ FIRST_SEED = dict(sizes=[3, 6], seeds=[0, 1, 2], tune="first_seed", references=[
 
 def test_first_seed_tunes_each_remedy_and_size_once_and_reuses_the_choice(tmp_path, monkeypatch):
     calls = _count_fits(monkeypatch)
-    Experiment(tiny_config(**FIRST_SEED), out_dir=tmp_path, progress=False).run()
+    ablate(tiny_config(**FIRST_SEED), out_dir=tmp_path, progress=False)
     assert calls[0] == 1  # the preflight's one-step try of the row, then the cells:
     assert len(calls[1:]) == 2 * (2 + 2)  # per size: the grid on seed 0, one fit per other seed
     recs = read_log(tmp_path / "results.jsonl")
@@ -182,12 +185,12 @@ def test_first_seed_tunes_each_remedy_and_size_once_and_reuses_the_choice(tmp_pa
 
 def test_first_seed_resumes_after_a_kill_between_the_phases(tmp_path, monkeypatch):
     cfg = tiny_config(**FIRST_SEED)
-    Experiment(cfg, out_dir=tmp_path, progress=False).run()
+    ablate(cfg, out_dir=tmp_path, progress=False)
     log = tmp_path / "results.jsonl"
     full = {r["key"]: r for r in read_log(log)}
     log.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in full.values() if r["seed"] == 0))
     calls = _count_fits(monkeypatch)
-    Experiment(cfg, out_dir=tmp_path, progress=False).run()
+    ablate(cfg, out_dir=tmp_path, progress=False)
     assert calls == [1] + [None] * 4  # the preflight, then no grid search again: one fit per remaining cell
     again = {r["key"]: r for r in read_log(log)}
     assert again.keys() == full.keys()
@@ -196,7 +199,7 @@ def test_first_seed_resumes_after_a_kill_between_the_phases(tmp_path, monkeypatc
 
 def test_records_carry_tuning_summary_counts_and_costs(tmp_path):
     cfg = tiny_config(sizes=[3], seeds=[0], train=TrainSection(steps=2, eval_every=1, lr=[1e-3, 3e-2]))
-    recs = {r["remedy"]: r for r in Experiment(cfg, out_dir=tmp_path, progress=False).run().records}
+    recs = {r["remedy"]: r for r in ablate(cfg, out_dir=tmp_path, progress=False).records}
     base, lr = recs["baseline"], recs["logreg"]
     assert base["tuning"] == {"mode": "every_cell", "selection": "holdout", "folds": None, "grid_points": 4,
                               "tuned_on_seed": 0}
@@ -236,7 +239,7 @@ def test_yaml_unknown_key_and_wrong_type(tmp_path):
 
 
 def test_smoke_is_one_cell_and_tiny():
-    s = smoke(load_config("recipes/digits.yaml"))
+    s = smoke_config(load_config("recipes/digits.yaml"))
     assert s.sizes == [5] and s.seeds == [0] and s.train.steps <= 2 and len(s.train.lr) == 1
     assert len(s.train.weight_decay) == 1 and s.folds == 2
 
@@ -251,7 +254,7 @@ def test_chain_and_labels():
 
 
 def test_report_rebuilds_from_log(tmp_path):
-    Experiment(tiny_config(seeds=[0, 1, 2]), out_dir=tmp_path, progress=False).run()
+    ablate(tiny_config(seeds=[0, 1, 2]), out_dir=tmp_path, progress=False)
     (tmp_path / "results.md").unlink()
     res = Results.from_dir(tmp_path)
     res.write(tmp_path)
@@ -274,16 +277,16 @@ def test_yaml_exponents_without_a_dot_are_numbers(tmp_path):
 
 def test_steps_by_size_sets_each_sizes_schedule_and_old_folders_still_grow(tmp_path):
     train = TrainSection(steps=4, steps_by_size={6: 8}, lr=[1e-2], weight_decay=[1e-4], eval_every=2)
-    Experiment(tiny_config(references=[], train=train), out_dir=tmp_path / "a", progress=False).run()
+    ablate(tiny_config(references=[], train=train), out_dir=tmp_path / "a", progress=False)
     steps = {r["size"]: r["train_summary"]["steps"] for r in read_log(tmp_path / "a" / "results.jsonl")}
     assert steps == {3: 4, 6: 8}
     assert "steps 4 at k=3, 8 at k=6 (batches of 64)" in (tmp_path / "a" / "results.md").read_text()
     # a folder whose config.yaml predates the key (saved without it) resumes and grows as before
-    Experiment(tiny_config(seeds=[0], references=[]), out_dir=tmp_path / "b", progress=False).run()
+    ablate(tiny_config(seeds=[0], references=[]), out_dir=tmp_path / "b", progress=False)
     saved = yaml.safe_load((tmp_path / "b" / "config.yaml").read_text())
     del saved["train"]["steps_by_size"]
     (tmp_path / "b" / "config.yaml").write_text(yaml.safe_dump(saved))
-    Experiment(tiny_config(seeds=[0, 1], references=[]), out_dir=tmp_path / "b", progress=False).run()
+    ablate(tiny_config(seeds=[0, 1], references=[]), out_dir=tmp_path / "b", progress=False)
     with pytest.raises(FileExistsError, match="different config"):  # a new schedule is a new config
         Experiment(tiny_config(seeds=[0, 1], references=[], train=train), out_dir=tmp_path / "b", progress=False)
 

@@ -7,9 +7,12 @@ import pytest
 import yaml
 
 from scarce.cli import FAILED_CELLS, main
-from scarce.experiment import REMEDIES, Experiment, Results
+from scarce.remedies import REMEDIES
+from scarce.experiment import Experiment
+from scarce.report import Results
 from scarce.experiment.config import ExperimentConfig, TrainSection
 from scarce.experiment.log import check_record, failed_cells, read_log, read_records
+from scarce.report.ablation import ablate, run_and_report
 
 TINY = dict(name="tiny", sizes=[3, 6], seeds=[0, 1], selection="holdout",
             train=TrainSection(steps=2, lr=[1e-2], weight_decay=[1e-4], eval_every=1), test_limit=40)
@@ -44,7 +47,7 @@ def _lines(out):
 
 def test_raising_cell_is_logged_failed_and_the_rest_finish_then_a_rerun_retries_it(tmp_path):
     cfg = ExperimentConfig(**{**TINY, "seeds": [0]}, remedies=["baseline", "fail_big"])
-    results = Experiment(cfg, out_dir=tmp_path, progress=False).run()
+    results = ablate(cfg, out_dir=tmp_path, progress=False)
     lines = _lines(tmp_path)
     assert len(lines) == 4
     failed = {r["key"]: r for r in lines if r.get("status") == "failed"}
@@ -59,14 +62,14 @@ def test_raising_cell_is_logged_failed_and_the_rest_finish_then_a_rerun_retries_
     BROKEN["broken"] = False  # fixed: the same command retries the failed cells only
     exp = Experiment(cfg, out_dir=tmp_path, progress=False)
     assert [t.key for t in exp.pending()] == ["fail_big|6|0"]
-    results = exp.run()
+    results = run_and_report(exp)
     assert len(_lines(tmp_path)) == 5 and len(results.records) == 4 and results.failed == []
     assert "Failed cells" not in (tmp_path / "results.md").read_text()
 
 
 def test_first_seed_dependents_of_a_failed_cell_are_failed_naming_it(tmp_path):
     cfg = ExperimentConfig(**{**TINY, "tune": "first_seed"}, remedies=["baseline", "fail_big"])
-    results = Experiment(cfg, out_dir=tmp_path, progress=False).run()
+    results = ablate(cfg, out_dir=tmp_path, progress=False)
     failed = {r["key"]: r["error"] for r in results.failed}
     assert failed["fail_big|6|0"].startswith("ValueError")
     assert failed["fail_big|6|1"].startswith("FirstSeedFailed: cell fail_big|6|0 failed (ValueError: too many")

@@ -14,8 +14,8 @@ import yaml
 
 from scarce.cli import main
 from scarce.experiment.cells import cell_key
-from scarce.experiment.html_report import render_html
-from scarce.experiment.results import Results
+from scarce.report.html import render_html
+from scarce.report.results import Results
 from scarce.metrics import METRICS
 
 EVIL = "<script>alert('x')</script>"
@@ -164,8 +164,8 @@ def test_chromium_renders_the_report_with_the_demo_previews(tmp_path):
     folder all render, every picture decodes, no script error."""
     from pathlib import Path
 
-    from scarce.experiment.html_report import read_previews
-    from scarce.experiment.preview.command import preview_command
+    from scarce.report.html import read_previews
+    from scarce.preview.command import preview_command
 
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:

@@ -18,12 +18,14 @@ ROOT = Path(__file__).resolve().parents[1] / "scarce"
 FLOORS = {
     "_checks": 0, "_io": 0, "_rng": 0, "registry": 0, "metrics": 0, "_torch": 0, "_lru": 0, "_shards": 0, "_cache": 0,
     "_threads": 0,
-    "_stack": 0,
     "data": 1,
-    "augment": 2, "synth": 2, "balance": 2, "backbones": 2, "models": 2, "steps": 2,
+    "augment": 2, "synth": 2, "balance": 2, "backbones": 2, "models": 2, "steps": 2, "wide_model": 2,
     "train": 3, "inference": 3,
-    "experiment": 4,
-    "cli": 5,
+    "remedies": 4, "executors": 4,
+    "experiment": 5,
+    "report": 6,
+    "search": 7, "deliver": 7, "preview": 7,
+    "cli": 8,
 }
 
 

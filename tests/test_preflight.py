@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from scarce.cli import main
-from scarce.experiment.composition import Changes
+from scarce.remedies.composition import Changes
 from scarce.experiment.config import ExperimentConfig, TrainSection
-from scarce.experiment.remedies import REMEDIES
+from scarce.remedies.catalogue import REMEDIES
 from scarce.experiment.preflight import PreflightError, cheap_spec
 from scarce.experiment.runner import Experiment
+from scarce.report.ablation import ablate
 
 TINY = dict(name="pf", sizes=[4], seeds=[0], selection="holdout", test_limit=60,
             train=TrainSection(steps=3, lr=[1e-2], weight_decay=[1e-4], eval_every=1))
@@ -42,7 +43,7 @@ def test_a_corrupt_image_is_named_before_any_cell_and_nothing_is_written(tmp_pat
     cfg = from_dict(ExperimentConfig, {**_config(_folder(tmp_path / "data", corrupt=2)).to_dict()})
     out = tmp_path / "out"
     with pytest.raises(PreflightError) as err:
-        Experiment(cfg, out_dir=out, progress=False).run()
+        ablate(cfg, out_dir=out, progress=False)
     assert "0.png" in str(err.value) and "1.png" in str(err.value) and "nothing was run or written" in str(err.value)
     assert not out.exists()
 
@@ -74,7 +75,7 @@ def test_a_row_that_fails_on_the_real_data_is_named_with_its_error(tmp_path):
     try:
         cfg = ExperimentConfig(**TINY, remedies=["baseline", "breaks", {"name": "breaks", "label": "again"}])
         with pytest.raises(PreflightError) as err:
-            Experiment(cfg, out_dir=tmp_path / "o", progress=False).run()
+            ablate(cfg, out_dir=tmp_path / "o", progress=False)
     finally:
         REMEDIES.unregister("breaks")
     assert err.value.problems == [f"row '{r}': ValueError: this remedy cannot handle 8x8 images" for r in ("breaks", "again")]

@@ -63,7 +63,7 @@ def _tiny_png():
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
 def test_every_shipped_recipe_previews_each_row(recipe, hermetic, monkeypatch, capsys):
     from scarce.experiment.learners import config_rows
-    from scarce.experiment.preview import draw
+    from scarce.preview import draw
 
     monkeypatch.setattr(draw, "png_bytes", lambda fig: _tiny_png())  # drawing is tested below, once per kind
     config = load_config(recipe)
@@ -121,7 +121,7 @@ def test_draws_and_batches_follow_the_ablations_code_path_and_seed(monkeypatch):
 
     from scarce.experiment.cells import cut_subset, get_bundle
     from scarce.experiment.learners import ModelLearner
-    from scarce.experiment.preview import draw, preview_config
+    from scarce.preview import draw, preview_config
     from scarce.steps import Draws
 
     grids = []
@@ -194,9 +194,9 @@ def test_audio_shows_log_mels_and_playable_clips(audio):
 
 
 def test_remedies_that_cannot_show_say_so_and_the_others_still_show(hermetic, capsys):
-    from scarce.experiment.composition import Changes
-    from scarce.experiment.remedies import REMEDIES
-    from scarce.experiment.setup import NoPreview
+    from scarce.remedies.composition import Changes
+    from scarce.remedies.catalogue import REMEDIES
+    from scarce.remedies.base import NoPreview
 
     class Secret:
         name, changes = "secret", Changes(replaces={"loss_fn"})
@@ -233,7 +233,7 @@ def test_remedies_that_cannot_show_say_so_and_the_others_still_show(hermetic, ca
 def test_synthetic_samples_a_cached_generator_and_never_trains(hermetic, monkeypatch, capsys):
     import scarce.synth.trainer as trainer
     from scarce.experiment.cells import cut_subset, get_bundle
-    from scarce.experiment.remedies.synthetic import Synthetic
+    from scarce.remedies.synthetic import Synthetic
     from scarce.data.datasets import as_image_array
 
     spec = {"name": "synthetic", "n_per_class": 2, "steps": 1, "ngf": 4, "ndf": 4, "nz": 8, "batch_size": 8,

@@ -53,7 +53,7 @@ def test_torch_probe_unaffected_by_a_unit_dead_in_training():
 
 def test_linear_probe_remedy_head_uses_scale_one_for_constant_features(tiny_images):
     pytest.importorskip("timm")
-    from scarce.experiment import TrainSetup, create_remedy
+    from scarce.remedies import TrainSetup, create_remedy
 
     setup = TrainSetup(train=tiny_images, num_classes=3, model_fn=lambda n: None, clean_train=tiny_images)
     out = create_remedy({"name": "linear_probe", "pretrained": False, "size": 32, "cache_dir": None}).apply(setup, seed=0)

@@ -7,8 +7,9 @@ import pytest
 from scarce.experiment.cells import run_task
 from scarce.experiment.config import ExperimentConfig, TrainSection, load_config, upgrade_saved
 from scarce.experiment.learners import LEARNERS, config_rows, reference_label
-from scarce.experiment.results import Results
+from scarce.report.results import Results
 from scarce.experiment.runner import Experiment
+from scarce.report.ablation import ablate
 
 TINY = dict(name="refs", sizes=[4], seeds=[0], selection="holdout", test_limit=60,
             train=TrainSection(steps=2, lr=[1e-2], weight_decay=[1e-4], eval_every=1))
@@ -44,7 +45,7 @@ def test_a_remedy_the_reference_would_ignore_is_refused_before_any_work(tmp_path
 
 def test_the_reference_row_is_named_in_the_config(tmp_path):
     cfg = ExperimentConfig(**TINY, remedies=["baseline"], references=["logreg"], reference="logreg")
-    res = Experiment(cfg, out_dir=tmp_path, progress=False).run()
+    res = ablate(cfg, out_dir=tmp_path, progress=False)
     assert res.reference == "logreg"
     (row,) = [r for r in res.summary("accuracy") if r["remedy"] == "baseline"]
     assert "gain" in row and "gain in accuracy over `logreg`" in (tmp_path / "results.md").read_text()

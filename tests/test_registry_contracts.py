@@ -20,10 +20,10 @@ from fixtures import (ROWS, SPECS, skip_unless_buildable, spec_name, tiny_setup,
 from scarce.backbones.registry import BACKBONES, create_backbone
 from scarce.data.datasets import MODALITIES, Subset
 from scarce.data.loaders import DATASETS, load_dataset, stratified_test_split
-from scarce.experiment.composition import PARTS, Changes
+from scarce.remedies.composition import PARTS, Changes
 from scarce.experiment.learners import LEARNERS
-from scarce.experiment.remedies import REMEDIES
-from scarce.experiment.setup import TrainSetup, create_remedy
+from scarce.remedies.catalogue import REMEDIES
+from scarce.remedies.base import TrainSetup, create_remedy
 from scarce.models import MODELS, auto_model, create_model
 
 

@@ -8,8 +8,8 @@ import pytest
 pytest.importorskip("albumentations")
 
 from scarce.data import ArrayDataset  # noqa: E402
-from scarce.experiment import TrainSetup, create_remedy  # noqa: E402
-from scarce.experiment.setup import list_remedies  # noqa: E402
+from scarce.remedies import TrainSetup, create_remedy  # noqa: E402
+from scarce.remedies.base import list_remedies  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

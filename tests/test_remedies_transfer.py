@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from scarce.experiment import TrainSetup, create_remedy
+from scarce.remedies import TrainSetup, create_remedy
 from scarce.experiment.config import ExperimentConfig, TrainSection
 from scarce.experiment.runner import Experiment, read_log
+from scarce.report.ablation import ablate
 
 pytest.importorskip("timm")
 
@@ -56,7 +57,7 @@ def test_transfer_remedies_run_in_an_ablation(tmp_path, monkeypatch):
         train=TrainSection(steps=2, batch_size=16, lr=[1e-3], eval_every=2),
         remedies=["baseline", {"name": "linear_probe", **common},
                   {"name": "finetune", "label": "ft_last", "n_stages": 1, **common}])
-    Experiment(cfg, out_dir=tmp_path / "out", progress=False).run()
+    ablate(cfg, out_dir=tmp_path / "out", progress=False)
     recs = {r["remedy"]: r for r in read_log(tmp_path / "out" / "results.jsonl")}
     assert set(recs) == {"baseline", "linear_probe(size=16)", "ft_last"}
     assert recs["ft_last"]["notes"]["strategy"] == "finetune_last"

@@ -11,7 +11,7 @@ import yaml
 
 from scarce.cli import main
 from scarce.experiment.cells import cell_key
-from scarce.experiment.results import CSV_COLUMNS, Results
+from scarce.report.results import CSV_COLUMNS, Results
 from scarce.metrics import holm, paired_pvalue
 
 COUNTS = [34, 33, 33]  # balanced test split of 100
@@ -216,7 +216,7 @@ def test_plot_leaves_the_callers_backend_alone(tmp_path):
 
 
 def test_tuning_caption_names_each_selection_with_its_sizes_once():
-    from scarce.experiment.report_stats import tuning_text
+    from scarce.report.stats import tuning_text
 
     recs = [{"size": k, "tuning": {"mode": "first_seed", "selection": sel, "folds": f, "grid_points": g}}
             for k, sel, f in ((5, "cross_validation", 5), (10, "cross_validation", 5), (25, "holdout", None),
@@ -229,7 +229,7 @@ def test_tuning_caption_names_each_selection_with_its_sizes_once():
 
 
 def test_gain_forest_has_one_marker_per_row_and_size_filled_only_when_significant(tmp_path):
-    from scarce.experiment.plots import gain_figure
+    from scarce.report.plots import gain_figure
 
     res = results({"baseline": [0.50, 0.60, 0.55, 0.52, 0.58, 0.61], "big": [0.70, 0.81, 0.74, 0.73, 0.77, 0.82],
                    "noise": [0.52, 0.58, 0.57, 0.50, 0.59, 0.60]}, sizes=(5, 10))
@@ -250,7 +250,7 @@ def test_gain_forest_has_one_marker_per_row_and_size_filled_only_when_significan
 def test_plot_titles_fit_inside_the_figure_for_a_recipe_length_name(figure):
     """A recipe name like ``image_augmentation_mix`` once pushed the gain plot's title past the
     right edge of the picture: every title must stay inside the figure."""
-    from scarce.experiment import plots
+    from scarce.report import plots
 
     res = results({"baseline": [0.5, 0.6, 0.55], "light+mixup": [0.6, 0.7, 0.62]}, sizes=(50, 250))
     res.config["name"] = "image_augmentation_mix_long_tail_rho100"

@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from scarce.cli import main
-from scarce.experiment import REMEDIES
+from scarce.remedies import REMEDIES
 from scarce.experiment.config import ExperimentConfig, TrainSection, load_config
 from scarce.experiment.log import read_log
-from scarce.experiment.search import Budget, Search, candidates, eliminate, parse_budget, round_seeds
+from scarce.search.race import Budget, Search, candidates, eliminate, parse_budget, round_seeds
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ def test_budget_counts_the_races_own_rounds_not_other_cells_in_the_folder(race, 
 
 
 def test_best_recipe_carries_the_schedule_of_the_raced_size(race):
-    from scarce.experiment.search_report import best_recipe
+    from scarce.search.report import best_recipe
 
     _, result = race
     cfg = config()

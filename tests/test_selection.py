@@ -8,7 +8,8 @@ import pytest
 
 from scarce.data import ArrayDataset
 from scarce.data.datasets import Subset
-from scarce.experiment import REMEDIES, Experiment
+from scarce.remedies import REMEDIES
+from scarce.experiment import Experiment
 from scarce.experiment.config import ExperimentConfig, TrainSection
 from scarce.experiment.cells import run_task
 from scarce.experiment.selection import (

@@ -1,4 +1,4 @@
-"""The wide stack (``scarce._stack``) computes what the copies compute alone, and ``fit_points``
+"""The wide stack (``scarce.wide_model``) computes what the copies compute alone, and ``fit_points``
 trains a grid's points together with the results of separate runs (up to float rounding)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from scarce._stack import ModelStack, stackable
+from scarce.wide_model import ModelStack, stackable
 from scarce.data import ArrayDataset
 from scarce.train import TrainConfig, fit, fit_points
 

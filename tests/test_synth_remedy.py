@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from scarce.data import ArrayDataset
-from scarce.experiment.setup import TrainSetup, create_remedy
+from scarce.remedies.base import TrainSetup, create_remedy
 from scarce.synth.quality import (classification_accuracy_score, feature_fid, frechet_distance, memorisation_check,
                                   train_feature_classifier)
 

@@ -9,8 +9,8 @@ import pytest
 
 from scarce.balance.share import ShareSampler
 from scarce.data.datasets import as_image_array
-from scarce.experiment.remedies.added_rows import ShareSamplerFn
-from scarce.experiment.setup import Chain, create_remedy
+from scarce.remedies.added_rows import ShareSamplerFn
+from scarce.remedies.base import Chain, create_remedy
 from scarce.steps import StepBatches
 from test_synth import _one_thread  # noqa: F401  (autouse fixture: one torch thread)
 from test_synth_remedy import FAST, _setup  # a tiny two-class image setup and a GAN of 2 steps
@@ -148,7 +148,7 @@ def test_ablate_trains_with_the_share_sampler(tmp_path):
 
 @pytest.mark.parametrize("recipe", ["synthetic_images.yaml", "synthetic_images_cifar10.yaml"])
 def test_recipes_hold_the_issue_design(recipe):
-    from scarce.experiment.composition import leaves
+    from scarce.remedies.composition import leaves
     from scarce.experiment.config import load_config
 
     config = load_config(ROOT / "recipes" / recipe)

@@ -9,7 +9,7 @@ import pytest
 from fixtures import NEG, POS, write_rotten_tomatoes, write_text_csv
 from scarce.data import load_dataset
 from scarce.data.text import text_dataset
-from scarce.experiment import TrainSetup, create_remedy
+from scarce.remedies import TrainSetup, create_remedy
 
 
 def test_rotten_tomatoes_drops_plot_empty_and_repeats_with_fixed_split(tmp_path):

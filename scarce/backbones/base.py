@@ -267,7 +267,7 @@ class Collate:
         return x, y
 
     def card_part(self, describe) -> dict:
-        """Its description for a model card (``scarce.experiment.delivery``)."""
+        """Its description for a model card (``scarce.deliver.parts``)."""
         return {"kind": "backbone_preprocess", "preprocess": self.preprocess.describe(),
                 "what": self.preprocess.in_words()}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,11 +242,25 @@ card by ``scarce train``) and ``deliver`` (how ``scarce train`` fits the row: ``
 count the search's cells chose)."""
 
 
-def load_config(path: str | Path, *, overrides: list[str] = ()) -> ExperimentConfig:
-    """Read a YAML experiment config, apply overrides and validate it (:data:`INFORMATIONAL` keys are
-    left out: they describe the recipe, they do not change what runs)."""
+def load_config(path: str | Path, *, overrides: list[str] = (), smoke: bool = False,
+                run: Mapping[str, Any] | None = None) -> ExperimentConfig:
+    """Read a YAML experiment config and apply what a command line changes, in this one place.
+
+    Args:
+        path: the YAML recipe (:data:`INFORMATIONAL` keys are left out: they describe the recipe,
+            they do not change what runs).
+        overrides: ``a.b=value`` strings (``--set``), applied before validation.
+        smoke: return the smoke version (:func:`smoke_config`).
+        run: ``run:`` keys set by flags (``--jobs``, ``--executor``...), applied last.
+    """
     data = {k: v for k, v in read_config_yaml(path).items() if k not in INFORMATIONAL}
-    return from_dict(ExperimentConfig, apply_overrides(data, list(overrides)))
+    config = from_dict(ExperimentConfig, apply_overrides(data, list(overrides)))
+    if smoke:
+        config = smoke_config(config)
+    if run:
+        config = dataclasses.replace(config, run=from_dict(RunSection, {**dataclasses.asdict(config.run), **run},
+                                                           prefix="run."))
+    return config
 
 
 def read_config_yaml(path: str | Path) -> dict:
@@ -263,7 +278,7 @@ def read_config_yaml(path: str | Path) -> dict:
     return data
 
 
-def smoke(config: ExperimentConfig) -> ExperimentConfig:
+def smoke_config(config: ExperimentConfig) -> ExperimentConfig:
     """The smoke version: first size and seed, a few steps, one grid point, 2 folds (when
     cross-validation is used), 200 test examples."""
     t = dataclasses.replace(config.train, steps=min(config.train.steps, 2), eval_every=1, steps_by_size={},

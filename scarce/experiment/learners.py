@@ -28,9 +28,9 @@ import numpy as np
 
 from scarce._checks import check_int
 from scarce.data.datasets import LabelledDataset
-from scarce.experiment.composition import changes_of
+from scarce.remedies.composition import changes_of
 from scarce.experiment.pipelines import FEATURIZERS, PIPELINES
-from scarce.experiment.setup import TrainSetup, create_remedy, remedy_label
+from scarce.remedies.base import TrainSetup, create_remedy, remedy_label
 from scarce.registry import Registry
 
 LEARNERS = Registry("reference learner")

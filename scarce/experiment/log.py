@@ -10,7 +10,7 @@ with ``key`` (str), ``remedy`` (str), ``size`` (int >= 1), ``seed`` (int >= 0), 
 :data:`scarce.metrics.METRICS` as a finite number (other entries: finite numbers or lists of finite
 numbers and nulls, such as ``per_class_recall``). A cell whose code raised is logged as a *failed*
 record instead: ``status: "failed"``, ``error`` (``"<Type>: <message>"``, a string) and no
-``metrics`` (see :mod:`scarce.experiment.failures`); it never counts as a finished cell, so the next
+``metrics`` (see :mod:`scarce.experiment.cells`); it never counts as a finished cell, so the next
 run retries it, and once the cell has finished its failed lines are history. A line that fails (not UTF-8, not JSON, a JSON
 value that is not such a record, a NaN or missing metric) is skipped with one
 :class:`MalformedLogWarning` per read naming its line numbers; the file is left as it is, and the
@@ -29,6 +29,8 @@ from typing import Any
 from scarce.metrics import METRICS
 
 LOG, CONFIG = "results.jsonl", "config.yaml"
+PREVIEW_SECTIONS = Path("preview") / "sections.html"
+"""Where ``scarce preview`` leaves the previews as a page fragment, inside its ``--out`` folder."""
 FAILED = "failed"
 """The ``status`` of a failed cell's record (a finished cell's record has no ``status``)."""
 

@@ -33,7 +33,7 @@ from scarce._torch import resolve_device
 from scarce.data.datasets import LabelledDataset
 from scarce.experiment.cells import Task, cut_subset, get_bundle, test_set
 from scarce.experiment.learners import Row, create_learner
-from scarce.experiment.remedies import REMEDIES
+from scarce.remedies.catalogue import REMEDIES
 from scarce.experiment.selection import grid_points
 
 MAX_LISTED = 5

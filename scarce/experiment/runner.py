@@ -11,7 +11,7 @@ With ``tune: first_seed`` the cells of ``seeds[0]`` run first (each searches the
 cells then reuse the ``hparams`` their (remedy, size) cell of ``seeds[0]`` wrote to the log, so a
 resumed or grown run reuses the same choice.
 
-A cell whose code raises is logged as failed (:mod:`scarce.experiment.failures`) and the others go
+A cell whose code raises is logged as failed (:mod:`scarce.experiment.cells`) and the others go
 on; under ``tune: first_seed`` the cells that would reuse a failed cell's choice are logged failed
 too, naming it. A rerun retries every failed cell.
 """
@@ -38,14 +38,13 @@ from scarce.experiment.cells import Task, cut_subset, get_bundle, selection_for,
 from scarce.experiment.config import ExperimentConfig, dump_config, from_dict, upgrade_saved
 from scarce.experiment.learners import check_row, config_rows
 from scarce.experiment.pipelines import PIPELINES
-from scarce.experiment.executor import Executor, create_executor, import_modules
-from scarce.experiment.failures import describe, failed_record, run_cell
-from scarce.experiment.html_report import PREVIEW_SECTIONS
+from scarce.executors.local import Executor, create_executor, import_modules
+from scarce.experiment.cells import describe, failed_record, run_cell
 from scarce.experiment.preflight import PreflightError, check_data, preflight
-from scarce.experiment.log import CONFIG, LOG, _repair_tail, is_failed, read_log, read_records  # noqa: F401
-from scarce.experiment.composition import check_remedy
+from scarce.experiment.log import CONFIG, LOG, PREVIEW_SECTIONS, _repair_tail, is_failed, read_log, read_records  # noqa: F401
+from scarce.remedies.composition import check_remedy
 from scarce.experiment.selection import selection_names
-from scarce.experiment.setup import create_remedy
+from scarce.remedies.base import create_remedy
 from scarce.metrics import METRICS
 
 TUNE_MODES = ("every_cell", "first_seed")
@@ -162,8 +161,8 @@ class Experiment:
         >>> cfg = ExperimentConfig(sizes=[5], seeds=[0], train=TrainSection(steps=2, lr=[1e-3]),
         ...                        references=["logreg"])
         >>> import tempfile
-        >>> results = Experiment(cfg, out_dir=tempfile.mkdtemp(), progress=False).run()
-        >>> sorted({r["remedy"] for r in results.records})
+        >>> records = Experiment(cfg, out_dir=tempfile.mkdtemp(), progress=False).run()
+        >>> sorted({r["remedy"] for r in records})
         ['baseline', 'logreg']
     """
 
@@ -229,10 +228,10 @@ class Experiment:
         bar.update()
 
     def run(self):
-        """Run the cells not yet in the log, then rebuild the tables and plot. Returns ``Results``."""
+        """Run the cells not yet in the log (appending each record to ``results.jsonl``) and return the
+        log's records; the report is built from the log above the runner
+        (:func:`scarce.report.ablation.run_and_report`)."""
         from tqdm.auto import tqdm
-
-        from scarce.experiment.results import Results
 
         self.check()
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -255,9 +254,7 @@ class Experiment:
                 for record in unusable:
                     self._append(record, f, bar)
             self._run_tasks(todo, f, bar)
-        results = Results.from_dir(self.out_dir)
-        results.write(self.out_dir)
-        return results
+        return read_records(log)
 
 
 def _lost(task: Task, error: BaseException) -> dict:
@@ -287,8 +284,3 @@ def reuse_choices(tasks: Iterable[Task], records: list[dict], *, seed: int) -> t
                                "its hyper-parameters from (tune: first_seed).")
         out.append(dataclasses.replace(t, fixed=tuple(sorted(chosen[(t.label, t.size)].items())), tuned_on=seed))
     return out, unusable
-
-
-def ablate(config: ExperimentConfig, **kwargs: Any):
-    """Shortcut: ``Experiment(config, **kwargs).run()``."""
-    return Experiment(config, **kwargs).run()

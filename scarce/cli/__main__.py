@@ -1,0 +1,7 @@
+"""``python -m scarce.cli``: the ``scarce`` command."""
+
+import sys
+
+from scarce.cli import main
+
+sys.exit(main())
