@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import subprocess
@@ -186,7 +187,7 @@ def run_grid(letter: str, args, device) -> dict:
         config = grid_config(letter, args)
         start = time.perf_counter()
         try:
-            exp = Experiment(config, out_dir=Path(tmp) / "out", data_root=args.data_root, jobs=args.jobs,
+            exp = Experiment(config.with_run(jobs=args.jobs), out_dir=Path(tmp) / "out", data_root=args.data_root,
                              progress=False)
         except FileNotFoundError as err:
             return {"skipped": f"grid {letter}: {err}"}
@@ -200,7 +201,7 @@ def run_grid(letter: str, args, device) -> dict:
     by_row = defaultdict(list)
     for r in records:
         by_row[r["remedy"]].append(r["seconds"])
-    out = {"title": GRIDS[letter], "config": config.to_dict(), "cells": len(records), "load_seconds": load,
+    out = {"title": GRIDS[letter], "config": dataclasses.asdict(config), "cells": len(records), "load_seconds": load,
            "run_seconds": run, "cells_per_hour": 3600 * len(records) / run,
            "cells_per_hour_with_load": 3600 * len(records) / (run + load),
            "seconds_per_cell_by_row": {k: sum(v) / len(v) for k, v in by_row.items()},

@@ -84,14 +84,14 @@ def main(args) -> dict:
     from scarce.report.ablation import ablate
     from scarce.search.race import Search
 
-    config = load_config(args.config, overrides=args.overrides)
+    config = load_config(args.config, overrides=args.overrides, run={"jobs": args.jobs})
     out = Path(args.out)
     kw = dict(size=args.size, combine=args.combine, max_seeds=args.max_seeds, min_seeds=args.min_seeds,
-              data_root=args.data_root, jobs=args.jobs, progress=False)
+              data_root=args.data_root, progress=False)
     planner = Search(config, out_dir=out / "race", budget=f"{10 ** 9}cells", **kw)  # validates, plans: no cell yet
     grid_config = planner.round_config([c.label for c in planner.candidates], args.max_seeds)
     start = time.perf_counter()
-    ablate(grid_config, out_dir=out / "grid", data_root=args.data_root, jobs=args.jobs, progress=False)
+    ablate(grid_config, out_dir=out / "grid", data_root=args.data_root, progress=False)
     grid_seconds = time.perf_counter() - start
     records = [r for r in read_records(out / "grid" / "results.jsonl") if r.get("metrics")]
     race = replay(config, out, "race", f"{10 ** 9}cells", kw)

@@ -77,7 +77,7 @@ def test_ray_local_cluster_matches_in_process_retries_a_killed_worker_and_logs_a
     ablate(cfg, out_dir=tmp_path / "local", progress=False)
     local, _ = _metrics(tmp_path / "local")
     marker.unlink()
-    results = ablate(cfg, out_dir=tmp_path / "ray", executor="ray", progress=False)
+    results = ablate(cfg.with_run(executor="ray"), out_dir=tmp_path / "ray", progress=False)
     ray_metrics, n_lines = _metrics(tmp_path / "ray")
     assert marker.exists()  # a worker died once, and its cell was retried
     assert n_lines == 6 and ray_metrics == local

@@ -17,6 +17,7 @@ from scarce.experiment.config import (
     apply_overrides,
     from_dict,
     load_config,
+    read_saved_config,
     smoke_config,
 )
 from scarce.experiment.runner import read_log, validate_config
@@ -59,7 +60,7 @@ def test_grid_runs_every_cell_once_and_writes_outputs(tmp_path):
                                   for s in (0, 1))
     for name in ("results.md", "results.csv", "config.yaml", "metric_vs_size.png", "gain_vs_size.png"):
         assert (tmp_path / name).stat().st_size > 0
-    assert yaml.safe_load((tmp_path / "config.yaml").read_text()) == cfg.to_dict()
+    assert read_saved_config(tmp_path) == cfg
     copies = [r for r in res.records if r["remedy"] == "copies"]
     assert all(r["n_train_after_remedy"] == 2 * r["n_train"] and r["notes"] == {"copies": 2} for r in copies)
     md = (tmp_path / "results.md").read_text()

@@ -1,6 +1,6 @@
 """report.html: one self-contained page per ablation (issue 18): it parses, holds every table of
 results.md with its rows, embeds both plots as PNG data URIs, escapes user strings, references no
-network resource, is written by ``Results.write`` / ``scarce report --html``, and renders in headless
+network resource, is written by ``Results.write`` / ``scarce report``, and renders in headless
 Chromium (skipped where Chromium is absent)."""
 
 import base64
@@ -14,6 +14,7 @@ import yaml
 
 from scarce.cli import main
 from scarce.experiment.cells import cell_key
+from scarce.experiment.config import ExperimentConfig, dump_config, from_dict
 from scarce.report.html import render_html
 from scarce.report.results import Results
 from scarce.metrics import METRICS
@@ -37,7 +38,7 @@ def _results():
     config = {"name": "demo <b>&", "metric": "auto", "remedies": REMEDIES, "sizes": SIZES, "seeds": SEEDS,
               "dataset": {"name": "digits"}, "train": {"lr": [0.01]}}
     failed = [{"remedy": "augment", "size": 20, "seed": 0, "error": "ValueError: <img src=x onerror=alert(1)>"}]
-    return Results(records, config, failed)
+    return Results(records, from_dict(ExperimentConfig, config), failed)
 
 
 class _Page(HTMLParser):
@@ -116,17 +117,17 @@ def test_user_strings_are_escaped_and_nothing_is_fetched(page):
     assert "http://" not in page and "https://" not in page
 
 
-def test_write_and_report_html_flag_write_report_html(tmp_path, capsys):
+def test_write_and_scarce_report_write_report_html(tmp_path, capsys):
     _results().write(tmp_path)
     assert _parse((tmp_path / "report.html").read_text(encoding="utf-8")).tables
     (tmp_path / "report.html").unlink()
     with pytest.raises(ValueError, match="`command` must be a string"):
         render_html(_results(), command=3)
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(_results().config), encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(dump_config(_results().config), encoding="utf-8")
     with open(tmp_path / "results.jsonl", "w", encoding="utf-8") as f:
         for r in _results().records:
             f.write(json.dumps(r) + "\n")
-    assert main(["report", str(tmp_path), "--html"]) == 0
+    assert main(["report", str(tmp_path)]) == 0
     assert "report.html" in capsys.readouterr().out
     assert len(_parse((tmp_path / "report.html").read_text(encoding="utf-8")).images) == 2
 

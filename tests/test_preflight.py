@@ -1,5 +1,7 @@
 """The preflight finds every problem before any cell runs and before ``--out`` is written."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -40,7 +42,7 @@ def _config(root, **kw):
 def test_a_corrupt_image_is_named_before_any_cell_and_nothing_is_written(tmp_path):
     from scarce.experiment.config import from_dict
 
-    cfg = from_dict(ExperimentConfig, {**_config(_folder(tmp_path / "data", corrupt=2)).to_dict()})
+    cfg = from_dict(ExperimentConfig, dataclasses.asdict(_config(_folder(tmp_path / "data", corrupt=2))))
     out = tmp_path / "out"
     with pytest.raises(PreflightError) as err:
         ablate(cfg, out_dir=out, progress=False)

@@ -17,7 +17,7 @@ import pytest
 
 from fixtures import write_cifar10, write_fashion_mnist, write_fsdd, write_rotten_tomatoes
 from scarce.cli import main
-from scarce.experiment.config import load_config
+from scarce.experiment.config import dump_config, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = sorted((ROOT / "recipes").glob("*.yaml"))
@@ -62,7 +62,6 @@ def _tiny_png():
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
 def test_every_shipped_recipe_previews_each_row(recipe, hermetic, monkeypatch, capsys):
-    from scarce.experiment.learners import config_rows
     from scarce.preview import draw
 
     monkeypatch.setattr(draw, "png_bytes", lambda fig: _tiny_png())  # drawing is tested below, once per kind
@@ -76,7 +75,7 @@ def test_every_shipped_recipe_previews_each_row(recipe, hermetic, monkeypatch, c
     assert main(["preview", str(recipe), "--out", str(out), "--examples", "2", *tail]) == 0, capsys.readouterr().err
     page = (out / "preview.html").read_text(encoding="utf-8")
     sections = _sections(page)
-    rows = config_rows(config.to_dict())
+    rows = config.rows()
     assert list(sections) == [r.label for r in rows]  # one section per row, in order
     assert "http://" not in page and "https://" not in page and "<script" not in page
     for label, body in sections.items():
@@ -292,7 +291,7 @@ def test_report_html_embeds_the_previews_of_its_folder(digits, tmp_path, capsys)
     out = tmp_path / "run"
     out.mkdir()
     config = load_config(ROOT / "recipes" / "digits.yaml")
-    (out / "config.yaml").write_text(json.dumps(config.to_dict()), encoding="utf-8")
+    (out / "config.yaml").write_text(dump_config(config), encoding="utf-8")
     with open(out / "results.jsonl", "w", encoding="utf-8") as f:
         for remedy in ("baseline", "augment", "mixup", "logreg"):
             for seed in config.seeds:

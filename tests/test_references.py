@@ -1,12 +1,12 @@
 """Reference learners are plug-ins: declared in the config, run by the same cell code as remedies."""
 
-import json
+import dataclasses
 
 import pytest
 
 from scarce.experiment.cells import run_task
-from scarce.experiment.config import ExperimentConfig, TrainSection, load_config, upgrade_saved
-from scarce.experiment.learners import LEARNERS, config_rows, reference_label
+from scarce.experiment.config import ExperimentConfig, TrainSection, load_config
+from scarce.experiment.learners import LEARNERS
 from scarce.report.results import Results
 from scarce.experiment.runner import Experiment
 from scarce.report.ablation import ablate
@@ -16,12 +16,13 @@ TINY = dict(name="refs", sizes=[4], seeds=[0], selection="holdout", test_limit=6
 
 
 def test_rows_come_from_remedies_then_references_with_their_labels():
-    cfg = {"remedies": ["baseline", "duplicate"],
-           "references": ["logreg", {"name": "logreg", "remedy": "duplicate"}, {"name": "logreg", "label": "lr_C1", "C": 1}]}
-    rows = config_rows(cfg)
+    cfg = ExperimentConfig(remedies=["baseline", "duplicate"], references=[
+        "logreg", {"name": "logreg", "remedy": "duplicate"}, {"name": "logreg", "label": "lr_C1", "C": 1}])
+    rows = cfg.rows()
     assert [r.label for r in rows] == ["baseline", "duplicate", "logreg", "logreg+duplicate", "lr_C1"]
     assert [r.learner for r in rows[:2]] == [None, None] and rows[3].remedy == "duplicate"
-    assert reference_label(cfg) == "baseline" and reference_label({**cfg, "reference": "logreg"}) == "logreg"
+    assert cfg.reference_label() == "baseline"
+    assert dataclasses.replace(cfg, reference="logreg").reference_label() == "logreg"
 
 
 def test_a_reference_with_a_row_remedy_trains_on_the_remedied_rows():
@@ -65,17 +66,15 @@ def test_bad_reference_specs_name_the_key(tmp_path):
                    out_dir=tmp_path, progress=False)
 
 
-def test_the_old_logreg_key_is_explained_and_old_folders_keep_their_row(tmp_path):
+def test_a_key_of_no_version_is_unknown_and_a_folder_saved_with_it_is_named(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("logreg_baseline: true\n")
-    with pytest.raises(ValueError, match=r"'logreg_baseline' was replaced: write `references: \[logreg\]`"):
+    with pytest.raises(ValueError, match=r"Unknown config key 'logreg_baseline'"):
         load_config(path)
-    assert upgrade_saved({"remedies": ["baseline"], "logreg_baseline": True})["references"] == ["logreg"]
     out = tmp_path / "old"
     out.mkdir()
     (out / "config.yaml").write_text("remedies: [baseline]\nlogreg_baseline: true\nsizes: [4]\nseeds: [0]\n")
-    rec = {"metrics": {"accuracy": 0.5, "balanced_accuracy": 0.5, "macro_f1": 0.5}, "size": 4, "seed": 0}
-    (out / "results.jsonl").write_text("".join(json.dumps({**rec, "key": f"{r}|4|0", "remedy": r}) + "\n"
-                                               for r in ("baseline", "logreg")))
-    assert Results.from_dir(out).remedies == ["baseline", "logreg"]
+    (out / "results.jsonl").write_text("")
+    with pytest.raises(ValueError, match=r"config.yaml' is not a config this version of scarce reads"):
+        Results.from_dir(out)
 

@@ -3,6 +3,7 @@ chosen hyperparameters, cost, under-training warnings, and old logs without the 
 
 import csv
 import io
+import dataclasses
 import json
 
 import numpy as np
@@ -11,6 +12,7 @@ import yaml
 
 from scarce.cli import main
 from scarce.experiment.cells import cell_key
+from scarce.experiment.config import ExperimentConfig, dump_config, from_dict
 from scarce.report.results import CSV_COLUMNS, Results
 from scarce.metrics import holm, paired_pvalue
 
@@ -43,7 +45,7 @@ def results(rows, *, remedies=None, metric="auto", sizes=(5,)):
     config = {"name": "t", "metric": metric, "remedies": remedies or list(rows), "sizes": list(sizes),
               "seeds": sorted({r["seed"] for r in records}), "train": {"lr": [1e-3, 3e-3, 1e-2],
                                                                       "weight_decay": [1e-4, 1e-3]}}
-    return Results(records, config)
+    return Results(records, from_dict(ExperimentConfig, config))
 
 
 def row(res, remedy, size=5, metric=None):
@@ -175,7 +177,7 @@ def test_warnings_for_an_under_trained_reference_and_not_otherwise():
 
 def _write_log(out, res):
     (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in res.records))
-    (out / "config.yaml").write_text(yaml.safe_dump(res.config))
+    (out / "config.yaml").write_text(dump_config(res.config))
 
 
 def test_report_prints_warnings_to_stderr(tmp_path, capsys):
@@ -221,7 +223,7 @@ def test_tuning_caption_names_each_selection_with_its_sizes_once():
     recs = [{"size": k, "tuning": {"mode": "first_seed", "selection": sel, "folds": f, "grid_points": g}}
             for k, sel, f in ((5, "cross_validation", 5), (10, "cross_validation", 5), (25, "holdout", None),
                               (50, "holdout", None)) for g in (4, 6)]  # logreg and remedy rows
-    text = tuning_text(recs, {"train": {"lr": [0.01, 0.1], "weight_decay": [0.0001]}})
+    text = tuning_text(recs, {"lr": [0.01, 0.1], "weight_decay": [0.0001]})
     assert text.count("first_seed") == 1
     assert "selection `cross_validation` (5 folds) at k=5, 10, `holdout` at k=25, 50;" in text
     one = tuning_text([{"size": 5, "tuning": {"mode": "every_cell", "selection": "holdout", "folds": None}}], {})
@@ -253,7 +255,7 @@ def test_plot_titles_fit_inside_the_figure_for_a_recipe_length_name(figure):
     from scarce.report import plots
 
     res = results({"baseline": [0.5, 0.6, 0.55], "light+mixup": [0.6, 0.7, 0.62]}, sizes=(50, 250))
-    res.config["name"] = "image_augmentation_mix_long_tail_rho100"
+    res.config = dataclasses.replace(res.config, name="image_augmentation_mix_long_tail_rho100")
     kwargs = {"dashed": set()} if figure == "learning_figure" else {}
     fig = getattr(plots, figure)(res, metric="accuracy", **kwargs)
     plots.png_bytes(fig)  # lays out and draws the figure as the saved files are

@@ -37,12 +37,11 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> None:
     from scarce.search.race import Search, parse_budget
 
     budget = parse_budget(args.budget)  # before the recipe is even read
-    config = load_config(args.config, overrides=args.overrides,
-                         run={"executor": args.executor} if args.executor is not None else None)
+    config = load_config(args.config, overrides=args.overrides, run={"executor": args.executor, "jobs": args.jobs})
     out = Path(args.out or Path("runs") / f"search_{config.name}")
     result = Search(config, out_dir=out, budget=budget, size=args.size, combine=args.combine,
                     max_seeds=args.max_seeds, min_seeds=args.min_seeds, alpha=args.alpha, data_root=args.data_root,
-                    jobs=args.jobs, progress=not args.quiet).run()
+                    progress=not args.quiet).run()
     print(f"Winner: {result.winner} ({len(result.records)} cells, {len(result.rounds)} rounds; stopped because "
           f"{result.stop_reason}).")
     print(f"Results in {out}/: search.md, race.png, best.yaml (scarce train {out / 'best.yaml'} --out model/)")

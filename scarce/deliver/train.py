@@ -37,9 +37,9 @@ from typing import Any
 
 from scarce._io import current_umask
 from scarce.remedies.composition import check_remedy
-from scarce.experiment.config import ExperimentConfig, apply_overrides, from_dict, read_config_yaml
+from scarce.experiment.config import ExperimentConfig, read_recipe
 from scarce.deliver.parts import card_parts, check_deliverable, inference_pair
-from scarce.experiment.learners import ModelLearner, config_rows
+from scarce.experiment.learners import ModelLearner
 from scarce.experiment.pipelines import PIPELINES
 from scarce.deliver.saved_model import CARD, FORMAT, FORMAT_VERSION, WEIGHTS, load_model, sha256_of
 from scarce.remedies.base import create_remedy
@@ -83,7 +83,7 @@ def _single(config: ExperimentConfig, key: str) -> float:
 
 
 def _choose_row(config: ExperimentConfig, row: str | None):
-    rows = config_rows(config.to_dict())
+    rows = config.rows()
     engine = [r for r in rows if r.learner is None]
     if row is not None:
         found = next((r for r in rows if r.label == row), None)
@@ -215,11 +215,9 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
         ...             overrides=["train.lr=[0.01]", "train.weight_decay=[0.0001]"])
     """
     out = _check_out(out, force=force)
-    data = read_config_yaml(recipe)
-    evidence = _json_able(data.pop("evidence", None), "evidence")
-    data = apply_overrides(data, list(overrides))
-    settings = data.pop("deliver", None)
-    config = from_dict(ExperimentConfig, data)
+    config, extras = read_recipe(recipe, overrides=overrides)
+    evidence = _json_able(extras.get("evidence"), "evidence")
+    settings = extras.get("deliver")
     if len(config.sizes) == 1:  # the schedule of the size the row was measured at (a search's best.yaml)
         config = config.at_size(config.sizes[0])
     lr, weight_decay = _single(config, "lr"), _single(config, "weight_decay")

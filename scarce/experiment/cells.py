@@ -32,8 +32,8 @@ import numpy as np
 from scarce.data.datasets import LabelledDataset, Subset
 from scarce.data.loaders import DatasetBundle, load_dataset, stratified_test_split
 from scarce.data.subsets import SubsetSplit, long_tailed_subset, stratified_subset
-from scarce.experiment.config import ExperimentConfig
-from scarce.experiment.learners import Row, create_learner
+from scarce.experiment.config import ExperimentConfig, Row
+from scarce.experiment.learners import create_learner
 from scarce.experiment.log import FAILED, cell_key
 from scarce.experiment.selection import at_edge, create_selection, grid_points, resolve_selection
 

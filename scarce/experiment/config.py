@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,22 +16,18 @@ from typing import Any
 import yaml
 
 from scarce._checks import did_you_mean
+from scarce.experiment.learners import LEARNERS
+from scarce.experiment.log import CONFIG
+from scarce.remedies.base import remedy_label
 
 
-REPLACED_KEYS = {
-    "logreg_baseline": "write `references: [logreg]` for the logistic-regression row (omit it for none).",
-}
-"""Keys of earlier versions, with what to write instead."""
+@dataclass(frozen=True)
+class Row:
+    """One results row: its label, the remedy spec and the learner spec (``None``: the engine)."""
 
-
-def upgrade_saved(config: dict) -> dict:
-    """A ``config.yaml`` saved by an earlier version, in today's keys (a copy): a results folder
-    written before ``references`` keeps its logistic-regression row and can be grown or resumed."""
-    config = dict(config or {})
-    if "logreg_baseline" in config:
-        config.setdefault("references", ["logreg"] if config.pop("logreg_baseline") else [])
-        config.setdefault("reference", None)
-    return config
+    label: str
+    remedy: Any
+    learner: Any = None
 
 
 @dataclass
@@ -158,13 +154,48 @@ class ExperimentConfig:
     cv_max_k: int = 10
     run: RunSection = field(default_factory=RunSection)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+    def rows(self) -> list[Row]:
+        """The results rows, remedies then references, each with its label (unique names are checked
+        by the runner); an unknown reference learner raises ``ValueError`` with a "did you mean"."""
+        out = [Row(remedy_label(s), s) for s in self.remedies]
+        for i, spec in enumerate(self.references):
+            spec = _reference_spec(spec, f"references[{i}]")
+            remedy = spec.get("remedy", "baseline")
+            learner = {k: v for k, v in spec.items() if k not in ("label", "remedy")}
+            default = spec["name"] if remedy == "baseline" else f"{spec['name']}+{remedy_label(remedy)}"
+            out.append(Row(str(spec.get("label") or default), remedy, learner))
+        return out
+
+    def with_run(self, **keys: Any) -> ExperimentConfig:
+        """This config with ``run:`` keys replaced (``--jobs``, ``--executor``...: where cells run, not
+        what they compute); ``None`` values are left as they are. The one place run overrides apply."""
+        given = {k: v for k, v in keys.items() if v is not None}
+        if not given:
+            return self
+        run = from_dict(RunSection, {**dataclasses.asdict(self.run), **given}, prefix="run.")
+        return dataclasses.replace(self, run=run)
+
+    def reference_label(self) -> str | None:
+        """The row every gain is measured against: ``reference``, else the first row."""
+        if self.reference:
+            return str(self.reference)
+        labels = [r.label for r in self.rows()]
+        return labels[0] if labels else None
 
     def at_size(self, size: int) -> ExperimentConfig:
         """The config a cell of ``size`` trains with (``train.steps_by_size`` resolved)."""
         train = self.train.at_size(size)
         return self if train is self.train else dataclasses.replace(self, train=train)
+
+
+def _reference_spec(spec: Any, where: str) -> dict:
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str):
+        raise ValueError(f"`{where}` must be a learner name or a mapping with a 'name' key "
+                         f"(one of {LEARNERS.names()}), got {spec!r}.")
+    LEARNERS.get(spec["name"])  # unknown names: "did you mean"
+    return dict(spec)
 
 
 def _type_name(tp: Any) -> str:
@@ -211,8 +242,6 @@ def from_dict(cls: type, data: Any, *, prefix: str = "") -> Any:
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
     for key, value in data.items():
-        if f"{prefix}{key}" in REPLACED_KEYS:
-            raise ValueError(f"Config key '{prefix}{key}' was replaced: {REPLACED_KEYS[prefix + key]}")
         if key not in names:
             raise ValueError(f"Unknown config key '{prefix}{key}'.{did_you_mean(str(key), names)} "
                              f"Known keys here: {', '.join(names)}.")
@@ -253,14 +282,34 @@ def load_config(path: str | Path, *, overrides: list[str] = (), smoke: bool = Fa
         smoke: return the smoke version (:func:`smoke_config`).
         run: ``run:`` keys set by flags (``--jobs``, ``--executor``...), applied last.
     """
-    data = {k: v for k, v in read_config_yaml(path).items() if k not in INFORMATIONAL}
-    config = from_dict(ExperimentConfig, apply_overrides(data, list(overrides)))
+    config, _ = read_recipe(path, overrides=overrides)
     if smoke:
         config = smoke_config(config)
-    if run:
-        config = dataclasses.replace(config, run=from_dict(RunSection, {**dataclasses.asdict(config.run), **run},
-                                                           prefix="run."))
-    return config
+    return config.with_run(**run) if run else config
+
+
+def read_recipe(path: str | Path, *, overrides: Sequence[str] = ()) -> tuple[ExperimentConfig, dict]:
+    """A YAML recipe with ``--set`` overrides applied: the validated config and its
+    :data:`INFORMATIONAL` keys (``{}`` when it has none), which ``scarce train`` reads."""
+    data = apply_overrides(read_config_yaml(path), list(overrides))
+    extras = {k: data.pop(k) for k in INFORMATIONAL if k in data}
+    return from_dict(ExperimentConfig, data), extras
+
+
+def read_saved_config(out_dir: str | Path) -> ExperimentConfig | None:
+    """The config a run folder was written with (its ``config.yaml``), or ``None`` when it has none.
+
+    Raises:
+        ValueError: the saved config is not a valid config of this version (named with its path).
+    """
+    path = Path(out_dir) / CONFIG
+    if not path.exists():
+        return None
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        return from_dict(ExperimentConfig, data)
+    except ValueError as err:
+        raise ValueError(f"'{path}' is not a config this version of scarce reads: {err}") from err
 
 
 def read_config_yaml(path: str | Path) -> dict:
@@ -288,4 +337,6 @@ def smoke_config(config: ExperimentConfig) -> ExperimentConfig:
 
 
 def dump_config(config: ExperimentConfig) -> str:
-    return yaml.safe_dump(config.to_dict(), sort_keys=False)
+    """The YAML text of ``config`` (what a run folder's ``config.yaml`` holds; :func:`read_saved_config`
+    reads it back as the same config)."""
+    return yaml.safe_dump(dataclasses.asdict(config), sort_keys=False)

@@ -38,46 +38,7 @@ ENGINE = "model"
 """The learner of the ``remedies`` rows (not registered: it is the config's ``model``)."""
 
 
-@dataclass(frozen=True)
-class Row:
-    """One results row: its label, the remedy spec and the learner spec (``None``: the engine)."""
-
-    label: str
-    remedy: Any
-    learner: Any = None
-
-
-def _reference_spec(spec: Any, where: str) -> dict:
-    if isinstance(spec, str):
-        spec = {"name": spec}
-    if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str):
-        raise ValueError(f"`{where}` must be a learner name or a mapping with a 'name' key "
-                         f"(one of {LEARNERS.names()}), got {spec!r}.")
-    LEARNERS.get(spec["name"])  # unknown names: "did you mean"
-    return dict(spec)
-
-
-def config_rows(config: Mapping[str, Any]) -> list[Row]:
-    """The rows of a config (as a dict, e.g. a saved ``config.yaml``): remedies, then references."""
-    out = [Row(remedy_label(s), s) for s in config.get("remedies") or []]
-    for i, spec in enumerate(config.get("references") or []):
-        spec = _reference_spec(spec, f"references[{i}]")
-        remedy = spec.get("remedy", "baseline")
-        learner = {k: v for k, v in spec.items() if k not in ("label", "remedy")}
-        default = spec["name"] if remedy == "baseline" else f"{spec['name']}+{remedy_label(remedy)}"
-        out.append(Row(str(spec.get("label") or default), remedy, learner))
-    return out
-
-
-def reference_label(config: Mapping[str, Any]) -> str | None:
-    """The row every gain is measured against: the config's ``reference``, else the first row."""
-    if config.get("reference"):
-        return str(config["reference"])
-    labels = [r.label for r in config_rows(config)]
-    return labels[0] if labels else None
-
-
-def create_learner(row: Row, *, config, bundle) -> Any:
+def create_learner(row, *, config, bundle) -> Any:
     """The learner of ``row`` for one cell (the engine for remedy rows)."""
     if row.learner is None:
         return ModelLearner(config, bundle, row.remedy)
@@ -85,7 +46,7 @@ def create_learner(row: Row, *, config, bundle) -> Any:
     return LEARNERS.create(spec.pop("name"), remedy=row.remedy, num_classes=bundle.num_classes, **spec)
 
 
-def check_row(row: Row, *, modality: str) -> None:
+def check_row(row, *, modality: str) -> None:
     """Refuse, before any work, a reference that cannot run on ``modality`` or a remedy it would ignore."""
     if row.learner is None:
         return

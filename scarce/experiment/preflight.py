@@ -32,7 +32,8 @@ import numpy as np
 from scarce._torch import resolve_device
 from scarce.data.datasets import LabelledDataset
 from scarce.experiment.cells import Task, cut_subset, get_bundle, test_set
-from scarce.experiment.learners import Row, create_learner
+from scarce.experiment.config import Row
+from scarce.experiment.learners import create_learner
 from scarce.remedies.catalogue import REMEDIES
 from scarce.experiment.selection import grid_points
 

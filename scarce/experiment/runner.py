@@ -29,14 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from scarce._checks import check_choice, check_int
 from scarce._io import atomic_write_text
 from scarce.data.loaders import DATASETS
 from scarce.experiment.cells import Task, cut_subset, get_bundle, selection_for, smallest_class
-from scarce.experiment.config import ExperimentConfig, dump_config, from_dict, upgrade_saved
-from scarce.experiment.learners import check_row, config_rows
+from scarce.experiment.config import ExperimentConfig, RunSection, dump_config, read_saved_config
+from scarce.experiment.learners import check_row
 from scarce.experiment.pipelines import PIPELINES
 from scarce.executors.local import Executor, create_executor, import_modules
 from scarce.experiment.cells import describe, failed_record, run_cell
@@ -60,25 +59,17 @@ RUN_KEYS = ("run",)
 """Config keys that say where cells run, not what they compute: a run may resume with others."""
 
 
-def _with_defaults(config: dict) -> dict:
-    """``config`` with the keys it omits at their defaults, so a folder saved before a key existed (at
-    its default) compares equal; a config that no longer parses is compared as saved."""
-    try:
-        return from_dict(ExperimentConfig, config).to_dict()
-    except (ValueError, TypeError):
-        return config
-
-
-def extends(old: dict, new: dict) -> bool:
+def extends(old: ExperimentConfig, new: ExperimentConfig) -> bool:
     """True when ``new`` only changes the grid of ``old`` (sizes, seeds, remedies, references) and
     every row label present in both has the same remedy and learner, so the finished cells of
     ``old`` stay valid."""
-    same = GRID_KEYS + RUN_KEYS
-    old, new = _with_defaults(old), _with_defaults(new)
-    if {k: v for k, v in old.items() if k not in same} != {k: v for k, v in new.items() if k not in same}:
+    def fixed(config: ExperimentConfig) -> ExperimentConfig:
+        return dataclasses.replace(config, run=RunSection(), **{k: [] for k in GRID_KEYS})
+
+    if fixed(old) != fixed(new):
         return False
-    old_rows = {r.label: r for r in config_rows(old)}
-    return all(old_rows.get(r.label, r) == r for r in config_rows(new))
+    old_rows = {r.label: r for r in old.rows()}
+    return all(old_rows.get(r.label, r) == r for r in new.rows())
 
 
 def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[Task]:
@@ -112,7 +103,7 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
             t.engine_config(lr=lr, weight_decay=wd)
     if config.test_limit is not None:
         check_int("test_limit", config.test_limit, minimum=1)
-    grid_rows = config_rows(config.to_dict())  # unknown reference learners fail here
+    grid_rows = config.rows()  # unknown reference learners fail here
     if not grid_rows:
         raise ValueError("Config keys 'remedies' and 'references' are both empty: name at least one row.")
     labels = [r.label for r in grid_rows]
@@ -167,19 +158,15 @@ class Experiment:
     """
 
     def __init__(self, config: ExperimentConfig, *, out_dir: str | os.PathLike, data_root: str | None = None,
-                 jobs: int | None = None, executor: str | Executor | None = None, overwrite: bool = False,
-                 progress: bool = True, command: str | None = None) -> None:
+                 executor: Executor | None = None, overwrite: bool = False, progress: bool = True,
+                 command: str | None = None) -> None:
         """Args:
-            jobs, executor: override the config's ``run.jobs`` / ``run.executor`` (``"local"``,
-                ``"ray"``); ``executor`` may also be an object with the executor ``run`` method.
+            executor: an object with the executor ``run`` method, in place of the one the config's
+                ``run:`` section names (to change that section: ``config.with_run(jobs=4)``).
         """
-        if jobs is not None or isinstance(executor, str):
-            given = {"jobs": jobs, "executor": executor if isinstance(executor, str) else None}
-            config = dataclasses.replace(config, run=dataclasses.replace(
-                config.run, **{k: v for k, v in given.items() if v is not None}))
         self.config, self.out_dir, self.data_root = config, Path(out_dir), data_root
         import_modules(config.run.imports)  # plug-ins: the grid below may name what they register
-        self.executor = create_executor(config.run) if executor is None or isinstance(executor, str) else executor
+        self.executor = create_executor(config.run) if executor is None else executor
         self.failed = 0
         self.tasks = validate_config(config, data_root=data_root)
         self.overwrite, self.progress, self.command = overwrite, progress, command
@@ -192,8 +179,11 @@ class Experiment:
         log = self.out_dir / LOG
         started = log.exists() and log.stat().st_size > 0  # a start that crashed before any cell blocks nothing
         if cfg_path.exists() and not self.overwrite and started:
-            old = upgrade_saved(yaml.safe_load(cfg_path.read_text(encoding="utf-8")))
-            if not extends(old, self.config.to_dict()):
+            try:
+                old = read_saved_config(self.out_dir)
+            except ValueError:  # saved by another version: not a config this run can extend
+                old = None
+            if old is None or not extends(old, self.config):
                 raise FileExistsError(
                     f"'{self.out_dir}' holds results of a different config ({cfg_path}); choose another --out "
                     "or pass --overwrite to replace them. (Adding sizes, seeds or remedies to the same config "

@@ -21,7 +21,7 @@ from scarce.data.loaders import DATASETS
 from scarce.experiment.cells import cut_subset, get_bundle, selection_for, smallest_class
 from scarce.remedies.composition import ASPECTS, FIELDS, check_remedy, combine, components
 from scarce.experiment.config import ExperimentConfig
-from scarce.experiment.learners import check_row, config_rows
+from scarce.experiment.learners import check_row
 from scarce.experiment.pipelines import PIPELINES
 from scarce.preview.base import PREVIEWS, Block, PreviewContext, makers_for, pick_examples
 from scarce.remedies.base import NoPreview, TrainSetup, create_remedy, member_seed, remedy_label
@@ -134,7 +134,7 @@ def preview_config(config: ExperimentConfig, *, size: int | None = None, seed: i
         check_int("examples", examples, minimum=1, maximum=32)
     check_choice("subset.kind", config.subset.kind, ("per_class", "long_tailed"))
     DATASETS.get(config.dataset.name)
-    rows = config_rows(config.to_dict())
+    rows = config.rows()
     if not rows:
         raise ValueError("Config keys 'remedies' and 'references' are both empty: there is no row to preview.")
     bundle = get_bundle(config, data_root)

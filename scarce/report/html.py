@@ -17,12 +17,14 @@ Example:
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import re
 from pathlib import Path
 
 import yaml
 
+from scarce.experiment.config import ExperimentConfig
 from scarce.experiment.log import PREVIEW_SECTIONS
 from scarce.report import plots
 
@@ -91,7 +93,7 @@ def render_html(results, *, command: str | None = None, previews: str | None = N
     for key, value in (("command", command), ("previews", previews)):
         if value is not None and not isinstance(value, str):
             raise ValueError(f"`{key}` must be a string or None, got {type(value).__name__}.")
-    name = str(results.config.get("name", ""))
+    name = results.config.name if results.config else ""
     metric, why = results.metric_choice
     summaries = results.summaries()
     parts = [f"<h1>Results: {html.escape(name)}</h1>", f"<p>{_inline(results.overview())}</p>"]
@@ -123,8 +125,8 @@ def _inline(text: str) -> str:
     return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
 
 
-def _config(config: dict) -> str:
-    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True) if config else "(no config.yaml)\n"
+def _config(config: ExperimentConfig | None) -> str:
+    text = yaml.safe_dump(dataclasses.asdict(config), sort_keys=False, allow_unicode=True) if config else "(no config.yaml)\n"
     return ("<details><summary>Config (the resolved <code>config.yaml</code>)</summary>\n"
             f"<pre>{html.escape(text)}</pre></details>")
 

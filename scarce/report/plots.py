@@ -54,7 +54,7 @@ def learning_figure(results, *, metric: str, dashed: set[str]):
     ax.minorticks_off()
     ax.set_xlabel("training examples per class (k)")
     ax.set_ylabel(f"test {metric.replace('_', ' ')} (%)")
-    ax.set_title(f"{results.config.get('name', '')}: {metric} vs size\n(95% CI over seeds)", fontsize=10)
+    ax.set_title(f"{results.config.name if results.config else ''}: {metric} vs size\n(95% CI over seeds)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig
@@ -92,7 +92,7 @@ def gain_figure(results, *, metric: str):
     ax.axvline(0.0, color="0.3", lw=1)
     ax.set_yticks(ticks, labels, fontsize=7)
     ax.set_xlabel(f"gain in {metric.replace('_', ' ')} over `{results.reference}` (points, 95% CI over seeds)")
-    ax.set_title(f"{results.config.get('name', '')}: paired gains\n(filled: significant after Holm)", fontsize=10)
+    ax.set_title(f"{results.config.name if results.config else ''}: paired gains\n(filled: significant after Holm)", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     if ticks:  # one colour per size; the marker's fill is explained in the title
         from matplotlib.lines import Line2D

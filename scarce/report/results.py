@@ -18,14 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from scarce._io import atomic_write_text
 from scarce.report import plots
 from scarce.report import stats as rs
 from scarce.report.html import read_previews, render_html
-from scarce.experiment.learners import config_rows, reference_label
-from scarce.experiment.config import upgrade_saved
+from scarce.experiment.config import ExperimentConfig, read_saved_config
 from scarce.experiment.log import CONFIG, LOG, cell_key, failed_cells, is_failed, read_records
 from scarce.metrics import METRICS, holm, majority_score, mean_ci, paired_diff_ci, paired_pvalue, paired_wins
 
@@ -66,10 +63,11 @@ class Table:
 @dataclass
 class Results:
     """Records of finished cells plus the config that produced them, and the records of the
-    grid's cells that failed and have not finished since (``failed``; in no table)."""
+    grid's cells that failed and have not finished since (``failed``; in no table). ``config`` is
+    ``None`` for a log found without its ``config.yaml``: rows then come from the records alone."""
 
     records: list[dict]
-    config: dict
+    config: ExperimentConfig | None
     failed: list[dict] = field(default_factory=list)
 
     @classmethod
@@ -77,28 +75,27 @@ class Results:
         out_dir = Path(out_dir)
         if not (out_dir / LOG).exists() and not (out_dir / CONFIG).exists():  # a started run has its config
             raise FileNotFoundError(f"No {LOG} in '{out_dir}': run `scarce ablate` there first.")
-        config = yaml.safe_load((out_dir / CONFIG).read_text(encoding="utf-8")) if (out_dir / CONFIG).exists() else {}
-        config = upgrade_saved(config or {})
-        grid = _grid_keys(config or {})
+        config = read_saved_config(out_dir)
+        grid = _grid_keys(config)
         seen, records = set(), []
         logged = [r for r in read_records(out_dir / LOG) if grid is None or r["key"] in grid]  # not: cells
         for r in logged:                                                 # the current config no longer has
             if not is_failed(r) and r["key"] not in seen:
                 seen.add(r["key"])
                 records.append(r)
-        return cls(records, config or {}, failed_cells(logged))
+        return cls(records, config, failed_cells(logged))
 
     @property
     def remedies(self) -> list[str]:
         """Row labels: the config's rows in order (remedies, then references), then any others."""
-        order = [r.label for r in config_rows(self.config)]
+        order = [r.label for r in self.config.rows()] if self.config else []
         present = {r["remedy"] for r in self.records}
         return [r for r in order if r in present] + sorted(present - set(order))
 
     @property
     def reference(self) -> str:
         """The row gains are measured against: the config's ``reference``, else its first row."""
-        ref = reference_label(self.config)
+        ref = self.config.reference_label() if self.config else None
         return ref if ref in self.remedies or not self.remedies else self.remedies[0]
 
     @property
@@ -113,7 +110,7 @@ class Results:
     @property
     def metric_choice(self) -> tuple[str, str]:
         """The headline metric and the reason it was chosen."""
-        return rs.resolve_metric(self.config.get("metric"), rs.test_counts(self.records))
+        return rs.resolve_metric(self.config.metric if self.config else None, rs.test_counts(self.records))
 
     def _records(self, remedy: str, size: int) -> list[dict]:
         return [r for r in self.records if r["remedy"] == remedy and r["size"] == size]
@@ -204,27 +201,28 @@ class Results:
         if interval:
             parts.append(f"95% t-interval over {seeds} seeds (paired by seed); the test set is fixed "
                          f"({n if n is not None else '?'} examples) and its sampling error is not in the interval")
-        parts.append(rs.tuning_text(self.records, self.config))
+        grid = {"lr": self.config.train.lr, "weight_decay": self.config.train.weight_decay} if self.config else {}
+        parts.append(rs.tuning_text(self.records, grid))
         return "_" + ". ".join(p[0].upper() + p[1:] for p in parts) + "._"
 
     def overview(self) -> str:
         """One line naming the dataset, model, subset kind, sizes, seeds and cell count (markdown-inline)."""
         seeds = sorted({r["seed"] for r in self.records})
-        ds = self.config.get("dataset", {}).get("name", "?")
-        return (f"Dataset `{ds}`, model `{self.config.get('model', {}).get('name', '?')}`, "
-                f"subset `{self.config.get('subset', {}).get('kind', 'per_class')}`, sizes {self.sizes}, "
+        c = self.config
+        return (f"Dataset `{c.dataset.name if c else '?'}`, model `{c.model.name if c else '?'}`, "
+                f"subset `{c.subset.kind if c else 'per_class'}`, sizes {self.sizes}, "
                 f"seeds {seeds}, {len(self.records)} cells{self._schedule()}.")
 
     def _schedule(self) -> str:
         """``; steps ...`` per size (``train.steps_by_size``), or ``; N steps`` (empty when unrecorded)."""
-        train = self.config.get("train", {})
-        if "steps" not in train:
+        if self.config is None:
             return ""
-        by = {int(k): v for k, v in (train.get("steps_by_size") or {}).items()}
+        train = self.config.train
+        by = {int(k): v for k, v in train.steps_by_size.items()}
         if not any(size in by for size in self.sizes):
-            return f"; {train['steps']} steps of {train.get('batch_size', '?')}"
-        return "; steps " + ", ".join(f"{by.get(size, train['steps'])} at k={size}" for size in self.sizes) + \
-            f" (batches of {train.get('batch_size', '?')})"
+            return f"; {train.steps} steps of {train.batch_size}"
+        return "; steps " + ", ".join(f"{by.get(size, train.steps)} at k={size}" for size in self.sizes) + \
+            f" (batches of {train.batch_size})"
 
     def units_note(self) -> str:
         """What the numbers of the tables are (markdown-inline)."""
@@ -253,7 +251,7 @@ class Results:
 
     def to_markdown(self, *, command: str | None = None) -> str:
         metric, why = self.metric_choice
-        lines = [f"# Results: {self.config.get('name', '')}", "", self.overview()]
+        lines = [f"# Results: {self.config.name if self.config else ''}", "", self.overview()]
         if command:
             lines += ["", f"Produced by `{command}`."]
         lines += ["", f"Headline metric: **{metric}** ({why}).", "",
@@ -331,7 +329,7 @@ class Results:
                 "gain_vs_size.png": plots.gain_figure(self, metric=metric)}
 
     def _dashed(self) -> set[str]:
-        return {r.label for r in config_rows(self.config) if r.learner is not None}
+        return {r.label for r in self.config.rows() if r.learner is not None} if self.config else set()
 
     def write(self, out_dir: str | Path) -> None:
         """Write ``results.md``, ``results.csv``, ``metric_vs_size.png``, ``gain_vs_size.png`` and
@@ -347,13 +345,13 @@ class Results:
         atomic_write_text(out_dir / "report.html", render_html(self, command=command, previews=read_previews(out_dir)))
 
 
-def _grid_keys(config: dict) -> set[str] | None:
+def _grid_keys(config: ExperimentConfig | None) -> set[str] | None:
     """Cell keys of the config's grid (``None`` when the config does not spell out its grid: keep
     every record)."""
-    labels = [r.label for r in config_rows(config)]
-    if not (labels and config.get("sizes") and config.get("seeds")):
+    labels = [r.label for r in config.rows()] if config else []
+    if not (labels and config.sizes and config.seeds):
         return None
-    return {cell_key(r, k, s) for r in labels for k in config.get("sizes", []) for s in config.get("seeds", [])}
+    return {cell_key(r, k, s) for r in labels for k in config.sizes for s in config.seeds}
 
 
 def _pm(r: dict) -> str:

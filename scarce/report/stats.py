@@ -10,7 +10,7 @@ fields existed still report, with the statement that the information is not reco
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -66,20 +66,18 @@ _MODES = {"every_cell": "`every_cell` (chosen per remedy, size and seed)",
           "first_seed": "`first_seed` (chosen per remedy and size on the first seed, reused for the others)"}
 
 
-def tuning_text(records: Sequence[dict], config: dict) -> str:
+def tuning_text(records: Sequence[dict], grid: Mapping[str, Sequence[float]]) -> str:
     """One sentence on how hyperparameters were chosen (mode, selection per size, grid) for every table.
 
     Example:
         >>> recs = [{"size": k, "tuning": {"mode": "first_seed", "selection": sel, "folds": f, "grid_points": 6}}
         ...         for k, sel, f in ((5, "cross_validation", 5), (10, "cross_validation", 5), (50, "holdout", None))]
-        >>> tuning_text(recs, {"train": {"lr": [0.01, 0.1], "weight_decay": [0.0001]}}).split("; ")[1:]
+        >>> tuning_text(recs, {"lr": [0.01, 0.1], "weight_decay": [0.0001]}).split("; ")[1:]
         ['selection `cross_validation` (5 folds) at k=5, 10, `holdout` at k=50', 'grid lr {0.01, 0.1} × weight_decay {0.0001}']
     """
     tunings = [(r.get("size"), r["tuning"]) for r in records if isinstance(r.get("tuning"), dict)]
-    train = config.get("train", {}) or {}
-    grid = " × ".join(f"{name} {{{', '.join(f'{v:g}' for v in train[name])}}}"
-                      for name in ("lr", "weight_decay") if isinstance(train.get(name), list))
-    grid = f"; grid {grid}" if grid else ""
+    axes = " × ".join(f"{name} {{{', '.join(f'{v:g}' for v in values)}}}" for name, values in grid.items() if values)
+    grid = f"; grid {axes}" if axes else ""
     if not tunings:
         return f"tuning mode and selection not recorded in this log{grid}"
     modes = sorted({t.get("mode") for _, t in tunings}, key=str)

@@ -36,7 +36,6 @@ from scarce._checks import check_choice, check_float, check_int
 from scarce.experiment.cells import get_bundle
 from scarce.remedies.composition import check_remedy
 from scarce.experiment.config import ExperimentConfig
-from scarce.experiment.learners import config_rows, reference_label
 from scarce.experiment.log import LOG, is_failed, read_records
 from scarce.report.stats import resolve_metric, test_counts
 from scarce.experiment.runner import Experiment
@@ -102,8 +101,8 @@ def candidates(config: ExperimentConfig, *, combine: str, modality: str) -> tupl
         ValueError: the reference is not a remedy row, or there is nothing to race.
     """
     check_choice("combine", combine, COMBINE)
-    rows = config_rows(config.to_dict())
-    ref = reference_label(config.to_dict())
+    rows = config.rows()
+    ref = config.reference_label()
     by_label = {r.label: r for r in rows}
     if by_label.get(ref) is None or by_label[ref].learner is not None:
         raise ValueError(f"`reference` must be one of the recipe's `remedies` rows (the search races remedies on "
@@ -195,7 +194,7 @@ class Search:
         max_seeds: the seed cap (rounds).
         min_seeds: seeds before the first elimination (>= 2).
         alpha: the Holm-adjusted level of an elimination.
-        data_root, jobs, executor, progress: as for :class:`Experiment`.
+        data_root, progress: as for :class:`Experiment`; jobs, executor: the `run:` keys of the race's cells (names, applied by ``ExperimentConfig.with_run``).
 
     Raises:
         ValueError: bad arguments (before any work), e.g. a size above the smallest class.
@@ -222,10 +221,11 @@ class Search:
             raise ValueError(f"`--budget` of {self.budget} cannot run one round: it needs "
                              f"{len(self.candidates) + 1} cells ({len(self.candidates)} candidates and the reference).")
         self.seeds = round_seeds(config, self.max_seeds)
+        config = config.with_run(jobs=jobs, executor=executor)
         self.config = dataclasses.replace(config, sizes=[size], seeds=self.seeds[:1], references=[],
                                           reference=self.reference.label)
         self.size, self.out_dir = size, Path(out_dir)
-        self.kwargs = dict(data_root=data_root, jobs=jobs, executor=executor, progress=progress)
+        self.kwargs = dict(data_root=data_root, progress=progress)
         self._experiment(self.round_config([c.label for c in self.candidates], 1))  # validate every row now
 
     def round_config(self, raced: Sequence[str], n_seeds: int) -> ExperimentConfig:

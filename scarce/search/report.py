@@ -5,6 +5,7 @@ its tuned hyper-parameters, ready for ``scarce train``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -107,15 +108,12 @@ def best_recipe(result, config: ExperimentConfig, rows: list[dict] | None = None
     train`` keeps the model after that step) and, given the standing ``rows``, the ``evidence:``."""
     spec = next((c.spec for c in result.candidates if c.label == result.winner), result.reference.spec)
     hp = chosen_hparams(result, result.winner)
-    recipe = config.to_dict()
-    recipe.update(name=f"{config.name}_best", remedies=[spec], references=[],
-                  sizes=[result.size], seeds=sorted({r["seed"] for r in result.records}) or list(config.seeds))
-    recipe.pop("reference", None)
-    recipe["train"].update(steps=config.train.at_size(result.size).steps, steps_by_size={})  # the race's schedule
-    if "lr" in hp:
-        recipe["train"]["lr"] = [hp["lr"]]
-    if "weight_decay" in hp:
-        recipe["train"]["weight_decay"] = [hp["weight_decay"]]
+    train = dataclasses.replace(config.train, steps=config.train.at_size(result.size).steps, steps_by_size={},
+                                **{k: [hp[k]] for k in ("lr", "weight_decay") if k in hp})  # the race's schedule
+    best = dataclasses.replace(config, name=f"{config.name}_best", remedies=[spec], references=[], reference=None,
+                               sizes=[result.size], train=train,
+                               seeds=sorted({r["seed"] for r in result.records}) or list(config.seeds))
+    recipe = {k: v for k, v in dataclasses.asdict(best).items() if k != "reference"}
     step = chosen_step(result, result.winner, hp)
     if step is not None:
         recipe["deliver"] = step
