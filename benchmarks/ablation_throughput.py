@@ -24,7 +24,7 @@ With ``--jobs 1`` (the default) the engine's pieces are wrapped with timers in t
 (the code measured is unchanged): each second of a cell is attributed to exactly one phase, so the
 shares sum to 100 %: the DataLoader's batches and the batch transform (data + augmentation,
 collate included), the model's forward in training, ``backward``, the optimiser step, validation
-and train-accuracy checks (``scarce.train._val_score`` and ``_fit_score``), BatchNorm re-estimation, test evaluation,
+and train-accuracy checks (``scarce.checkpoints.val_score`` and ``fit_score``), BatchNorm re-estimation, test evaluation,
 remedy preparation (``prepare`` of the selection's clock), the rest of each fit (per-step Python,
 model construction, checkpoints) and the rest of the cell. Time inside an outer phase stays there
 (a collate during validation is validation). On CUDA every phase boundary synchronises. The

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import importlib
 import time
 from collections import defaultdict
@@ -133,6 +134,12 @@ def _timed(clock: PhaseClock, phase: str | None, detail: str | None = None):
 def _fit_wrapper(clock: PhaseClock):
     def make(fit):
         def wrapper(*a, **k):
+            setup = a[0] if a and hasattr(a[0], "batch_transform") else None  # fit_setup(setup, ...)
+            if setup is not None:
+                timed = {"collate": _timed(clock, None, "collate")(setup.collate) if setup.collate else None,
+                         "batch_transform": _timed(clock, "data", "batch transform")(setup.batch_transform)
+                         if setup.batch_transform else None}
+                a = (dataclasses.replace(setup, **{n: f for n, f in timed.items() if f is not None}), *a[1:])
             if k.get("collate") is not None:
                 k["collate"] = _timed(clock, None, "collate")(k["collate"])
             if k.get("batch_transform") is not None:
@@ -178,15 +185,16 @@ def instrument(clock: PhaseClock, tally: ModelTally):
         except ImportError:
             return None
 
-    train, failures, steps, selection, wide = (load(f"scarce.{m}") for m in ("train", "experiment.cells", "steps",
-                                                                             "experiment.selection", "_stack"))
+    train, cells, steps, selection, checks, inference = (load(f"scarce.{m}") for m in (
+        "train", "experiment.cells", "steps", "experiment.selection", "checkpoints", "inference"))
+    wide = load("scarce.wide_model") or load("scarce._stack")  # the wide-model trainer (named _stack before 12/2026)
     missing: list[str] = []
     with contextlib.ExitStack() as stack:
-        targets = [(failures, "run_task", _timed(clock, "cell")), (train, "_val_score", _timed(clock, "validation")),
-                   (train, "_fit_score", _timed(clock, "validation")),
-                   (train, "recompute_batchnorm", _timed(clock, "batchnorm")),
-                   (train, "evaluate", _timed(clock, "test")),
-                   (train, "fit_points" if hasattr(train, "fit_points") else "fit", _fit_wrapper(clock)),
+        targets = [(cells, "run_task", _timed(clock, "cell")), (checks, "val_score", _timed(clock, "validation")),
+                   (checks, "fit_score", _timed(clock, "validation")),
+                   (checks, "recompute_batchnorm", _timed(clock, "batchnorm")),
+                   (inference, "evaluate", _timed(clock, "test")),
+                   (train, next((n for n in ("fit_setup", "fit_points") if hasattr(train, n)), "fit"), _fit_wrapper(clock)),
                    (getattr(steps, "Draws", None), "__getitem__", _timed(clock, None, "per-sample (read + transform)")),
                    (getattr(selection, "_Clock", None), "prepare", _timed(clock, "prep")),
                    (getattr(selection, "_Clock", None), "fit", _clock_fit(clock)),

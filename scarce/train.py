@@ -28,10 +28,9 @@ from __future__ import annotations
 import copy
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -40,11 +39,11 @@ from scarce._checks import check_choice, check_float, check_int
 from scarce.wide_model import ModelStack, stackable
 from scarce._torch import resolve_device  # re-exported
 from scarce.data.datasets import LabelledDataset
+from scarce.checkpoints import FitResult, Track
 from scarce.inference import (IMAGE_MEAN, IMAGE_STD, evaluate, image_collate, predict,  # noqa: F401 (re-exported)
-                              fit_score, recompute_batchnorm, to_device, val_score)
+                              to_device)
 from scarce.steps import Draws, StepBatches, cosine_with_warmup
-
-_val_score, _fit_score = val_score, fit_score  # looked up here at call time (benchmarks/cell_phases.py times them)
+from scarce.train_setup import TrainSetup
 
 
 @dataclass(frozen=True)
@@ -89,114 +88,8 @@ class TrainConfig:
         check_int("num_workers", self.num_workers, minimum=0)
 
 
-@dataclass
-class FitResult:
-    """The trained model (best validation checkpoint) and how it was chosen.
-
-    Attributes:
-        model: the kept model (eval mode).
-        best_step: the step of the kept model.
-        val_score: ``(accuracy, -NLL)`` on the validation data at ``best_step`` (``None`` without).
-        lr, weight_decay: the point trained with.
-        history: one entry per check: ``step``, ``loss`` (mean training loss since the previous
-            check) and, with validation data, ``val_accuracy`` and ``val_nll``.
-        steps: optimisation steps actually run (``stop_at`` or patience may end a run early).
-        train_accuracy: class-balanced accuracy (mean recall over the classes present) of the kept
-            model on the clean training data (eval mode); the accuracy on a balanced subset.
-        last_train_accuracy: the same for the model at the last step run: a model that fits its
-            training data by the end but was kept from an early checkpoint is not under-trained.
-    """
-
-    model: nn.Module
-    best_step: int
-    val_score: tuple[float, float] | None
-    lr: float
-    weight_decay: float
-    history: list[dict] = field(default_factory=list)
-    steps: int = 0
-    train_accuracy: float | None = None
-    last_train_accuracy: float | None = None
-
-    @property
-    def summary(self) -> dict:
-        """``steps``, ``best_step``, ``final_train_loss``, ``train_accuracy``, ``last_train_accuracy``,
-        ``val_improving_late``."""
-        return {"steps": self.steps, "best_step": self.best_step,
-                "final_train_loss": self.history[-1]["loss"] if self.history else None,
-                "train_accuracy": self.train_accuracy, "last_train_accuracy": self.last_train_accuracy,
-                "val_improving_late": still_improving(self.history, best_step=self.best_step, steps=self.steps)}
-
-
-def still_improving(checks: Sequence[dict], *, best_step: int, steps: int) -> bool | None:
-    """Whether validation accuracy was still rising at the end of a run.
-
-    True when the best check (``best_step``) lies in the last quarter of ``steps`` and its
-    ``val_accuracy`` is higher than that of every check before it (a plateau whose NLL still
-    creeps down is not "rising"); ``None`` when ``checks`` hold fewer than two validation scores
-    (one check at the last step, ``eval_every == steps``, shows no trend: it used to be flagged).
-
-    Example:
-        >>> still_improving([{"step": 5, "val_accuracy": .5}, {"step": 10, "val_accuracy": .8}],
-        ...                 best_step=10, steps=10)
-        True
-    """
-    scored = [c for c in checks if c.get("val_accuracy") is not None]
-    best = next((c for c in scored if c["step"] == best_step), None)
-    if best is None or len(scored) < 2:
-        return None
-    return best_step > 0.75 * steps and all(c["val_accuracy"] < best["val_accuracy"] for c in scored
-                                            if c["step"] < best_step)
-
-
 _SHARED = ("steps", "batch_size", "optimizer", "warmup", "eval_every", "patience", "recompute_bn", "device",
            "num_workers")
-
-
-class _Track:
-    """One grid point's run: its checks, best checkpoint and, once finished, its :class:`FitResult`."""
-
-    def __init__(self, model: nn.Module, config: TrainConfig, last: int, first: int) -> None:
-        self.model, self.config, self.last, self.first = model, config, last, first
-        self.best, self.best_state, self.best_step, self.stale = None, None, last, 0
-        self.history: list[dict] = []
-        self.loss, self.n = 0.0, 0
-        self.result: FitResult | None = None
-
-    def check(self, step: int, *, val, bn_data, collate, device) -> bool:
-        """A validation check at ``step``; True when this run is over (last step or patience)."""
-        if self.config.recompute_bn:
-            recompute_batchnorm(self.model, bn_data, collate=collate, device=device)
-        entry = {"step": step, "loss": self.loss / self.n}
-        self.loss, self.n = 0.0, 0
-        if val is not None and len(val):
-            score = _val_score(self.model, val, collate, device)
-            entry["val_accuracy"], entry["val_nll"] = score[0], -score[1]
-            if step < self.first:  # before the remedy's change (select_from): scored, never kept
-                entry["selectable"] = False
-            elif self.best is None or score >= self.best:
-                self.best, self.best_step, self.stale = score, step, 0
-                self.best_state = copy.deepcopy(self.model.state_dict())
-            else:
-                self.stale += 1
-        else:
-            self.best_step = step
-        self.history.append(entry)
-        return step == self.last or (self.config.patience is not None and self.stale >= self.config.patience)
-
-    def finish(self, step: int, *, bn_data, collate, device, detach: bool) -> None:
-        """Keep the best checkpoint (in a copy of the model when ``detach``: it is still being trained)."""
-        model = copy.deepcopy(self.model) if detach else self.model
-        hard_labels = len(bn_data) and np.ndim(bn_data.labels) == 1
-        last_accuracy = None
-        if self.best_state is not None and self.best_step != step and hard_labels:
-            last_accuracy = _fit_score(model, bn_data, collate, device)  # did it fit by the end?
-        if self.best_state is not None:
-            model.load_state_dict(self.best_state)
-        model.eval()
-        train_accuracy = _fit_score(model, bn_data, collate, device) if hard_labels else None
-        self.result = FitResult(model, self.best_step, self.best, self.config.lr, self.config.weight_decay,
-                                self.history, steps=step, train_accuracy=train_accuracy,
-                                last_train_accuracy=train_accuracy if last_accuracy is None else last_accuracy)
 
 
 def _optimizer(models: Sequence[nn.Module], configs: Sequence[TrainConfig], param_groups_fn) -> torch.optim.Optimizer:
@@ -299,6 +192,34 @@ def fit_points(
     """
     if len(train) == 0:
         raise ValueError("`train` must hold at least one example.")
+    setup = TrainSetup(train=train, num_classes=train.num_classes, model_fn=lambda _: model_fn(), transform=transform,
+                       batch_transform=batch_transform, loss_fn=loss_fn, collate=collate,
+                       param_groups_fn=param_groups_fn, clean_train=bn_data, select_from=select_from)
+    return _fit(setup, sampler=sampler, configs=configs, seed=seed, val=val, stop_at=stop_at, stack=stack)
+
+
+def fit_setup(setup: TrainSetup, *, configs: Sequence[TrainConfig], seed: int, val: LabelledDataset | None = None,
+              stop_at: int | None = None, stack: bool = True) -> list[FitResult]:
+    """Train what a remedy produced: :func:`fit_points` on ``setup`` (its model, data, transforms,
+    sampler, loss, collate, parameter groups, clean data for BatchNorm and ``select_from``).
+
+    Example:
+        >>> from scarce.data import load_dataset
+        >>> from scarce.models import create_model
+        >>> train = load_dataset("digits").train
+        >>> setup = TrainSetup(train=train, num_classes=10, model_fn=lambda n: create_model(
+        ...     "small_cnn", num_classes=n, in_channels=1, image_size=8))
+        >>> [r.best_step for r in fit_setup(setup, configs=[TrainConfig(steps=2)], seed=0)]
+        [2]
+    """
+    if len(setup.train) == 0:
+        raise ValueError("`setup.train` must hold at least one example.")
+    sampler = setup.sampler_fn(setup.train.labels, seed=seed) if setup.sampler_fn is not None else None
+    return _fit(setup, sampler=sampler, configs=configs, seed=seed, val=val, stop_at=stop_at, stack=stack)
+
+
+def _fit(setup: TrainSetup, *, sampler: Any, configs: Sequence[TrainConfig], seed: int, val: LabelledDataset | None,
+         stop_at: int | None, stack: bool) -> list[FitResult]:
     configs = list(configs)
     if not configs:
         raise ValueError("`configs` must hold at least one TrainConfig.")
@@ -309,42 +230,39 @@ def fit_points(
             raise ValueError(f"`configs[{i}]` differs from `configs[0]` in {differ}; the points of a grid may "
                              "differ in lr and weight_decay only.")
     last = config.steps if stop_at is None else check_int("stop_at", stop_at, minimum=1, maximum=config.steps)
-    first = min(last, int(check_float("select_from", select_from, low=0.0, high=1.0) * config.steps) + 1)
-    kwargs = dict(val=val, bn_data=bn_data, transform=transform, batch_transform=batch_transform, sampler=sampler,
-                  loss_fn=loss_fn, collate=collate, param_groups_fn=param_groups_fn)
-    results = _train(model_fn, train, configs=configs, seed=seed, last=last, first=first, stack=stack, **kwargs)
+    first = min(last, int(check_float("select_from", setup.select_from, low=0.0, high=1.0) * config.steps) + 1)
+    results = _train(setup, sampler, configs=configs, seed=seed, last=last, first=first, stack=stack, val=val)
     if results is None:  # a model the stack cannot run: point by point
-        return [fit_points(model_fn, train, configs=[c], seed=seed, stop_at=stop_at, select_from=select_from,
-                           **kwargs)[0] for c in configs]
+        return [_fit(setup, sampler=sampler, configs=[c], seed=seed, val=val, stop_at=stop_at, stack=stack)[0]
+                for c in configs]
     return results
 
 
-def _train(model_fn, train, *, configs, seed, last, first, stack, val, bn_data, transform, batch_transform, sampler,
-           loss_fn, collate, param_groups_fn) -> list[FitResult] | None:
+def _train(setup: TrainSetup, sampler: Any, *, configs, seed, last, first, stack, val) -> list[FitResult] | None:
     """The training loop for one or more points (``None``: several points and a model that cannot be stacked)."""
-    config = configs[0]
+    config, train = configs[0], setup.train
     device = resolve_device(config.device)
-    bn_data = train if bn_data is None else bn_data
-    loss_fn = loss_fn or F.cross_entropy
+    bn_data = train if setup.clean_train is None else setup.clean_train
+    loss_fn, collate, batch_transform = setup.loss_fn or F.cross_entropy, setup.collate or image_collate, setup.batch_transform
     progress_hook = getattr(loss_fn, "set_progress", None)
     batch = min(config.batch_size, len(train))
     cuda_ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
     done = dict(bn_data=bn_data, collate=collate, device=device)
     with torch.random.fork_rng(devices=cuda_ids):
         torch.manual_seed(seed)
-        model = model_fn()
+        model = setup.model_fn(setup.num_classes)
         if len(configs) > 1 and not (stack and stackable(model)):
             return None
         model = to_device(model, device)
         models = [model] + [copy.deepcopy(model) for _ in configs[1:]]
-        tracks = [_Track(m, c, last, first) for m, c in zip(models, configs)]
+        tracks = [Track(m, c, last, first) for m, c in zip(models, configs)]
         forward = ModelStack(models) if len(models) > 1 else (lambda x: model(x)[None])
-        opt = _optimizer(models, configs, param_groups_fn)
+        opt = _optimizer(models, configs, setup.param_groups_fn)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_with_warmup(config.steps, config.warmup))
         scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
         gen = torch.Generator(device=device).manual_seed(seed)
         loader = torch.utils.data.DataLoader(
-            Draws(train, transform, seed),
+            Draws(train, setup.transform, seed),
             batch_sampler=StepBatches(len(train), steps=config.steps, batch_size=batch, seed=seed, sampler=sampler),
             collate_fn=collate, num_workers=config.num_workers, pin_memory=device.type == "cuda",
         )

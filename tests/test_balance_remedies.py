@@ -134,21 +134,21 @@ def test_long_tail_recipes_validate_and_smoke(tmp_path):
 def test_deferred_remedies_keep_a_checkpoint_their_change_shaped(monkeypatch):
     """DRW and cRT change training at ``start``; a checkpoint before it is the plain model (on digits-LT the
     kept DRW model was the baseline's), so their cells select among the checks after it."""
-    import scarce.train as engine
-    from scarce.experiment.cells import get_bundle
-    from scarce.experiment.config import ExperimentConfig, TrainSection
-    from scarce.experiment.learners import ModelLearner
+    import scarce.checkpoints as checkpoints
+    from scarce.experiment.config import ExperimentConfig, Row, TrainSection
+    from scarce.experiment.learners import create_learner
+    from scarce.experiment.plan import CellPlan, get_bundle
 
     cfg = ExperimentConfig(name="t", sizes=[5], seeds=[0], selection="holdout",
                            train=TrainSection(steps=20, lr=[1e-2], weight_decay=[1e-4], eval_every=5))
     bundle = get_bundle(cfg, None)
     part, val = bundle.train.subset(np.arange(60)), bundle.train.subset(np.arange(60, 90))
-    real, checks = engine._val_score, iter(range(1000))
-    monkeypatch.setattr(engine, "_val_score", lambda model, data, collate, device: (
+    real, checks = checkpoints.val_score, iter(range(1000))
+    monkeypatch.setattr(checkpoints, "val_score", lambda model, data, collate, device: (
         (1.0 - 0.01 * next(checks), 0.0) if data is val else real(model, data, collate, device)))  # falls: earliest wins
     kept = {}
     for spec in ("baseline", {"name": "drw", "start": 0.5}, {"name": "crt", "start": 0.7}):
-        learner = ModelLearner(cfg, bundle, spec)
+        learner = create_learner(Row(str(spec), spec), plan=CellPlan.cut(cfg, bundle, size=5, seed=0))
         fitted = learner.fit(learner.prepare(part, seed=0), hparams={"lr": 1e-2, "weight_decay": 1e-4}, seed=0, val=val)
         kept[str(spec)] = fitted.summary["best_step"]
     assert list(kept.values()) == [5, 15, 15]  # after step 10 of 20 (DRW at 0.5) and step 14 (cRT at 0.7)

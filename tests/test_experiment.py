@@ -297,4 +297,4 @@ def test_model_learner_counts_the_checks_a_selection_can_choose_from():
 
     for steps, every, checks in ((10, 4, 3), (8, 4, 2), (8, 8, 1), (8, 50, 1)):
         cfg = tiny_config(train=TrainSection(steps=steps, eval_every=every))
-        assert ModelLearner(cfg, None, "baseline").checks == checks
+        assert ModelLearner(cfg, None, create_remedy("baseline")).checks == checks

@@ -118,8 +118,9 @@ def test_draws_and_batches_follow_the_ablations_code_path_and_seed(monkeypatch):
     the cell's seed), and the mixed batch that of a generator seeded with it."""
     import torch
 
-    from scarce.experiment.cells import cut_subset, get_bundle
-    from scarce.experiment.learners import ModelLearner
+    from scarce.experiment.config import Row
+    from scarce.experiment.learners import create_learner
+    from scarce.experiment.plan import CellPlan, get_bundle
     from scarce.preview import draw, preview_config
     from scarce.steps import Draws
 
@@ -130,16 +131,16 @@ def test_draws_and_batches_follow_the_ablations_code_path_and_seed(monkeypatch):
     rows = {r.label: r for r in p.rows}
     assert "hold-out" in p.part and "seed 3" in p.part
     (_, _), (augmented, _), (mixed, mixed_kw), _ = grids  # baseline, augment, mixup, logreg
-    bundle = get_bundle(config, None)
-    part = bundle.train.subset(cut_subset(config, bundle.train.labels, 10, 3).train)
-    setup = ModelLearner(config, bundle, config.remedies[1]).prepare(part, seed=3)
+    plan = CellPlan.cut(config, get_bundle(config, None), size=10, seed=3)
+    part = plan.train
+    setup = create_learner(Row("augment", config.remedies[1]), plan=plan).prepare(part, seed=3)
     shown = [int(np.flatnonzero(part.labels == c)[0]) for c in range(3)]  # the first example of classes 0, 1, 2
     draws = Draws(part, setup.transform, 3)
     for r in range(2):
         for j, i in enumerate(shown):
             np.testing.assert_array_equal(augmented[1 + r][j], draws[(i, r * 3 + j)][0])
     assert not np.array_equal(augmented[1][0], augmented[0][0])
-    mix = ModelLearner(config, bundle, config.remedies[2]).prepare(part, seed=3)
+    mix = create_learner(Row("mixup", config.remedies[2]), plan=plan).prepare(part, seed=3)
     from scarce.train import image_collate
 
     x, y = image_collate([part[i] for i in shown])
@@ -231,7 +232,7 @@ def test_remedies_that_cannot_show_say_so_and_the_others_still_show(hermetic, ca
 
 def test_synthetic_samples_a_cached_generator_and_never_trains(hermetic, monkeypatch, capsys):
     import scarce.synth.trainer as trainer
-    from scarce.experiment.cells import cut_subset, get_bundle
+    from scarce.experiment.plan import cut_subset, get_bundle
     from scarce.remedies.synthetic import Synthetic
     from scarce.data.datasets import as_image_array
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import json
 import os
 import platform
@@ -40,6 +41,7 @@ from scarce.remedies.composition import check_remedy
 from scarce.experiment.config import ExperimentConfig, read_recipe
 from scarce.deliver.parts import card_parts, check_deliverable, inference_pair
 from scarce.experiment.learners import ModelLearner
+from scarce.experiment.plan import base_setup
 from scarce.experiment.pipelines import PIPELINES
 from scarce.deliver.saved_model import CARD, FORMAT, FORMAT_VERSION, WEIGHTS, load_model, sha256_of
 from scarce.remedies.base import create_remedy
@@ -240,7 +242,8 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
     if declared is None:
         _check_savable(remedy, chosen.label, modality)
     description = PIPELINES.get(modality).describe(model=config.model, train=pool)
-    learner = ModelLearner(config, bundle, chosen.remedy)
+    learner = ModelLearner(config, functools.partial(base_setup, model=config.model, num_classes=bundle.num_classes),
+                           remedy)
     base = learner.base_setup(pool)
     setup = remedy.apply(base, seed=seed)  # what learner.prepare does
     parts = card_parts(setup, base=base)  # a part that cannot describe itself fails before training

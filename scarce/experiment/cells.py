@@ -20,8 +20,6 @@ cells" section of ``results.md``. Interrupts (``KeyboardInterrupt``) and exits a
 
 from __future__ import annotations
 
-import functools
-import json
 import time
 import traceback
 from dataclasses import dataclass
@@ -29,13 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from scarce.data.datasets import LabelledDataset, Subset
-from scarce.data.loaders import DatasetBundle, load_dataset, stratified_test_split
-from scarce.data.subsets import SubsetSplit, long_tailed_subset, stratified_subset
 from scarce.experiment.config import ExperimentConfig, Row
 from scarce.experiment.learners import create_learner
 from scarce.experiment.log import FAILED, cell_key
-from scarce.experiment.selection import at_edge, create_selection, grid_points, resolve_selection
+from scarce.experiment.plan import CellPlan, get_bundle
+from scarce.experiment.selection import at_edge, create_selection, grid_points
+
 
 @dataclass(frozen=True)
 class Task:
@@ -60,68 +57,19 @@ class Task:
         return cell_key(self.label, self.size, self.seed)
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_bundle(name: str, root: str | None, options_json: str) -> DatasetBundle:
-    return load_dataset(name, root=root, **json.loads(options_json))
-
-
-def get_bundle(config: ExperimentConfig, data_root: str | None) -> DatasetBundle:
-    """Load (once per process) the config's dataset."""
-    return _cached_bundle(config.dataset.name, data_root, json.dumps(config.dataset.options, sort_keys=True))
-
-
-def cut_subset(config: ExperimentConfig, labels: np.ndarray, size: int, seed: int) -> SubsetSplit:
-    """The cell's training subset and validation split (same for every remedy)."""
-    s = config.subset
-    if s.kind == "long_tailed":
-        return long_tailed_subset(labels, imbalance_ratio=s.imbalance_ratio, seed=seed, max_per_class=size,
-                                  val_fraction=s.val_fraction)
-    return stratified_subset(labels, per_class=size, seed=seed, val_fraction=s.val_fraction)
-
-
-def smallest_class(labels: np.ndarray, split: SubsetSplit) -> int:
-    """Examples of the smallest class in a subset (training and validation parts together)."""
-    return int(np.bincount(labels[split.all], minlength=int(labels.max()) + 1).min())
-
-
-def selection_for(config: ExperimentConfig, *, smallest: int) -> tuple[str, int]:
-    """The selection strategy a cell uses and its number of folds, given the subset's smallest
-    class count (:func:`smallest_class`).
-
-    ``auto`` is resolved from that count, and under ``auto`` the folds are capped at it (k = 3 gets
-    3-fold cross-validation when ``folds`` is 5); an explicit ``selection: cross_validation`` keeps
-    ``folds`` as given (the runner refuses more folds than k).
-    """
-    name = resolve_selection(config.selection, smallest=smallest, cv_max_k=config.cv_max_k)
-    return name, (min(config.folds, smallest) if config.selection == "auto" else config.folds)
-
-
-def test_set(config: ExperimentConfig, bundle: DatasetBundle) -> LabelledDataset:
-    """The fixed test set, or a fixed stratified sample of ``test_limit`` examples of it (seed 0)."""
-    test = bundle.test
-    if config.test_limit is None or config.test_limit >= len(test):
-        return test
-    _, keep = stratified_test_split(test.labels, test_fraction=config.test_limit / len(test), seed=0)
-    return Subset(test, keep)
-
-
 def run_task(config: ExperimentConfig, data_root: str | None, task: Task) -> dict:
     """Train and test one cell; returns the record written to ``results.jsonl``."""
     start = time.perf_counter()
-    config = config.at_size(task.size)
-    bundle = get_bundle(config, data_root)
-    labels = bundle.train.labels
-    split = cut_subset(config, labels, task.size, task.seed)
-    train, val, test = bundle.train.subset(split.train), bundle.train.subset(split.val), test_set(config, bundle)
+    plan = CellPlan.cut(config, get_bundle(config, data_root), size=task.size, seed=task.seed)
+    config, test = plan.config, plan.test
     record = {"key": task.key, "remedy": task.label, "size": task.size, "seed": task.seed,
-              "n_train": len(train), "n_val": len(val), "n_test": len(test),
-              "test_counts": np.bincount(test.labels, minlength=bundle.num_classes).tolist()}
-    learner = create_learner(task.row, config=config, bundle=bundle)
-    name, folds = selection_for(config, smallest=smallest_class(labels, split))
+              "n_train": len(plan.train), "n_val": len(plan.val), "n_test": len(test),
+              "test_counts": np.bincount(test.labels, minlength=plan.bundle.num_classes).tolist()}
+    learner = create_learner(task.row, plan=plan)
+    name, folds = plan.selection
     strategy = create_selection(name, folds=folds)
     fixed = dict(task.fixed) if task.fixed is not None else None
-    chosen = strategy.select(learner, train=train, val=val, pool=bundle.train.subset(split.all), seed=task.seed,
-                             fixed=fixed)
+    chosen = strategy.select(learner, train=plan.train, val=plan.val, pool=plan.pool, seed=task.seed, fixed=fixed)
     record.update(learner.score(chosen.prepared, chosen.fitted, test))
     record.update(hparams=chosen.hparams, hparams_at_edge=at_edge(chosen.hparams, learner.axes),
                   tuning={"mode": config.tune, "selection": name, "folds": strategy.folds,

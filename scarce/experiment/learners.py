@@ -20,7 +20,7 @@ row). A learner has ``axes`` (its hyper-parameter grid), ``prepare(part, *, seed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +29,8 @@ import numpy as np
 from scarce._checks import check_int
 from scarce.data.datasets import LabelledDataset
 from scarce.remedies.composition import changes_of
-from scarce.experiment.pipelines import FEATURIZERS, PIPELINES
-from scarce.remedies.base import TrainSetup, create_remedy, remedy_label
+from scarce.experiment.pipelines import FEATURIZERS
+from scarce.remedies.base import Remedy, TrainSetup, create_remedy, remedy_label
 from scarce.registry import Registry
 
 LEARNERS = Registry("reference learner")
@@ -38,12 +38,14 @@ ENGINE = "model"
 """The learner of the ``remedies`` rows (not registered: it is the config's ``model``)."""
 
 
-def create_learner(row, *, config, bundle) -> Any:
-    """The learner of ``row`` for one cell (the engine for remedy rows)."""
+def create_learner(row, *, plan) -> Any:
+    """The learner of ``row`` (a :class:`~scarce.experiment.config.Row`) for the cell ``plan`` (a
+    :class:`~scarce.experiment.plan.CellPlan`): the engine for remedy rows. The row's remedy is built
+    here, once for the cell, and applied to every part the selection trains on."""
     if row.learner is None:
-        return ModelLearner(config, bundle, row.remedy)
+        return ModelLearner(plan.config, plan.base_setup, create_remedy(row.remedy))
     spec = dict(row.learner)
-    return LEARNERS.create(spec.pop("name"), remedy=row.remedy, num_classes=bundle.num_classes, **spec)
+    return LEARNERS.create(spec.pop("name"), remedy=row.remedy, num_classes=plan.bundle.num_classes, **spec)
 
 
 def check_row(row, *, modality: str) -> None:
@@ -67,11 +69,17 @@ def _no_model(num_classes: int):
 
 @dataclass
 class ModelLearner:
-    """The engine: the modality's model pipeline plus a remedy, trained by ``scarce.train.fit``."""
+    """The engine: the modality's model pipeline plus a remedy, trained by ``scarce.train.fit_setup``.
+
+    Attributes:
+        config: the recipe (its ``train`` section: grid, steps, device).
+        base_setup: ``part -> TrainSetup`` before the remedy (:meth:`CellPlan.base_setup`).
+        remedy: the row's remedy, built once.
+    """
 
     config: Any
-    bundle: Any
-    spec: Any
+    base_setup: Callable[[LabelledDataset], TrainSetup]
+    remedy: Remedy
 
     @property
     def axes(self) -> dict:
@@ -84,16 +92,9 @@ class ModelLearner:
         t = self.config.train
         return -(-t.steps // t.eval_every)
 
-    def base_setup(self, part: LabelledDataset) -> TrainSetup:
-        """The setup built from ``part`` only by the modality's pipeline, before the remedy."""
-        model_fn, collate = PIPELINES.create(part.modality, model=self.config.model, train=part,
-                                             num_classes=self.bundle.num_classes)
-        return TrainSetup(train=part, num_classes=self.bundle.num_classes, model_fn=model_fn, collate=collate,
-                          clean_train=part)
-
     def prepare(self, part: LabelledDataset, *, seed: int) -> TrainSetup:
         """The setup built from ``part`` only, with the remedy applied."""
-        return create_remedy(self.spec).apply(self.base_setup(part), seed=seed)
+        return self.remedy.apply(self.base_setup(part), seed=seed)
 
     def fit(self, setup: TrainSetup, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
             stop_at: int | None = None):
@@ -104,15 +105,10 @@ class ModelLearner:
         return self._fit(setup, points, seed=seed, val=val)
 
     def _fit(self, setup: TrainSetup, points, *, seed: int, val, stop_at: int | None = None) -> list:
-        from scarce.train import fit_points, image_collate
+        from scarce.train import fit_setup
 
         configs = [self.config.train.engine_config(lr=hp["lr"], weight_decay=hp["weight_decay"]) for hp in points]
-        sampler = setup.sampler_fn(setup.train.labels, seed=seed) if setup.sampler_fn else None
-        return fit_points(lambda: setup.model_fn(setup.num_classes), setup.train, configs=configs, seed=seed, val=val,
-                          bn_data=setup.clean_train, transform=setup.transform, batch_transform=setup.batch_transform,
-                          sampler=sampler, loss_fn=setup.loss_fn, collate=setup.collate or image_collate,
-                          param_groups_fn=setup.param_groups_fn, stop_at=stop_at,
-                          select_from=setup.select_from)
+        return fit_setup(setup, configs=configs, seed=seed, val=val, stop_at=stop_at)
 
     def score(self, setup: TrainSetup, fitted, test: LabelledDataset) -> dict:
         from scarce.train import evaluate, image_collate

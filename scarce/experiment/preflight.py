@@ -31,7 +31,8 @@ import numpy as np
 
 from scarce._torch import resolve_device
 from scarce.data.datasets import LabelledDataset
-from scarce.experiment.cells import Task, cut_subset, get_bundle, test_set
+from scarce.experiment.cells import Task
+from scarce.experiment.plan import CellPlan, cut_subset, get_bundle, test_set
 from scarce.experiment.config import Row
 from scarce.experiment.learners import create_learner
 from scarce.remedies.catalogue import REMEDIES
@@ -104,9 +105,9 @@ def _tiny(labels: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return np.sort(np.asarray(keep, dtype=np.int64))
 
 
-def _try_row(row: Row, config, bundle, part: LabelledDataset, test: LabelledDataset, seed: int) -> list[str]:
+def _try_row(row: Row, plan: CellPlan, part: LabelledDataset, test: LabelledDataset, seed: int) -> list[str]:
     try:
-        learner = create_learner(Row(row.label, cheap_spec(row.remedy), row.learner), config=config, bundle=bundle)
+        learner = create_learner(Row(row.label, cheap_spec(row.remedy), row.learner), plan=plan)
         prepared = learner.prepare(part, seed=seed)
         point = grid_points(learner.axes)[0]
         fitted = learner.fit(prepared, hparams=point, seed=seed, val=None, stop_at=1)
@@ -132,14 +133,13 @@ def preflight(config, tasks: list[Task], *, data_root: str | None, out_dir: str 
     return ``None``. Nothing is written."""
     problems = _check_device(config.train.device) + _check_out(None if out_dir is None else Path(out_dir))
     if tasks and not problems:  # rows are tried on the device they will use
-        bundle = get_bundle(config, data_root)
-        labels, test = bundle.train.labels, test_set(config, bundle)
         size, seed = min((t.size, t.seed) for t in tasks)
-        split = cut_subset(config, labels, size, seed)
-        part = bundle.train.subset(_tiny(labels, np.asarray(split.train)))
+        plan = CellPlan.cut(config, get_bundle(config, data_root), size=size, seed=seed)
+        labels, test = plan.bundle.train.labels, plan.test
+        part = plan.bundle.train.subset(_tiny(labels, np.asarray(plan.split.train)))
         few = test.subset(_tiny(test.labels, np.arange(len(test))))
         rows = {t.label: t.row for t in tasks}
         for row in rows.values():
-            problems += _try_row(row, config, bundle, part, few, seed)
+            problems += _try_row(row, plan, part, few, seed)
     if problems:
         raise PreflightError(problems)

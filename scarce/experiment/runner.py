@@ -33,10 +33,10 @@ import torch
 from scarce._checks import check_choice, check_int
 from scarce._io import atomic_write_text
 from scarce.data.loaders import DATASETS
-from scarce.experiment.cells import Task, cut_subset, get_bundle, selection_for, smallest_class
+from scarce.experiment.cells import Task
+from scarce.experiment.plan import CellPlan, get_bundle
 from scarce.experiment.config import ExperimentConfig, RunSection, dump_config, read_saved_config
 from scarce.experiment.learners import check_row
-from scarce.experiment.pipelines import PIPELINES
 from scarce.executors.local import Executor, create_executor, import_modules
 from scarce.experiment.cells import describe, failed_record, run_cell
 from scarce.experiment.preflight import PreflightError, check_data, preflight
@@ -118,16 +118,15 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
     for row in grid_rows:
         check_remedy(create_remedy(row.remedy), modality=bundle.modality)  # a chain losing a remedy, a wrong modality
         check_row(row, modality=bundle.modality)  # a reference without features, or ignoring its remedy
+    plans = {size: CellPlan.cut(config, bundle, size=size, seed=config.seeds[0]) for size in config.sizes}
     if any(r.learner is None for r in grid_rows):  # unknown models and bad model options fail here, not mid-run
-        first = bundle.train.subset(cut_subset(config, bundle.train.labels, config.sizes[0], config.seeds[0]).train)
-        model_fn, _ = PIPELINES.create(bundle.modality, model=config.model, train=first, num_classes=bundle.num_classes)
+        first = plans[config.sizes[0]]
         with torch.random.fork_rng():  # the caller's RNG is left as it was
-            model_fn(bundle.num_classes)
+            first.base_setup(first.train).model_fn(bundle.num_classes)
     grid = len(t.lr) * len(t.weight_decay)
-    for size in config.sizes:
-        split = cut_subset(config, bundle.train.labels, size, config.seeds[0])
-        smallest = smallest_class(bundle.train.labels, split)
-        name, folds = selection_for(config, smallest=smallest)
+    for size, plan in plans.items():
+        split, smallest = plan.split, plan.smallest
+        name, folds = plan.selection
         if name == "cross_validation":
             if folds > smallest:
                 raise ValueError(f"`folds` must be <= the smallest class count of every size's subset: size {size} "

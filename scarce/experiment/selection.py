@@ -202,7 +202,7 @@ class CrossValidation:
 
     def select(self, learner: Learner, *, train: LabelledDataset, val: LabelledDataset, pool: LabelledDataset,
                seed: int, fixed: Mapping[str, Any] | None = None) -> Selected:
-        from scarce.train import still_improving  # torch only when a cell runs
+        from scarce.checkpoints import still_improving  # torch only when a cell runs
 
         clock = _Clock(learner)
         curve, steps, score = [], None, None

@@ -1,7 +1,7 @@
 """Build the previews of a recipe: for each row, what its remedy does to a handful of the cell's
 training examples, through the same code path and seeds as the ablation, without training.
 
-For a (size, seed) cell the subset is cut as the runner cuts it (:func:`scarce.experiment.cells.cut_subset`)
+For a (size, seed) cell the subset is cut as the runner cuts it (:class:`scarce.experiment.plan.CellPlan`)
 and the training part is the one the kept model is trained on (the training split under hold-out,
 the whole subset under cross-validation). The setup is built as the engine builds it (the modality's
 pipeline: model and collate) and each row's remedy is applied with the cell's seed (a chain's
@@ -18,11 +18,10 @@ from typing import Any
 
 from scarce._checks import check_choice, check_int
 from scarce.data.loaders import DATASETS
-from scarce.experiment.cells import cut_subset, get_bundle, selection_for, smallest_class
+from scarce.experiment.plan import CellPlan, get_bundle
 from scarce.remedies.composition import ASPECTS, FIELDS, check_remedy, combine, components
 from scarce.experiment.config import ExperimentConfig
 from scarce.experiment.learners import check_row
-from scarce.experiment.pipelines import PIPELINES
 from scarce.preview.base import PREVIEWS, Block, PreviewContext, makers_for, pick_examples
 from scarce.remedies.base import NoPreview, TrainSetup, create_remedy, member_seed, remedy_label
 
@@ -140,7 +139,7 @@ def preview_config(config: ExperimentConfig, *, size: int | None = None, seed: i
     bundle = get_bundle(config, data_root)
     labels = bundle.train.labels
     try:
-        split = cut_subset(config, labels, size, seed)
+        plan = CellPlan.cut(config, bundle, size=size, seed=seed)
     except ValueError as err:
         raise ValueError(f"`--size` {size} cannot be cut from the training pool of {len(labels)} examples: {err}") from None
     built = []
@@ -155,10 +154,9 @@ def preview_config(config: ExperimentConfig, *, size: int | None = None, seed: i
         check_remedy(remedy, modality=bundle.modality)
         check_row(row, modality=bundle.modality)
         built.append((row, remedy))
-    selection, _ = selection_for(config, smallest=smallest_class(labels, split))
-    part = bundle.train.subset(split.all if selection == "cross_validation" else split.train)
-    model_fn, collate = PIPELINES.create(bundle.modality, model=config.model, train=part, num_classes=bundle.num_classes)
-    base = TrainSetup(train=part, num_classes=bundle.num_classes, model_fn=model_fn, collate=collate, clean_train=part)
+    selection, _ = plan.selection
+    part = plan.pool if selection == "cross_validation" else plan.train
+    base = plan.base_setup(part)
     shown = pick_examples(part.labels, examples or EXAMPLES.get(bundle.modality, 6))
     out = []
     for row, remedy in built:

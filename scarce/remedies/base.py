@@ -7,53 +7,13 @@ a new setup (``dataclasses.replace``) and leaves the given one as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from types import MappingProxyType
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from scarce.data.datasets import LabelledDataset
+from scarce.remedies.catalogue import REMEDIES
 from scarce.remedies.composition import NOTHING, Changes, check_composition, combine
-from scarce.remedies.catalogue import REMEDIES  # the catalogue (re-exported here)
-
-
-@dataclass(frozen=True)
-class TrainSetup:
-    """Everything a remedy may change about training; the test set is deliberately absent.
-
-    Attributes:
-        train: the training data (the cell's subset, plus whatever a remedy adds).
-        num_classes: number of classes.
-        model_fn: ``model_fn(num_classes) -> nn.Module``.
-        transform: per-sample ``transform(x, rng=np.random.Generator) -> x``.
-        batch_transform: ``batch_transform(x, y, generator=torch.Generator) -> (x, y)`` on device.
-        sampler_fn: ``sampler_fn(labels, seed=int)`` → an iterable of indices into ``train``.
-        loss_fn: ``loss_fn(logits, targets) -> scalar`` (targets may be soft).
-        collate: list of ``(x, y)`` → tensors; ``None`` means the engine's image collate.
-        param_groups_fn: ``model -> optimiser param groups`` (freezing, discriminative rates).
-        clean_train: the untouched real subset, used for BatchNorm re-estimation; remedies keep it.
-        select_from: the share of training before which no checkpoint may be kept (0: any check). A
-            remedy that changes training partway (DRW, cRT: their ``start``) raises it, so the
-            model a selection keeps is one the remedy shaped, not the plain model before it.
-        notes: what the remedy did, for the results log (e.g. ``{"n_synthetic": 500}``).
-    """
-
-    train: LabelledDataset
-    num_classes: int
-    model_fn: Callable[[int], Any]
-    transform: Callable | None = None
-    batch_transform: Callable | None = None
-    sampler_fn: Callable | None = None
-    loss_fn: Callable | None = None
-    collate: Callable | None = None
-    param_groups_fn: Callable | None = None
-    clean_train: LabelledDataset | None = None
-    select_from: float = 0.0
-    notes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-
-    def with_notes(self, **notes: Any) -> "TrainSetup":
-        """A copy with ``notes`` added (existing keys are kept unless overwritten)."""
-        return replace(self, notes=MappingProxyType({**self.notes, **notes}))
+from scarce.train_setup import TrainSetup
 
 
 @runtime_checkable

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from scarce._checks import check_choice, check_float, check_int
-from scarce.experiment.cells import get_bundle
+from scarce.experiment.plan import get_bundle
 from scarce.remedies.composition import check_remedy
 from scarce.experiment.config import ExperimentConfig
 from scarce.experiment.log import LOG, is_failed, read_records
