@@ -135,7 +135,8 @@ def test_deferred_remedies_keep_a_checkpoint_their_change_shaped(monkeypatch):
     """DRW and cRT change training at ``start``; a checkpoint before it is the plain model (on digits-LT the
     kept DRW model was the baseline's), so their cells select among the checks after it."""
     import scarce.checkpoints as checkpoints
-    from scarce.experiment.config import ExperimentConfig, Row, TrainSection
+    from scarce.experiment.config import ExperimentConfig, TrainSection
+    from scarce.experiment.rows import Row
     from scarce.experiment.learners import create_learner
     from scarce.experiment.plan import CellPlan, get_bundle
 

@@ -160,8 +160,8 @@ def test_new_keys_are_accepted():
 def _count_fits(monkeypatch):
     import scarce.train
 
-    calls, real = [], scarce.train.fit_points  # one entry per point trained (a grid's points train together)
-    monkeypatch.setattr(scarce.train, "fit_points",
+    calls, real = [], scarce.train.fit_setup  # one entry per point trained (a grid's points train together)
+    monkeypatch.setattr(scarce.train, "fit_setup",
                         lambda *a, **k: calls.extend([k.get("stop_at")] * len(k["configs"])) or real(*a, **k))
     return calls
 
@@ -298,3 +298,18 @@ def test_model_learner_counts_the_checks_a_selection_can_choose_from():
     for steps, every, checks in ((10, 4, 3), (8, 4, 2), (8, 8, 1), (8, 50, 1)):
         cfg = tiny_config(train=TrainSection(steps=steps, eval_every=every))
         assert ModelLearner(cfg, None, create_remedy("baseline")).checks == checks
+
+
+def test_regrid_decodes_only_the_new_cells_and_refuses_a_change_beyond_the_grid(tmp_path, monkeypatch):
+    from scarce.experiment import runner
+
+    seen = []
+    real = runner.check_data
+    monkeypatch.setattr(runner, "check_data", lambda config, bundle, cells: seen.append(sorted(cells)) or
+                        real(config, bundle, cells))
+    exp = Experiment(tiny_config(seeds=[0], references=[]), out_dir=tmp_path, progress=False)
+    more = exp.regrid(tiny_config(seeds=[0, 1], references=[]))
+    assert seen == [[(3, 0), (6, 0)], [(3, 1), (6, 1)]]  # seed 0's examples are not decoded twice
+    assert {t.seed for t in more.tasks} == {0, 1} and {t.seed for t in exp.tasks} == {0}
+    with pytest.raises(ValueError, match="only in sizes, seeds"):
+        exp.regrid(tiny_config(seeds=[0], references=[], folds=3))

@@ -118,7 +118,7 @@ def test_draws_and_batches_follow_the_ablations_code_path_and_seed(monkeypatch):
     the cell's seed), and the mixed batch that of a generator seeded with it."""
     import torch
 
-    from scarce.experiment.config import Row
+    from scarce.experiment.rows import Row
     from scarce.experiment.learners import create_learner
     from scarce.experiment.plan import CellPlan, get_bundle
     from scarce.preview import draw, preview_config

@@ -6,7 +6,7 @@ import pytest
 
 from scarce.experiment.cells import run_task
 from scarce.experiment.config import ExperimentConfig, TrainSection, load_config
-from scarce.experiment.learners import LEARNERS
+from scarce.experiment.rows import LEARNERS
 from scarce.report.results import Results
 from scarce.experiment.runner import Experiment
 from scarce.report.ablation import ablate

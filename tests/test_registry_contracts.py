@@ -21,7 +21,7 @@ from scarce.backbones.registry import BACKBONES, create_backbone
 from scarce.data.datasets import MODALITIES, Subset
 from scarce.data.loaders import DATASETS, load_dataset, stratified_test_split
 from scarce.remedies.composition import PARTS, Changes
-from scarce.experiment.learners import LEARNERS
+from scarce.experiment.rows import LEARNERS
 from scarce.remedies.catalogue import REMEDIES
 from scarce.remedies.base import TrainSetup, create_remedy
 from scarce.models import MODELS, auto_model, create_model

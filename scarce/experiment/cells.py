@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from scarce.experiment.config import ExperimentConfig, Row
+from scarce.experiment.config import ExperimentConfig
+from scarce.experiment.rows import Row
 from scarce.experiment.learners import create_learner
 from scarce.experiment.log import FAILED, cell_key
 from scarce.experiment.plan import CellPlan, get_bundle

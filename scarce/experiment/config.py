@@ -16,18 +16,9 @@ from typing import Any
 import yaml
 
 from scarce._checks import did_you_mean
-from scarce.experiment.learners import LEARNERS
+from scarce.experiment.rows import Row, reference_spec
 from scarce.experiment.log import CONFIG
 from scarce.remedies.base import remedy_label
-
-
-@dataclass(frozen=True)
-class Row:
-    """One results row: its label, the remedy spec and the learner spec (``None``: the engine)."""
-
-    label: str
-    remedy: Any
-    learner: Any = None
 
 
 @dataclass
@@ -159,7 +150,7 @@ class ExperimentConfig:
         by the runner); an unknown reference learner raises ``ValueError`` with a "did you mean"."""
         out = [Row(remedy_label(s), s) for s in self.remedies]
         for i, spec in enumerate(self.references):
-            spec = _reference_spec(spec, f"references[{i}]")
+            spec = reference_spec(spec, f"references[{i}]")
             remedy = spec.get("remedy", "baseline")
             learner = {k: v for k, v in spec.items() if k not in ("label", "remedy")}
             default = spec["name"] if remedy == "baseline" else f"{spec['name']}+{remedy_label(remedy)}"
@@ -186,16 +177,6 @@ class ExperimentConfig:
         """The config a cell of ``size`` trains with (``train.steps_by_size`` resolved)."""
         train = self.train.at_size(size)
         return self if train is self.train else dataclasses.replace(self, train=train)
-
-
-def _reference_spec(spec: Any, where: str) -> dict:
-    if isinstance(spec, str):
-        spec = {"name": spec}
-    if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str):
-        raise ValueError(f"`{where}` must be a learner name or a mapping with a 'name' key "
-                         f"(one of {LEARNERS.names()}), got {spec!r}.")
-    LEARNERS.get(spec["name"])  # unknown names: "did you mean"
-    return dict(spec)
 
 
 def _type_name(tp: Any) -> str:

@@ -31,9 +31,8 @@ from scarce.data.datasets import LabelledDataset
 from scarce.remedies.composition import changes_of
 from scarce.experiment.pipelines import FEATURIZERS
 from scarce.remedies.base import Remedy, TrainSetup, create_remedy, remedy_label
-from scarce.registry import Registry
+from scarce.experiment.rows import LEARNERS
 
-LEARNERS = Registry("reference learner")
 ENGINE = "model"
 """The learner of the ``remedies`` rows (not registered: it is the config's ``model``)."""
 
@@ -111,7 +110,7 @@ class ModelLearner:
         return fit_setup(setup, configs=configs, seed=seed, val=val, stop_at=stop_at)
 
     def score(self, setup: TrainSetup, fitted, test: LabelledDataset) -> dict:
-        from scarce.train import evaluate, image_collate
+        from scarce.inference import evaluate, image_collate
 
         metrics = evaluate(fitted.model, test, collate=setup.collate or image_collate, device=self.config.train.device)
         return {"metrics": metrics, "n_train_after_remedy": len(setup.train), "notes": dict(setup.notes)}
@@ -211,7 +210,3 @@ class LogisticLearner:
         if feats.setup.train is not feats.setup.clean_train:  # a remedy changed the rows: say what it did
             out.update(n_train_after_remedy=len(feats.setup.train), notes=dict(feats.setup.notes))
         return out
-
-
-LEARNERS.register("logreg", LogisticLearner,
-                  help="logistic regression on raw features (pixels; TF-IDF for text; MFCC stats for audio), C on a grid")

@@ -33,7 +33,7 @@ from scarce._torch import resolve_device
 from scarce.data.datasets import LabelledDataset
 from scarce.experiment.cells import Task
 from scarce.experiment.plan import CellPlan, cut_subset, get_bundle, test_set
-from scarce.experiment.config import Row
+from scarce.experiment.rows import Row
 from scarce.experiment.learners import create_learner
 from scarce.remedies.catalogue import REMEDIES
 from scarce.experiment.selection import grid_points

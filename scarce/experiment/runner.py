@@ -18,6 +18,7 @@ too, naming it. A rerun retries every failed cell.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import json
@@ -72,8 +73,13 @@ def extends(old: ExperimentConfig, new: ExperimentConfig) -> bool:
     return all(old_rows.get(r.label, r) == r for r in new.rows())
 
 
-def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[Task]:
-    """Check everything that can be checked before training; return the grid's tasks."""
+def validate_config(config: ExperimentConfig, *, data_root: str | None,
+                    decoded: frozenset[tuple[int, int]] = frozenset()) -> list[Task]:
+    """Check everything that can be checked before training; return the grid's tasks.
+
+    ``decoded``: (size, seed) cells whose examples were already decoded by an earlier check of the
+    same dataset (:meth:`Experiment.regrid`): only the others are read again.
+    """
     if not isinstance(config.name, str) or not NAME.fullmatch(config.name):
         raise ValueError(f"Config key 'name' must be a plain name without '/' or '\\' that does not start with '.': "
                          f"it names the output folder under runs/. Got {config.name!r}.")
@@ -112,7 +118,7 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
     if config.reference is not None and config.reference not in labels:
         raise ValueError(f"`reference` must be the label of a row, one of {labels}; got {config.reference!r}.")
     bundle = get_bundle(config, data_root)
-    problems = check_data(config, bundle, [(k, s) for k in config.sizes for s in config.seeds])
+    problems = check_data(config, bundle, [(k, s) for k in config.sizes for s in config.seeds if (k, s) not in decoded])
     if problems:  # every unreadable example at once, before anything else reads the data
         raise PreflightError(problems)
     for row in grid_rows:
@@ -167,9 +173,24 @@ class Experiment:
         import_modules(config.run.imports)  # plug-ins: the grid below may name what they register
         self.executor = create_executor(config.run) if executor is None else executor
         self.failed = 0
-        self.tasks = validate_config(config, data_root=data_root)
         self.overwrite, self.progress, self.command = overwrite, progress, command
+        self._setup(config, decoded=frozenset())
+
+    def _setup(self, config: ExperimentConfig, *, decoded: frozenset[tuple[int, int]]) -> None:
+        self.config = config
+        self.tasks = validate_config(config, data_root=self.data_root, decoded=decoded)
+        self.decoded = decoded | {(k, s) for k in config.sizes for s in config.seeds}
         self._check_out_dir()
+
+    def regrid(self, config: ExperimentConfig) -> Experiment:
+        """This experiment (same folder, executor and settings) on ``config``, which must only change
+        the grid (:func:`extends`: sizes, seeds, rows): the data of cells already checked is not
+        decoded again. ``scarce search`` runs its rounds so."""
+        if not extends(self.config, config):
+            raise ValueError("`config` must differ from the experiment's only in sizes, seeds, remedies and references.")
+        other = copy.copy(self)
+        other._setup(config, decoded=self.decoded)
+        return other
 
     def _check_out_dir(self) -> None:
         cfg_path = self.out_dir / CONFIG

@@ -226,7 +226,8 @@ class Search:
                                           reference=self.reference.label)
         self.size, self.out_dir = size, Path(out_dir)
         self.kwargs = dict(data_root=data_root, progress=progress)
-        self._experiment(self.round_config([c.label for c in self.candidates], 1))  # validate every row now
+        self._base = Experiment(self.round_config([c.label for c in self.candidates], 1), out_dir=self.out_dir,
+                                **self.kwargs)  # every row and the data of round 1 are checked now
 
     def round_config(self, raced: Sequence[str], n_seeds: int) -> ExperimentConfig:
         """The recipe of a round: the reference and ``raced`` at the race's size on its first ``n_seeds`` seeds."""
@@ -235,7 +236,8 @@ class Search:
         return dataclasses.replace(self.config, remedies=remedies, seeds=self.seeds[:n_seeds])
 
     def _experiment(self, config: ExperimentConfig) -> Experiment:
-        return Experiment(config, out_dir=self.out_dir, **self.kwargs)
+        """The round's experiment: the race's, regridded (only new seeds' data is decoded)."""
+        return self._base.regrid(config)
 
     def run(self) -> SearchResult:
         """Run (or resume) the race; write ``search.md``, ``search.json``, ``race.png`` and ``best.yaml``."""
