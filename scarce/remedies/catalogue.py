@@ -11,7 +11,7 @@ from scarce.registry import Registry
 
 REMEDIES = Registry("remedy")
 
-# REMEDIES.register("name", "scarce.remedies.catalogue.family:Class", help="one line")
+# REMEDIES.register("name", "scarce.remedies.family:Class", help="one line")
 REMEDIES.register("baseline", "scarce.remedies.base:Baseline", help="no remedy: the reference every gain is measured against")
 REMEDIES.register("chain", "scarce.remedies.base:chain", help="several remedies in order: {name: chain, remedies: [...]}")
 REMEDIES.register("balanced_sampler", "scarce.remedies.balance:BalancedSampler", help="class-balanced sampler (strategy: inverse, sqrt, power(q), effective_number(b))")
