@@ -5,13 +5,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from scarce.remedies import REMEDIES
+from scarce.remedies import REMEDIES, Remedy
 
 
 @dataclass(frozen=True)
-class DieOnce:
+class DieOnce(Remedy):
     marker: str = ""
-    name: str = "die_once"
+    name = "die_once"
 
     def apply(self, setup, *, seed):
         marker = Path(self.marker)

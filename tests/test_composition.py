@@ -20,8 +20,8 @@ import torch.nn.functional as F
 
 from fixtures import ROWS, SPECS, skip_unless_buildable, spec_name, tiny_setup, tiny_transfer_backbones
 from scarce.data.datasets import MODALITIES
-from scarce.remedies.composition import check_composition, check_remedy
-from scarce.remedies.base import Chain, TrainSetup, create_remedy, list_remedies
+from scarce.remedies.base import REMEDIES, Chain, Remedy, TrainSetup, create_remedy, list_remedies, register_remedy
+from scarce.remedies.composition import PARTS, UNDECLARED, Changes, check_composition, check_remedy, declared
 from scarce.train import image_collate
 
 pytest.importorskip("timm")
@@ -182,9 +182,9 @@ def test_chain_of_the_issue_is_refused_with_the_fix():
         create_remedy({"name": "chain", "remedies": ["balanced_sampler", "crt"]})
     with pytest.raises(ValueError, match=r"`prior_correction`"):
         create_remedy({"name": "chain", "remedies": ["balanced_softmax", {"name": "logit_adjust", "mode": "posthoc"}]})
-    with pytest.raises(ValueError, match=r"'linear_probe' and 'augment_light'.*`finetune` instead"):
+    with pytest.raises(ValueError, match=r"'linear_probe' and 'augment'.*`finetune` instead"):
         create_remedy({"name": "chain", "remedies": ["augment", {"name": "linear_probe", "cache_dir": None}]})
-    with pytest.raises(ValueError, match=r"'augment_light' and 'aeda' share no data modality"):
+    with pytest.raises(ValueError, match=r"'augment' and 'aeda' share no data modality"):
         create_remedy({"name": "chain", "remedies": ["augment", "aeda"]})
 
 
@@ -199,7 +199,7 @@ def test_nested_chains_flatten_and_combine():
     assert not create_remedy("baseline").changes.changed
 
 
-class Plugin:
+class Plugin(Remedy):
     """A user's remedy without a declaration."""
 
     name = "my_plugin"
@@ -208,13 +208,43 @@ class Plugin:
         return setup
 
 
+class DuckTyped:
+    """Has a name and an apply but is no Remedy."""
+
+    name = "duck"
+
+    def apply(self, setup, *, seed):
+        return setup
+
+
 def test_an_undeclared_remedy_runs_alone_and_is_refused_in_a_chain():
+    assert Plugin.changes is UNDECLARED and not declared(Plugin())
     check_remedy(Plugin(), modality="image")
     check_composition([Plugin(), create_remedy("baseline")])
     with pytest.raises(ValueError, match=r"'my_plugin' does not declare.*`changes` attribute.*'focal'"):
         Chain(create_remedy("focal"), Plugin())
     with pytest.raises(ValueError, match=r"'my_plugin' does not declare"):
         Chain(Plugin(), create_remedy("oversample"))
+    declaring_everything = type("Everything", (Plugin,), {"changes": Changes(replaces=PARTS)})()
+    assert declared(declaring_everything)  # the same parts as UNDECLARED, but said on purpose
+    with pytest.raises(ValueError, match=r"both change"):
+        Chain(create_remedy("focal"), declaring_everything)
+
+
+def test_something_that_is_not_a_remedy_is_refused_with_what_it_is():
+    with pytest.raises(TypeError, match=r"`Chain` takes remedies .*got DuckTyped"):
+        Chain(create_remedy("focal"), DuckTyped())
+    with pytest.raises(TypeError, match=r"`Chain` takes remedies .*got str 'focal'"):
+        Chain("focal")
+    REMEDIES.register("duck", DuckTyped, help="test only")
+    try:
+        with pytest.raises(TypeError, match=r"catalogue entry 'duck' must build remedies .*got DuckTyped"):
+            create_remedy("duck")
+    finally:
+        REMEDIES.unregister("duck")
+    with pytest.raises(TypeError, match=r"decorates a subclass of scarce.remedies.Remedy, got <class .*DuckTyped"):
+        register_remedy("duck")(DuckTyped)
+    assert "duck" not in REMEDIES
 
 
 def test_a_logit_adjusted_loss_wraps_the_base_loss_and_passes_the_schedule_on():

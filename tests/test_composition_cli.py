@@ -32,4 +32,4 @@ def test_a_remedy_for_another_modality_is_refused_before_any_cell(tmp_path, caps
     err = _ablate(tmp_path, f"name: t\ndataset: {{name: text_csv, options: {{path: {tmp_path / 'reviews.csv'}}}}}\n"
                   "model: {name: hashed_linear}\nsizes: [3]\nseeds: [0]\n" + TRAIN +
                   "remedies: [baseline, {name: augment, preset: light}]\n", capsys)
-    assert "'augment_light' works on image data and the dataset's modality is 'text'" in err
+    assert "'augment' works on image data and the dataset's modality is 'text'" in err

@@ -16,6 +16,7 @@ from scarce.cli import main
 from scarce.data.datasets import ImageFolderDataset
 from scarce.remedies.composition import Changes
 from scarce.deliver.train import train_model
+from scarce.remedies.base import Chain, Remedy
 from scarce.remedies.catalogue import REMEDIES
 from scarce.train import image_collate, predict
 
@@ -100,10 +101,10 @@ def test_wrapped_models_nest_in_the_card_and_predict_as_trained(folder, tmp_path
 
 
 @dataclass(frozen=True)
-class _OwnModel:
+class _OwnModel(Remedy):
     """A plug-in remedy that replaces the model and does not declare ``deliverable``."""
 
-    name: str = "own_model"
+    name = "own_model"
     changes = Changes(replaces={"model_fn"})
 
     def apply(self, setup, *, seed):
@@ -121,6 +122,17 @@ def test_a_remedy_that_cannot_describe_its_model_is_refused_before_any_work(fold
         assert not (tmp_path / "m").exists()
     finally:
         REMEDIES.unregister("own_model")
+
+
+def test_a_label_keeps_what_a_remedy_declares_for_delivery():
+    from scarce.deliver.parts import check_deliverable
+    from scarce.remedies.base import create_remedy
+
+    for spec in ("crt", {"name": "logit_adjust", "mode": "posthoc"}, {"name": "chain", "remedies": ["focal", "crt"]}):
+        spec = {"name": spec} if isinstance(spec, str) else spec
+        check_deliverable(create_remedy({**spec, "label": "my row"}), "my row")  # as without the label
+    with pytest.raises(ValueError, match=r"Remedy 'own' changes the model's `model_fn` \('own_model' replaces or wraps"):
+        check_deliverable(Chain(create_remedy({"name": "focal", "label": "f"}), _OwnModel()), "own")
 
 
 def _best_yaml(tmp_path, folder, records):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import yaml
 
-from scarce.remedies import REMEDIES, Baseline, Chain, TrainSetup, create_remedy
+from scarce.remedies import REMEDIES, Baseline, Chain, Remedy, TrainSetup, create_remedy
 from scarce.experiment import Experiment
 from scarce.report import Results
 from scarce.experiment.config import (
@@ -34,10 +34,10 @@ def tiny_config(**kw):
 
 
 @dataclass(frozen=True)
-class AddCopies:
+class AddCopies(Remedy):
     """A test remedy: duplicates the training set (no information added)."""
 
-    name: str = "copies"
+    name = "copies"
 
     def apply(self, setup, *, seed):
         from scarce.data import ConcatDataset

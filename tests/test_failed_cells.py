@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from scarce.cli import FAILED_CELLS, main
-from scarce.remedies import REMEDIES
+from scarce.remedies import REMEDIES, Remedy
 from scarce.experiment import Experiment
 from scarce.report import Results
 from scarce.experiment.config import ExperimentConfig, TrainSection
@@ -21,11 +21,11 @@ BROKEN = {"broken": True}
 
 
 @dataclass(frozen=True)
-class FailBig:
+class FailBig(Remedy):
     """A test remedy that raises on training sets above ``limit`` rows (digits: size 6, not 3 nor preflight)."""
 
     limit: int = 30
-    name: str = "fail_big"
+    name = "fail_big"
 
     def apply(self, setup, *, seed):
         if BROKEN["broken"] and len(setup.train) > self.limit:

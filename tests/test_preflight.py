@@ -8,6 +8,7 @@ import pytest
 from scarce.cli import main
 from scarce.remedies.composition import Changes
 from scarce.experiment.config import ExperimentConfig, TrainSection
+from scarce.remedies.base import Remedy
 from scarce.remedies.catalogue import REMEDIES
 from scarce.experiment.preflight import PreflightError, cheap_spec
 from scarce.experiment.runner import Experiment
@@ -62,7 +63,7 @@ def test_every_row_is_tried_and_each_failure_named(tmp_path, monkeypatch):
     assert calls == ["baseline", "mixup", "aug", "logreg"] and not (tmp_path / "o").exists()
 
 
-class Breaks:
+class Breaks(Remedy):
     """A plug-in remedy that fails on the data it is given."""
 
     name = "breaks"

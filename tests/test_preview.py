@@ -196,9 +196,9 @@ def test_audio_shows_log_mels_and_playable_clips(audio):
 def test_remedies_that_cannot_show_say_so_and_the_others_still_show(hermetic, capsys):
     from scarce.remedies.composition import Changes
     from scarce.remedies.catalogue import REMEDIES
-    from scarce.remedies.base import NoPreview
+    from scarce.remedies.base import NoPreview, Remedy
 
-    class Secret:
+    class Secret(Remedy):
         name, changes = "secret", Changes(replaces={"loss_fn"})
 
         def apply(self, setup, *, seed):
@@ -207,7 +207,7 @@ def test_remedies_that_cannot_show_say_so_and_the_others_still_show(hermetic, ca
         def preview_apply(self, setup, *, seed):
             raise NoPreview("'secret' keeps its loss to itself.")
 
-    class Broken:
+    class Broken(Remedy):
         name, changes = "broken", Changes(wraps={"transform"})
 
         def apply(self, setup, *, seed):

@@ -8,7 +8,10 @@ A newly registered entry is collected here automatically; where a case needs per
 
 import copy
 import socket
-from dataclasses import fields
+import subprocess
+import sys
+from dataclasses import fields, is_dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,10 +23,11 @@ from fixtures import (ROWS, SPECS, skip_unless_buildable, spec_name, tiny_setup,
 from scarce.backbones.registry import BACKBONES, create_backbone
 from scarce.data.datasets import MODALITIES, Subset
 from scarce.data.loaders import DATASETS, load_dataset, stratified_test_split
-from scarce.remedies.composition import PARTS, Changes
+from scarce.remedies.composition import PARTS, UNDECLARED, Changes
 from scarce.experiment.rows import LEARNERS
+from scarce.experiment.selection import Learner
 from scarce.remedies.catalogue import REMEDIES
-from scarce.remedies.base import TrainSetup, create_remedy
+from scarce.remedies.base import Remedy, TrainSetup, create_remedy
 from scarce.models import MODELS, auto_model, create_model
 
 
@@ -167,6 +171,43 @@ def test_every_remedy_has_a_case():
         "a registered remedy has no cheap spec: add one to SPECS in tests/fixtures.py"
 
 
+def _case(name):
+    return next(spec for spec in CASES.values() if spec_name(spec) == name)
+
+
+@pytest.mark.parametrize("name", REMEDIES.names())
+def test_remedy_entry_is_a_remedy_named_by_its_key(name):
+    entry = REMEDIES.get(name)
+    if isinstance(entry, type):  # a class registered by `register_remedy`, which wrote its name
+        assert issubclass(entry, Remedy) and entry.name == name
+        assert not is_dataclass(entry) or "name" not in {f.name for f in fields(entry)}
+    skip_unless_buildable(_case(name))
+    remedy = create_remedy(_case(name))
+    assert isinstance(remedy, Remedy) and isinstance(remedy.deliverable, bool)
+    assert isinstance(remedy.changes, Changes) and remedy.changes is not UNDECLARED, \
+        f"'{name}' must declare `changes` (a Changes)"
+    assert isinstance(remedy.components, tuple) and all(isinstance(m, Remedy) for m in remedy.components)
+    if remedy.components:  # a composite (chain) is named after its members
+        assert remedy.name == "+".join(m.name for m in remedy.components)
+    else:
+        assert remedy.name == name
+    spec = _case(name)
+    labelled = create_remedy({**({"name": spec} if isinstance(spec, str) else spec), "label": "my row"})
+    assert labelled.name == "my row"  # a label renames it and changes nothing else
+    assert (labelled.changes, labelled.components, labelled.deliverable) == \
+        (remedy.changes, remedy.components, remedy.deliverable)
+
+
+def test_the_catalogue_is_listed_without_importing_a_heavy_backend():
+    code = ("import sys\n"
+            "from scarce.remedies.catalogue import REMEDIES\n"
+            "print(len(REMEDIES.names()), [m for m in ('torch', 'timm', 'albumentations', 'nlpaug', "
+            "'audiomentations', 'sklearn', 'sentence_transformers') if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.split(maxsplit=1) == [str(len(REMEDIES.names())), "[]\n"]
+
+
 def _accepted(remedy):
     return sorted(remedy.changes.modalities or MODALITIES)
 
@@ -214,6 +255,7 @@ def test_backbone_contract(name):
 @pytest.mark.parametrize("name", LEARNERS.names())
 def test_reference_learner_contract(name):
     learner = LEARNERS.create(name, num_classes=3)
+    assert isinstance(learner, Learner)
     assert learner.modalities and set(learner.modalities) <= set(MODALITIES)
     assert set(learner.honours) <= PARTS
     assert learner.axes and all(len(values) > 0 for values in learner.axes.values())

@@ -11,17 +11,17 @@ import pytest
 import yaml
 
 from scarce.cli import main
-from scarce.remedies import REMEDIES
+from scarce.remedies import REMEDIES, Remedy
 from scarce.experiment.config import ExperimentConfig, TrainSection, load_config
 from scarce.experiment.log import read_log
 from scarce.search.race import Budget, Search, candidates, eliminate, parse_budget, round_seeds
 
 
 @dataclass(frozen=True)
-class Scramble:
+class Scramble(Remedy):
     """A test remedy that destroys the labels (so it loses clearly)."""
 
-    name: str = "scramble"
+    name = "scramble"
 
     def apply(self, setup, *, seed):
         from scarce.data import ArrayDataset

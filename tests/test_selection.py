@@ -8,13 +8,14 @@ import pytest
 
 from scarce.data import ArrayDataset
 from scarce.data.datasets import Subset
-from scarce.remedies import REMEDIES
+from scarce.remedies import REMEDIES, Remedy
 from scarce.experiment import Experiment
 from scarce.experiment.config import ExperimentConfig, TrainSection
 from scarce.experiment.cells import run_task
 from scarce.experiment.selection import (
     CrossValidation,
     Holdout,
+    Learner,
     at_edge,
     choose,
     create_selection,
@@ -75,7 +76,7 @@ class _Fit:
     summary: dict
 
 
-class FakeLearner:
+class FakeLearner(Learner):
     """Validation accuracy peaks at step 20 for lr=0.1 and at step 10 for lr=1; records every call."""
 
     axes = {"lr": [0.1, 1.0]}
@@ -94,6 +95,9 @@ class FakeLearner:
                                        for s in (10, 20, 30)]
         score = max((h["val_accuracy"], -h["val_nll"]) for h in hist) if hist else None
         return _Fit(hist, score, {"steps": stop_at or 30, "best_step": stop_at or 30, "train_accuracy": 1.0})
+
+    def score(self, prepared, fitted, test):
+        return {"metrics": {"accuracy": fitted.val_score[0] if fitted.val_score else 0.0}}
 
 
 def _pool(n_per_class=6):
@@ -140,6 +144,35 @@ def test_cross_validation_with_nothing_to_choose_trains_once_on_the_pool():
     assert len(learner.fits) == 3 + 1
 
 
+def test_the_learner_defaults_fit_the_grid_point_by_point_and_know_no_check_count():
+    pool, learner = _pool(), FakeLearner()
+    assert learner.checks is None  # unknown: cross-validation always runs its folds
+    points = [{"lr": 1.0}, {"lr": 0.1}, {"lr": 1.0}]
+    fits = learner.fit_grid("prepared", points=points, seed=7, val=pool)
+    assert [f.val_score for f in fits] == [learner.fit("prepared", hparams=hp, seed=7, val=pool).val_score
+                                           for hp in points]
+    assert learner.fits[:3] == [("prepared", hp, set(range(18)), None) for hp in points]  # in order, no stop
+    learner = FakeLearner()
+    learner.axes = {"lr": [0.1]}
+    CrossValidation(folds=3).select(learner, train=pool, val=pool.subset([]), pool=pool, seed=0)
+    assert len(learner.fits) == 3 + 1
+
+
+def test_a_selection_refuses_what_is_not_a_learner():
+    class DuckLearner:
+        axes = {"lr": [0.1]}
+
+        def prepare(self, part, *, seed):
+            return part
+
+    pool = _pool()
+    for strategy in (Holdout(), CrossValidation(folds=3)):
+        with pytest.raises(TypeError, match="trains a scarce.experiment.selection.Learner, got DuckLearner"):
+            strategy.select(DuckLearner(), train=pool, val=pool, pool=pool, seed=0)
+    with pytest.raises(TypeError, match="abstract"):
+        type("NoScore", (Learner,), {"prepare": FakeLearner.prepare, "fit": FakeLearner.fit})()
+
+
 def test_holdout_keeps_the_best_validation_point_or_the_fixed_one():
     pool, learner = _pool(), FakeLearner()
     train, val = pool.subset(range(0, 18, 2)), pool.subset(range(1, 18, 2))
@@ -160,10 +193,10 @@ def _positions(ds):
 
 
 @dataclass(frozen=True)
-class SpyRemedy:
+class SpyRemedy(Remedy):
     """Records the positions of the rows of every setup it is applied to."""
 
-    name: str = "spy"
+    name = "spy"
     calls = []
 
     def apply(self, setup, *, seed):

@@ -9,14 +9,20 @@ Example:
 """
 
 from scarce.balance.resample import RandomOverSampler, RandomUnderSampler, fit_resample, target_counts
-from scarce.balance.samplers import ClassAwareBatchSampler, ClassBalancedSampler, ProgressiveSampler
 from scarce.balance.strategies import Strategy, effective_number, power, resolve_strategy
 
+_SAMPLERS = ("ClassAwareBatchSampler", "ClassBalancedSampler", "ProgressiveSampler")
 _LOSSES = ("FocalLoss", "LogitAdjustedLoss", "PosthocAdjusted", "DeferredReweighting", "WeightedCrossEntropy",
            "class_balanced_weights", "posthoc_adjust")
 
 
 def __getattr__(name: str):
+    """The samplers and losses import torch: they are imported when first asked for, so that the
+    resampling and strategies (and the remedy catalogue, which reads them) stay light."""
+    if name in _SAMPLERS:
+        from scarce.balance import samplers
+
+        return getattr(samplers, name)
     if name in _LOSSES:
         from scarce.balance import losses
 
@@ -24,6 +30,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'scarce.balance' has no attribute {name!r}")
 
 
-__all__ = ["ClassAwareBatchSampler", "ClassBalancedSampler", "ProgressiveSampler", "RandomOverSampler",
-           "RandomUnderSampler", "Strategy", "effective_number", "fit_resample", "power", "resolve_strategy",
-           "target_counts", *_LOSSES]
+__all__ = ["RandomOverSampler", "RandomUnderSampler", "Strategy", "effective_number", "fit_resample", "power",
+           "resolve_strategy", "target_counts", *_SAMPLERS, *_LOSSES]

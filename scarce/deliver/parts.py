@@ -5,8 +5,9 @@ remedy that replaces or wraps the setup's ``model_fn`` or ``collate`` (a pretrai
 frozen-feature probe, cRT, a post-hoc logit adjustment) makes its model deliverable by ``scarce
 train`` through a plug-in protocol, with no special case by remedy name:
 
-* the remedy class declares ``deliverable = True``, so that ``scarce train`` refuses a remedy that
-  cannot describe its model before any work (:func:`check_deliverable`);
+* the remedy class declares ``deliverable = True`` (the :class:`~scarce.remedies.base.Remedy`
+  base's default is ``False``), so that ``scarce train`` refuses a remedy that cannot describe its
+  model before any work (:func:`check_deliverable`);
 * every ``model_fn`` or ``collate`` object it puts in the setup defines ``card_part(describe)``: a
   JSON-able description whose ``kind`` is registered in :data:`PARTS`; ``describe(obj)`` describes
   a part the object wraps (nested in the description, e.g. under ``inner``);
@@ -60,10 +61,9 @@ def check_deliverable(remedy: Any, label: str) -> None:
     """
     for leaf in leaves([remedy]):
         changed = sorted(set(changes_of(leaf).changed) & set(REBUILT_PARTS))
-        if changed and getattr(leaf, "deliverable", False) is not True:
-            name = getattr(leaf, "name", type(leaf).__name__)
+        if changed and leaf.deliverable is not True:
             raise ValueError(
-                f"Remedy '{label}' changes the model's `{changed[0]}` ('{name}' replaces or wraps the pipeline's "
+                f"Remedy '{label}' changes the model's `{changed[0]}` ('{leaf.name}' replaces or wraps the pipeline's "
                 "model) and cannot describe that model for a card (it does not declare `deliverable`), so "
                 "`scarce train` cannot save it. Choose a remedy that trains the recipe's model (augmentation, "
                 "rows, sampler, loss) or a deliverable one (`linear_probe`, `finetune`, `crt`...).")

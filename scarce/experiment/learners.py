@@ -13,9 +13,9 @@ and the test metrics are recorded. Rows come from two config keys:
   nothing but the training rows (:attr:`LogisticLearner.honours`).
 
 The row gains are measured against is the config's ``reference`` (a row label; default: the first
-row). A learner has ``axes`` (its hyper-parameter grid), ``prepare(part, *, seed)``,
-``fit(prepared, *, hparams, seed, val, stop_at=None)`` and ``score(prepared, fitted, test)`` (the
-:class:`~scarce.experiment.selection.Learner` protocol).
+row). A learner derives from :class:`~scarce.experiment.selection.Learner`: ``axes`` (its
+hyper-parameter grid), ``prepare(part, *, seed)``, ``fit(prepared, *, hparams, seed, val,
+stop_at=None)``, ``score(prepared, fitted, test)`` and, with defaults, ``fit_grid`` and ``checks``.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from scarce._checks import check_int
 from scarce.data.datasets import LabelledDataset
 from scarce.remedies.composition import changes_of
 from scarce.experiment.pipelines import FEATURIZERS
-from scarce.remedies.base import Remedy, TrainSetup, create_remedy, remedy_label
 from scarce.experiment.rows import LEARNERS
+from scarce.experiment.selection import Learner
+from scarce.remedies.base import Remedy, TrainSetup, create_remedy, remedy_label
 
 ENGINE = "model"
 """The learner of the ``remedies`` rows (not registered: it is the config's ``model``)."""
@@ -67,7 +68,7 @@ def _no_model(num_classes: int):
 
 
 @dataclass
-class ModelLearner:
+class ModelLearner(Learner):
     """The engine: the modality's model pipeline plus a remedy, trained by ``scarce.train.fit_setup``.
 
     Attributes:
@@ -142,7 +143,7 @@ class LogisticFit:
 DEFAULT_C = (0.01, 0.1, 1.0, 10.0)
 
 
-class LogisticLearner:
+class LogisticLearner(Learner):
     """Logistic regression on the modality's raw features (``FEATURIZERS``: flattened pixels for
     images, TF-IDF of word 1-2 grams for text, MFCC mean + std for audio), fitted on the training
     part only (optionally standardised), its inverse regularisation ``C`` chosen on the grid ``C``

@@ -1,8 +1,8 @@
 """Model selection for one cell: how the hyper-parameters (and with cross-validation the step
 count) are chosen, the same way for every row of a results table.
 
-A strategy works on a *learner*, which hides what is trained (a remedy's neural setup, the
-logistic-regression reference) behind three things:
+A strategy works on a *learner* (a :class:`Learner`), which hides what is trained (a remedy's
+neural setup, the logistic-regression reference) behind a few members:
 
 * ``axes``: hyper-parameter name → the values of its grid (the grid is their product);
 * ``prepare(part, *, seed)``: everything built from a training part (for a remedy: the setup and
@@ -10,9 +10,11 @@ logistic-regression reference) behind three things:
 * ``fit(prepared, *, hparams, seed, val, stop_at=None)``: a fit with ``val_score``
   ``(accuracy, -NLL)``, ``history`` (checks with ``step``, ``val_accuracy``, ``val_nll``) and a
   ``summary`` dict; timed as ``train_seconds``;
-* optionally ``fit_grid(prepared, *, points, seed, val)``: one such fit per point, which a learner
-  may train together (the engine trains a grid as one wide model, see ``scarce.train.fit_points``);
-  without it every point is a ``fit``.
+* ``fit_grid(prepared, *, points, seed, val)``: one such fit per point, by default one ``fit`` after
+  the other; a learner may train them together (the engine trains a grid as one wide model, see
+  ``scarce.train.fit_points``);
+* ``checks``: how many validation checks one fit makes, when the learner knows it (default ``None``);
+* ``score(prepared, fitted, test)``: the test metrics of the kept fit.
 
 Strategies (``SELECTIONS``, created by :func:`create_selection`):
 
@@ -37,11 +39,12 @@ trains once on the whole subset.
 
 from __future__ import annotations
 
+import abc
 import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -53,15 +56,40 @@ SELECTIONS = Registry("selection")
 AUTO = "auto"
 
 
-class Learner(Protocol):
-    """What a strategy trains: the grid's ``axes``, ``prepare`` on a training part, ``fit`` a point."""
+class Learner(abc.ABC):
+    """The base of what a strategy trains: ``prepare`` on a training part, ``fit`` a grid point,
+    ``score`` on test; the optional members have defaults.
+
+    Attributes:
+        axes: hyper-parameter name → the values of its grid (required: a class attribute, a
+            property, or set in ``__init__``).
+        checks: validation checks in one fit (the step counts a selection can choose from), when the
+            learner knows it. Default ``None`` (unknown): cross-validation then always runs its folds;
+            with ``1`` and a one-point grid it has nothing to choose and trains once.
+    """
 
     axes: Mapping[str, Sequence[Any]]
+    checks: int | None = None
 
-    def prepare(self, part: LabelledDataset, *, seed: int) -> Any: ...
+    @abc.abstractmethod
+    def prepare(self, part: LabelledDataset, *, seed: int) -> Any:
+        """Everything built from the training part ``part`` (e.g. the setup with the remedy applied)."""
 
+    @abc.abstractmethod
     def fit(self, prepared: Any, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
-            stop_at: int | None = None) -> Any: ...
+            stop_at: int | None = None) -> Any:
+        """One fit of the point ``hparams``, checked on ``val`` (``None``: no validation), stopped at
+        step ``stop_at`` (``None``: the full schedule)."""
+
+    def fit_grid(self, prepared: Any, *, points: Sequence[Mapping[str, Any]], seed: int,
+                 val: LabelledDataset | None) -> list:
+        """One fit per point, in the order of ``points``, each with ``seed`` and ``val``. The default
+        calls :meth:`fit` point after point; a learner may train the points together."""
+        return [self.fit(prepared, hparams=hp, seed=seed, val=val) for hp in points]
+
+    @abc.abstractmethod
+    def score(self, prepared: Any, fitted: Any, test: LabelledDataset) -> dict:
+        """``{"metrics": ..., ...}`` of the kept fit on ``test``."""
 
 
 @dataclass
@@ -106,6 +134,8 @@ class _Clock:
     """Adds up the time spent preparing and fitting."""
 
     def __init__(self, learner: Learner) -> None:
+        if not isinstance(learner, Learner):
+            raise TypeError(f"A selection trains a scarce.experiment.selection.Learner, got {type(learner).__name__}.")
         self.learner, self.prep, self.train = learner, 0.0, 0.0
 
     def prepare(self, part: LabelledDataset, seed: int) -> Any:
@@ -124,13 +154,12 @@ class _Clock:
 
     def fit_grid(self, prepared: Any, *, points: Sequence[Mapping[str, Any]], seed: int,
                  val: LabelledDataset | None) -> list:
-        """One fit per point: the learner's ``fit_grid`` (several points trained together) if it has one."""
-        fit_grid = getattr(self.learner, "fit_grid", None)
-        if fit_grid is None or len(points) == 1:
-            return [self.fit(prepared, hparams=hp, seed=seed, val=val) for hp in points]
+        """One fit per point: a single point through ``fit``, several through the learner's ``fit_grid``."""
+        if len(points) == 1:
+            return [self.fit(prepared, hparams=points[0], seed=seed, val=val)]
         start = time.perf_counter()
         try:
-            return list(fit_grid(prepared, points=points, seed=seed, val=val))
+            return list(self.learner.fit_grid(prepared, points=points, seed=seed, val=val))
         finally:
             self.train += time.perf_counter() - start
 
@@ -207,7 +236,7 @@ class CrossValidation:
         clock = _Clock(learner)
         curve, steps, score = [], None, None
         points = grid_points(learner.axes)
-        if fixed is None and len(points) == 1 and getattr(learner, "checks", None) == 1:
+        if fixed is None and len(points) == 1 and learner.checks == 1:
             fixed = dict(points[0])  # nothing to choose (one point, one check): no folds, one training
         if fixed is None:
             histories: list[list] = [[] for _ in points]

@@ -5,9 +5,9 @@ For a (size, seed) cell the subset is cut as the runner cuts it (:class:`scarce.
 and the training part is the one the kept model is trained on (the training split under hold-out,
 the whole subset under cross-validation). The setup is built as the engine builds it (the modality's
 pipeline: model and collate) and each row's remedy is applied with the cell's seed (a chain's
-members with the seeds the chain gives them). A remedy may define ``preview_apply`` (a cheap
-stand-in for ``apply``, e.g. a backbone's preprocessing without its weights) or raise
-:class:`~scarce.remedies.base.NoPreview` from it; what it changed picks the makers
+members with the seeds the chain gives them). Each remedy is applied through its ``preview_apply``
+(``apply`` unless it overrides it with a cheap stand-in, e.g. a backbone's preprocessing without its
+weights, or raises :class:`~scarce.remedies.base.NoPreview` from it); what it changed picks the makers
 (:mod:`scarce.preview.base`).
 """
 
@@ -19,11 +19,11 @@ from typing import Any
 from scarce._checks import check_choice, check_int
 from scarce.data.loaders import DATASETS
 from scarce.experiment.plan import CellPlan, get_bundle
-from scarce.remedies.composition import ASPECTS, FIELDS, check_remedy, combine, components
+from scarce.remedies.composition import ASPECTS, FIELDS, check_remedy, combine
 from scarce.experiment.config import ExperimentConfig
 from scarce.experiment.learners import check_row
 from scarce.preview.base import PREVIEWS, Block, PreviewContext, makers_for, pick_examples
-from scarce.remedies.base import NoPreview, TrainSetup, create_remedy, member_seed, remedy_label
+from scarce.remedies.base import NoPreview, Remedy, TrainSetup, create_remedy, member_seed, remedy_label
 
 EXAMPLES = {"image": 8, "text": 6, "audio": 4}
 """How many examples a preview shows per modality (others: 6)."""
@@ -53,23 +53,23 @@ class Preview:
     rows: tuple[RowPreview, ...]
 
 
-def apply_for_preview(remedy: Any, setup: TrainSetup, *, seed: int) -> tuple[TrainSetup, list, list[str]]:
-    """Apply ``remedy`` as the ablation does, through ``preview_apply`` where a remedy defines it.
+def apply_for_preview(remedy: Remedy, setup: TrainSetup, *, seed: int) -> tuple[TrainSetup, list, list[str]]:
+    """Apply ``remedy`` as the ablation does, a chain member by member, each through its
+    ``preview_apply`` (:meth:`~scarce.remedies.base.Remedy.preview_apply`: ``apply`` unless the
+    remedy has a cheaper stand-in).
 
     Returns the new setup, the single remedies applied and, for each one that raised
     :class:`NoPreview`, its reason (it is then left out, the chain's other members still apply).
     """
-    members = components(remedy)
-    if members is not None:
+    if remedy.components:
         applied, skipped = [], []
-        for i, member in enumerate(members):
+        for i, member in enumerate(remedy.components):
             setup, a, s = apply_for_preview(member, setup, seed=member_seed(seed, i))
             applied += a
             skipped += s
         return setup, applied, skipped
-    apply = getattr(remedy, "preview_apply", None) or remedy.apply
     try:
-        return apply(setup, seed=seed), [remedy], []
+        return remedy.preview_apply(setup, seed=seed), [remedy], []
     except NoPreview as why:
         return setup, [], [str(why)]
 

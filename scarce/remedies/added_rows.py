@@ -19,9 +19,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from scarce._checks import check_float, check_int
-from scarce.balance.share import ShareSampler, check_share
+from scarce.remedies.base import Remedy, TrainSetup
 from scarce.remedies.composition import Changes
-from scarce.remedies.base import TrainSetup
 
 _SHARE_ADVICE = ("With `share`, the sampler finds the added rows by their position in the training set: chain it "
                  "with no remedy that adds or resamples rows or sets the sampler (drop `share` to append the rows "
@@ -40,7 +39,9 @@ class ShareSamplerFn:
     stop: int
     share: float
 
-    def __call__(self, labels, *, seed: int) -> ShareSampler:
+    def __call__(self, labels, *, seed: int):
+        from scarce.balance.share import ShareSampler  # torch: only when a cell runs
+
         if len(labels) != self.stop:
             raise ValueError(f"The `share` sampler was built for {self.stop} training rows (added rows "
                              f"{self.start}..{self.stop - 1}) and got {len(labels)}: a later step changed the rows. "
@@ -51,7 +52,7 @@ class ShareSamplerFn:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AddedRows:
+class AddedRows(Remedy):
     """Options of a remedy that adds rows per class: how many, and their share of every batch.
 
     How many per class (at most one): ``n_per_class`` (the same n for every class), ``ratio``
@@ -75,6 +76,8 @@ class AddedRows:
         if self.ratio is not None:
             check_float("ratio", self.ratio, low=0.0)
         if self.share is not None:
+            from scarce.balance.share import check_share
+
             check_share(self.share)
 
     @property

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from scarce.augment.registry import create_augment
+from scarce.remedies.base import Remedy, TrainSetup, register_remedy
 from scarce.remedies.composition import Changes
-from scarce.remedies.base import TrainSetup
 
 
 def _check_audio(setup: TrainSetup, remedy: str) -> int:
@@ -38,7 +38,8 @@ class _Then:
         return self.second(self.first(x, **kwargs), **kwargs)
 
 
-class Waveform:
+@register_remedy("waveform", help="audio: audiomentations preset light/medium/strong per clip")
+class Waveform(Remedy):
     """Augment each training clip with an audiomentations preset (``light``/``medium``/``strong``).
 
     Example:
@@ -48,10 +49,9 @@ class Waveform:
 
     changes = Changes(wraps={"transform"}, modalities={"audio"})
 
-    def __init__(self, *, preset: str = "medium", p: float = 1.0, sample_rate: int | None = None,
-                 name: str = "waveform") -> None:
+    def __init__(self, *, preset: str = "medium", p: float = 1.0, sample_rate: int | None = None) -> None:
         create_augment("waveform", preset=preset, sample_rate=sample_rate or 8000, p=p)  # validates the options now
-        self.preset, self.p, self.sample_rate, self.name = preset, p, sample_rate, name
+        self.preset, self.p, self.sample_rate = preset, p, sample_rate
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         rate = _check_audio(setup, self.name)
@@ -63,7 +63,8 @@ class Waveform:
         return replace(setup, transform=transform).with_notes(waveform_preset=self.preset)
 
 
-class SpecAugmentRemedy:
+@register_remedy("specaugment", help="audio: SpecAugment masks (+ warp) on log-mel batches, on device")
+class SpecAugmentRemedy(Remedy):
     """SpecAugment on the log-mel batch (frequency/time masks, optional time warp), on the device.
 
     Options are those of :class:`scarce.augment.specaugment.SpecAugment`; the frame-mask channel of
@@ -77,10 +78,9 @@ class SpecAugmentRemedy:
     changes = Changes(wraps={"batch_transform"}, modalities={"audio"})
 
     def __init__(self, *, freq_masks: int = 2, freq_width: int = 6, time_masks: int = 2,
-                 time_width: int | float = 0.1, time_warp: int = 0, p: float = 1.0, name: str = "specaugment") -> None:
+                 time_width: int | float = 0.1, time_warp: int = 0, p: float = 1.0) -> None:
         self.aug = create_augment("specaugment", freq_masks=freq_masks, freq_width=freq_width, time_masks=time_masks,
                                time_width=time_width, time_warp=time_warp, p=p, valid_channel=1, inplace=True)
-        self.name = name
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         _check_audio(setup, self.name)

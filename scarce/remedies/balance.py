@@ -21,8 +21,8 @@ from typing import Any
 from scarce._checks import check_choice, check_float
 from scarce.balance.resample import fit_resample, target_counts
 from scarce.balance.strategies import check_labels, class_counts, resolve_strategy
+from scarce.remedies.base import Remedy, TrainSetup, register_remedy
 from scarce.remedies.composition import Changes
-from scarce.remedies.base import TrainSetup
 
 _BALANCED_ROWS = ("The rows are already class-balanced by resampling: use either the resampling or the "
                   "count-based remedy (class weights, prior correction, balanced sampler), not both.")
@@ -43,12 +43,13 @@ class _BalancedSamplerFn:
         return ClassBalancedSampler(labels, strategy=self.strategy, seed=seed)
 
 
+@register_remedy("balanced_sampler",
+                 help="class-balanced sampler (strategy: inverse, sqrt, power(q), effective_number(b))")
 @dataclass(frozen=True)
-class BalancedSampler:
+class BalancedSampler(Remedy):
     """Draw batches with a class-balanced sampler (``strategy``: inverse, sqrt, power(q), ...)."""
 
     strategy: str = "inverse"
-    name: str = "balanced_sampler"
     changes = Changes(replaces={"sampler_fn"}, excludes=_READS_PRIOR, advice=_BALANCED_ROWS)
 
     def __post_init__(self) -> None:
@@ -58,12 +59,12 @@ class BalancedSampler:
         return replace(setup, sampler_fn=_BalancedSamplerFn(self.strategy)).with_notes(sampler=str(self.strategy))
 
 
+@register_remedy("oversample", help="random over-sampling of the training rows (strategy: auto, ratio, {class: count})")
 @dataclass(frozen=True)
-class Oversample:
+class Oversample(Remedy):
     """Random over-sampling of the training rows to ``strategy`` ("auto", a ratio, {class: count})."""
 
     strategy: Any = "auto"
-    name: str = "oversample"
     method: str = field(default="over", init=False)
     changes = Changes(wraps={"train"}, replaces={"class_prior"})
 
@@ -76,21 +77,22 @@ class Oversample:
         return replace(setup, train=setup.train.subset(idx)).with_notes(resampled=f"{self.method}:{len(idx)}")
 
 
+@register_remedy("undersample",
+                 help="random under-sampling of the training rows (strategy: auto, ratio, {class: count})")
 @dataclass(frozen=True)
 class Undersample(Oversample):
     """Random under-sampling of the training rows to ``strategy`` ("auto", a ratio, {class: count})."""
 
-    name: str = "undersample"
     method: str = field(default="under", init=False)
 
 
+@register_remedy("class_weights", help="cross-entropy with class-balanced weights (inverse or effective number)")
 @dataclass(frozen=True)
-class ClassWeights:
+class ClassWeights(Remedy):
     """Cross-entropy with class-balanced weights (``kind``: inverse or effective_number(β))."""
 
     kind: str = "effective_number"
     beta: float = 0.9999
-    name: str = "class_weights"
     changes = Changes(replaces={"loss_fn"}, excludes=_READS_PRIOR, advice=_BALANCED_ROWS)
 
     def __post_init__(self) -> None:
@@ -104,12 +106,12 @@ class ClassWeights:
         return replace(setup, loss_fn=WeightedCrossEntropy(w)).with_notes(loss=f"weighted_ce:{self.kind}")
 
 
+@register_remedy("focal", help="focal loss (gamma)")
 @dataclass(frozen=True)
-class Focal:
+class Focal(Remedy):
     """Focal loss with focusing parameter ``gamma``."""
 
     gamma: float = 2.0
-    name: str = "focal"
     changes = Changes(replaces={"loss_fn"})
 
     def __post_init__(self) -> None:
@@ -153,14 +155,14 @@ class PosthocModelFn:
         return cls(build(description["inner"]), tuple(description["counts"]), float(description["tau"]))
 
 
+@register_remedy("logit_adjust", help="logit adjustment by tau*log prior, in the loss or post-hoc (mode)")
 @dataclass(frozen=True)
-class LogitAdjust:
+class LogitAdjust(Remedy):
     """Logit adjustment with strength ``tau``: in the loss (``mode: loss``, Menon et al. 2021) or
     post-hoc on a model trained with plain cross-entropy (``mode: posthoc``)."""
 
     tau: float = 1.0
     mode: str = "loss"
-    name: str = "logit_adjust"
     deliverable = True  # post-hoc: its model describes itself for a card (scarce.deliver.parts)
 
     def __post_init__(self) -> None:
@@ -183,11 +185,11 @@ class LogitAdjust:
             logit_adjust=f"loss:{self.tau:g}")
 
 
+@register_remedy("balanced_softmax", help="Balanced Softmax: cross-entropy on logits + log prior")
 @dataclass(frozen=True)
-class BalancedSoftmax:
+class BalancedSoftmax(Remedy):
     """Balanced Softmax (Ren et al. 2020): cross-entropy (or the setup's loss) on ``logits + log π``."""
 
-    name: str = "balanced_softmax"
     changes = Changes(wraps={"loss_fn"}, replaces={"prior_correction"}, excludes=_READS_PRIOR, advice=_BALANCED_ROWS)
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
@@ -197,13 +199,13 @@ class BalancedSoftmax:
         return replace(setup, loss_fn=loss).with_notes(balanced_softmax=True)
 
 
+@register_remedy("drw", help="deferred re-weighting: class-balanced weights from `start` of training on")
 @dataclass(frozen=True)
-class DRW:
+class DRW(Remedy):
     """Deferred re-weighting: cross-entropy, then effective-number weights (β) from ``start`` on."""
 
     start: float = 0.8
     beta: float = 0.9999
-    name: str = "drw"
     changes = Changes(replaces={"loss_fn"}, excludes=_READS_PRIOR, advice=_BALANCED_ROWS)
 
     def __post_init__(self) -> None:
@@ -248,15 +250,15 @@ class CRTModelFn:
         return PhaseSampler(labels, self.clock, seed=seed, strategy=self.strategy)
 
 
+@register_remedy("crt", help="classifier re-training: freeze features at `start`, retrain the head class-balanced")
 @dataclass(frozen=True)
-class CRT:
+class CRT(Remedy):
     """Decoupled classifier re-training: instance-balanced training until ``start`` (a fraction of
     the steps), then features frozen and only the head trained with a class-balanced sampler."""
 
     start: float = 0.8
     strategy: str = "inverse"
     reinit: bool = False
-    name: str = "crt"
     deliverable = True  # its model describes itself for a card (scarce.deliver.parts)
     changes = Changes(wraps={"model_fn", "loss_fn"}, replaces={"sampler_fn"}, excludes=_READS_PRIOR,
                       advice=_BALANCED_ROWS)

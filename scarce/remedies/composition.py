@@ -1,7 +1,8 @@
 """What a remedy does to a :class:`~scarce.remedies.base.TrainSetup`, and which chains compose.
 
 Every remedy declares a :class:`Changes` as its ``changes`` attribute (it may depend on the
-remedy's options). :func:`check_composition` reads the declarations of a chain, in order, and
+remedy's options; a remedy that declares nothing inherits :data:`UNDECLARED` from the
+:class:`~scarce.remedies.base.Remedy` base). :func:`check_composition` reads the declarations of a chain, in order, and
 refuses a chain that would lose a remedy, before any work; :func:`check_remedy` does the same for
 one configured remedy (a chain or not) against the dataset's modality.
 
@@ -37,8 +38,13 @@ Rules, for remedies ``A`` before ``B`` in one chain:
 * a part one of them *excludes* is changed by the other: refused (either order).
 * a remedy whose ``modalities`` do not hold the dataset's modality is refused; so is a chain whose
   remedies accept no common modality.
-* a remedy without a declaration is taken to replace every part: alone it runs, in a chain with a
-  remedy that changes anything it is refused with a message on how to declare ``changes``.
+* a remedy without a declaration (its ``changes`` is :data:`UNDECLARED`) is taken to replace every
+  part: alone it runs, in a chain with a remedy that changes anything it is refused with a message
+  on how to declare ``changes``.
+
+A remedy is read through its members (``name``, ``changes``, ``components``; see
+:class:`~scarce.remedies.base.Remedy`); a composite (a chain) lists its members in ``components``,
+a single remedy has none (``()``).
 """
 
 from __future__ import annotations
@@ -109,38 +115,37 @@ class Changes:
 
 
 NOTHING = Changes()
-EVERYTHING = Changes(replaces=PARTS)
-
-
-def components(remedy: Any) -> tuple | None:
-    """The remedies a composite remedy (a chain) is made of, or ``None`` for a single remedy."""
-    parts = getattr(remedy, "components", None)
-    return tuple(parts) if parts is not None else None
+UNDECLARED = Changes(replaces=PARTS)
+"""The ``changes`` of a remedy that declares none: every part replaced. It is told apart by identity
+(a remedy that really replaces every part declares its own ``Changes(replaces=PARTS)``), so that
+the refusal of a chain can say that the declaration is missing."""
 
 
 def leaves(remedies: Iterable[Any]) -> Iterator[Any]:
-    """The single remedies of ``remedies`` in order, nested chains flattened."""
+    """The single remedies of ``remedies`` in order, nested chains (their ``components``) flattened."""
     for r in remedies:
-        inner = components(r)
-        if inner is None:
-            yield r
+        if r.components:
+            yield from leaves(r.components)
         else:
-            yield from leaves(inner)
+            yield r
 
 
-def declared(remedy: Any) -> Changes | None:
-    """The remedy's declaration, or ``None`` when it has none (a plug-in that did not declare)."""
-    ch = getattr(remedy, "changes", None)
-    if ch is not None and not isinstance(ch, Changes):
-        raise ValueError(f"Remedy '{_name(remedy)}' has `changes` = {ch!r}; it must be a "
+def changes_of(remedy: Any) -> Changes:
+    """The remedy's ``changes``, checked to be a :class:`Changes` (a plug-in may set anything).
+
+    Raises:
+        ValueError: ``changes`` is not a :class:`Changes`.
+    """
+    ch = remedy.changes
+    if not isinstance(ch, Changes):
+        raise ValueError(f"Remedy '{remedy.name}' has `changes` = {ch!r}; it must be a "
                          "scarce.remedies.composition.Changes.")
     return ch
 
 
-def changes_of(remedy: Any) -> Changes:
-    """The declaration of a remedy; an undeclared one is taken to replace every part."""
-    ch = declared(remedy)
-    return EVERYTHING if ch is None else ch
+def declared(remedy: Any) -> bool:
+    """Whether the remedy declares its ``changes`` (a plug-in may leave the base's :data:`UNDECLARED`)."""
+    return changes_of(remedy) is not UNDECLARED
 
 
 def combine(remedies: Iterable[Any]) -> Changes:
@@ -162,10 +167,6 @@ def combine(remedies: Iterable[Any]) -> Changes:
     return Changes(replaces=frozenset(rep), wraps=frozenset(wrap - rep), excludes=frozenset(exc), modalities=mods)
 
 
-def _name(remedy: Any) -> str:
-    return str(getattr(remedy, "name", type(remedy).__name__))
-
-
 _UNDECLARED = ("Remedy '{}' does not declare what it changes, so it is taken to replace every part of the setup; "
                "give its class a `changes` attribute, e.g. `changes = Changes(replaces={{'loss_fn'}})` (from "
                "scarce.remedies.composition; see docs/writing_a_remedy.md).")
@@ -174,11 +175,11 @@ _UNDECLARED = ("Remedy '{}' does not declare what it changes, so it is taken to 
 def _conflict(a: Any, b: Any, *, suggest: bool = True) -> str | None:
     """Why remedy ``b`` cannot follow remedy ``a`` in one chain, or ``None``."""
     ca, cb = changes_of(a), changes_of(b)
-    na, nb = _name(a), _name(b)
+    na, nb = a.name, b.name
     for r in (a, b):
-        if declared(r) is None and (changes_of(b if r is a else a).changed or
-                                    changes_of(b if r is a else a).excludes):
-            return _UNDECLARED.format(_name(r)) + f" (It is chained with '{nb if r is a else na}'.)"
+        other = changes_of(b if r is a else a)
+        if not declared(r) and (other.changed or other.excludes):
+            return _UNDECLARED.format(r.name) + f" (It is chained with '{nb if r is a else na}'.)"
     lost = sorted(cb.replaces & ca.changed)
     if lost:
         msg = (f"Remedies '{na}' and '{nb}' both change `{lost[0]}`: '{nb}' sets it afresh, so what '{na}' did "
@@ -191,8 +192,8 @@ def _conflict(a: Any, b: Any, *, suggest: bool = True) -> str | None:
     for x, y, cx in ((a, b, ca), (b, a, cb)):
         hit = sorted(cx.excludes & changes_of(y).changed)
         if hit:
-            msg = (f"Remedies '{_name(x)}' and '{_name(y)}' cannot be chained: '{_name(y)}' changes `{hit[0]}` and "
-                   f"'{_name(x)}' needs it unchanged.")
+            msg = (f"Remedies '{x.name}' and '{y.name}' cannot be chained: '{y.name}' changes `{hit[0]}` and "
+                   f"'{x.name}' needs it unchanged.")
             return msg + (f" {cx.advice}" if cx.advice else "")
     if ca.modalities is not None and cb.modalities is not None and not ca.modalities & cb.modalities:
         return (f"Remedies '{na}' and '{nb}' share no data modality: '{na}' takes {sorted(ca.modalities)} and "
@@ -223,7 +224,7 @@ def check_composition(remedies: Iterable[Any], *, modality: str | None = None) -
     for r in flat:
         ch = changes_of(r)
         if modality is not None and ch.modalities is not None and modality not in ch.modalities:
-            raise ValueError(f"Remedy '{_name(r)}' works on {' or '.join(sorted(ch.modalities))} data and the "
+            raise ValueError(f"Remedy '{r.name}' works on {' or '.join(sorted(ch.modalities))} data and the "
                              f"dataset's modality is '{modality}'; remove it or use a remedy for {modality} data.")
     for j, b in enumerate(flat):
         for a in flat[:j]:

@@ -19,8 +19,8 @@ import numpy as np
 
 from scarce._checks import check_choice, check_float
 from scarce.augment.registry import create_augment, list_augments
+from scarce.remedies.base import Remedy, TrainSetup, register_remedy
 from scarce.remedies.composition import Changes
-from scarce.remedies.base import TrainSetup
 
 
 def check_preset(preset: str) -> str:
@@ -56,23 +56,23 @@ def check_options(preset: str, options: dict) -> None:
     create_augment(preset, image_shape=(32, 32), channels=3, **options)
 
 
+@register_remedy("augment",
+                 help="per-sample image augmentation: preset light/medium/strong or randaugment/trivialaugment")
 @dataclass(frozen=True)
-class Augment:
+class Augment(Remedy):
     """Per-sample augmentation with a preset (``light``/``medium``/``strong``) or a policy
     (``randaugment``/``trivialaugment``); extra options (``p``, ``hflip``, ``num_ops``,
     ``magnitude``...) go to the preset. Composes after an existing per-sample transform."""
 
     preset: str = "light"
     options: dict = field(default_factory=dict)
-    name: str = "augment"
     changes = Changes(wraps={"transform"}, modalities={"image"})
 
-    def __init__(self, *, preset: str = "light", name: str | None = None, **options: Any) -> None:
+    def __init__(self, *, preset: str = "light", **options: Any) -> None:
         check_preset(preset)
         check_options(preset, options)
         object.__setattr__(self, "preset", preset)
         object.__setattr__(self, "options", dict(options))
-        object.__setattr__(self, "name", name or f"augment_{preset}")
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         aug = build_augment(self.preset, self.options, setup)
@@ -81,12 +81,12 @@ class Augment:
 
 
 @dataclass(frozen=True)
-class _BatchMix:
-    """A batch mixer of the registry (``augment``: its name) built for the setup's classes."""
+class _BatchMix(Remedy):
+    """A batch mixer of the registry (``augment``: its name) built for the setup's classes; its notes
+    are named after the remedy (``{name}_alpha``)."""
 
     alpha: float = 1.0
     p: float = 1.0
-    name: str = "mix"
     changes = Changes(wraps={"batch_transform", "targets"}, modalities={"image"})
     augment = ""
 
@@ -111,26 +111,27 @@ class _ThenBatch:
         return self.second(x, y, generator=generator)
 
 
+@register_remedy("mixup", help="batch MixUp (per-sample lambda, soft targets)")
 @dataclass(frozen=True)
 class MixUpRemedy(_BatchMix):
     """Batch MixUp with a per-sample λ ~ Beta(α, α) and soft targets."""
 
     alpha: float = 0.4
-    name: str = "mixup"
     augment = "mixup"
 
 
+@register_remedy("cutmix", help="batch CutMix (per-sample box, soft targets)")
 @dataclass(frozen=True)
 class CutMixRemedy(_BatchMix):
     """Batch CutMix with a per-sample box and area-weighted soft targets."""
 
     alpha: float = 1.0
-    name: str = "cutmix"
     augment = "cutmix"
 
 
+@register_remedy("augment_balance", help="oversample minority classes with augmented copies")
 @dataclass(frozen=True)
-class AugmentBalance:
+class AugmentBalance(Remedy):
     """Bring every class up to ``target`` (``"max"`` or a count) with offline augmented copies of
     its own examples (preset ``preset``), instead of duplicates. ``clean_train`` stays the real
     subset."""
@@ -138,18 +139,16 @@ class AugmentBalance:
     preset: str = "light"
     target: Any = "max"
     options: dict = field(default_factory=dict)
-    name: str = "augment_balance"
     changes = Changes(wraps={"train"}, replaces={"class_prior"}, modalities={"image"})
 
-    def __init__(self, *, preset: str = "light", target: Any = "max", name: str = "augment_balance",
-                 **options: Any) -> None:
+    def __init__(self, *, preset: str = "light", target: Any = "max", **options: Any) -> None:
         check_preset(preset)
         check_options(preset, options)
         if isinstance(target, str) and target != "max":
             raise ValueError(f"`target` must be 'max' or a count per class, got {target!r}.")
         if not isinstance(target, str) and (isinstance(target, bool) or not isinstance(target, int) or target < 1):
             raise ValueError(f"`target` must be 'max' or a positive count per class, got {target!r}.")
-        for k, v in (("preset", preset), ("target", target), ("options", dict(options)), ("name", name)):
+        for k, v in (("preset", preset), ("target", target), ("options", dict(options))):
             object.__setattr__(self, k, v)
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:

@@ -33,7 +33,7 @@ from scarce._cache import entry_lock, resolve_cache_dir
 from scarce._checks import check_int
 from scarce.data.datasets import ConcatDataset, LabelledDataset, as_image_array
 from scarce.remedies.added_rows import AddedRows
-from scarce.remedies.base import NoPreview, TrainSetup
+from scarce.remedies.base import NoPreview, TrainSetup, register_remedy
 
 DEFAULT_POLICY = "color,translation,cutout"
 
@@ -49,6 +49,10 @@ class SyntheticImages(LabelledDataset):
         return self.data[index]
 
 
+@register_remedy("synthetic",
+                 help="add class-conditional DCGAN samples fitted on the training subset only (share: their "
+                      "fraction of every batch)",
+                 preflight={"steps": 1, "cache_dir": None})
 @dataclass(frozen=True, kw_only=True)
 class Synthetic(AddedRows):
     """Add DCGAN samples to the training set.
@@ -85,7 +89,6 @@ class Synthetic(AddedRows):
     spectral_norm: bool = False
     gan_seed: int = 0
     cache_dir: str | None = None
-    name: str = "synthetic"
 
     def __post_init__(self) -> None:
         self._check_added_rows()

@@ -27,7 +27,7 @@ from scarce._checks import check_choice
 from scarce.augment.expand import oversample_by_augmentation
 from scarce.remedies.added_rows import AddedRows
 from scarce.remedies.image import build_augment, check_options, check_preset
-from scarce.remedies.base import TrainSetup
+from scarce.remedies.base import TrainSetup, register_remedy
 
 SOURCES = ("augment", "copy")
 
@@ -37,6 +37,9 @@ def _unchanged(x, *, rng):
     return x
 
 
+@register_remedy("synthetic_control",
+                 help="control for `synthetic`: as many augmented copies of the real images, at the same share of "
+                      "every batch")
 @dataclass(frozen=True, kw_only=True)
 class SyntheticControl(AddedRows):
     """Add augmented copies (or duplicates) of the real images in place of GAN samples.
@@ -56,7 +59,6 @@ class SyntheticControl(AddedRows):
     source: str = "augment"
     preset: str = "light"
     options: dict = field(default_factory=dict)
-    name: str = "synthetic_control"
 
     def __post_init__(self) -> None:
         self._check_added_rows()

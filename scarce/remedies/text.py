@@ -16,8 +16,8 @@ from dataclasses import InitVar, dataclass, replace
 from scarce._cache import resolve_cache_dir
 from scarce._checks import NOT_GIVEN, check_float, check_int, check_renamed
 from scarce.data.datasets import ArrayDataset, ConcatDataset
+from scarce.remedies.base import NoPreview, Remedy, TrainSetup, register_remedy
 from scarce.remedies.composition import Changes
-from scarce.remedies.base import NoPreview, TrainSetup
 
 
 def _texts(setup: TrainSetup) -> list[str]:
@@ -34,7 +34,7 @@ def _check_optional(word_rate, n_aug) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Expand:
+class _Expand(Remedy):
     """Each training text followed by ``n_aug`` augmented copies (labels repeated).
 
     A subclass names its augmenter in :mod:`scarce.augment.registry` (``augment``), the augmenter
@@ -44,7 +44,6 @@ class _Expand:
 
     word_rate: float | None = None
     n_aug: int | None = None
-    name: str = "expand"
     alpha: InitVar[object] = NOT_GIVEN  # renamed `word_rate`: refused with the fix
     changes = Changes(wraps={"train"}, modalities={"text"})
     augment = ""
@@ -91,6 +90,7 @@ class _Expand:
         return replace(setup, train=train).with_notes(**notes)
 
 
+@register_remedy("eda", help="text: EDA (synonym replace/insert, swap, delete) expansion, offline WordNet")
 @dataclass(frozen=True, kw_only=True)
 class EDARemedy(_Expand):
     """EDA (SR, RI, RS, RD) expansion; synonyms from the offline WordNet (``nltk_data`` /
@@ -98,7 +98,6 @@ class EDARemedy(_Expand):
 
     operations: tuple[str, ...] = ("sr", "ri", "rs", "rd")
     nltk_data: str | None = None
-    name: str = "eda"
     augment = "eda"
     rate_option = "word_rate"
 
@@ -112,20 +111,20 @@ class EDARemedy(_Expand):
         return {"operations": tuple(self.operations), "synonyms": syn}
 
 
+@register_remedy("aeda", help="text: AEDA (random punctuation insertion) expansion")
 @dataclass(frozen=True, kw_only=True)
 class AEDARemedy(_Expand):
     """AEDA (random punctuation insertion) expansion; it takes no ``word_rate`` (AEDA inserts 1 to n/3 marks)."""
 
-    name: str = "aeda"
     augment = "aeda"
 
 
+@register_remedy("char_noise", help="text: keyboard/OCR/random character-noise expansion (nlpaug)")
 @dataclass(frozen=True, kw_only=True)
 class CharNoiseRemedy(_Expand):
     """Character-noise expansion through nlpaug; ``word_rate`` is the share of words noised."""
 
     kind: str = "keyboard"
-    name: str = "char_noise"
     augment = "char_noise"
     rate_option = "word_rate"
 
@@ -133,14 +132,14 @@ class CharNoiseRemedy(_Expand):
         return {"kind": self.kind}
 
 
+@register_remedy("duplicate", help="control: the training rows repeated as often as an expansion remedy adds rows")
 @dataclass(frozen=True, kw_only=True)
-class Duplicate:
+class Duplicate(Remedy):
     """The control: each training row repeated ``1 + n_aug`` times — as many rows as an expansion
     remedy with the same ``n_aug`` (default: the EDA paper's for the size), nothing new. Works for
     any modality."""
 
     n_aug: int | None = None
-    name: str = "duplicate"
     changes = Changes(wraps={"train"})
 
     def __post_init__(self) -> None:
@@ -170,8 +169,9 @@ class EmbeddingCollate:
         return x, labels_to_tensor(ys)
 
 
+@register_remedy("sentence_encoder", help="text: frozen all-MiniLM-L6-v2 embeddings + linear head (cached)")
 @dataclass(frozen=True, kw_only=True)
-class SentenceEncoderRemedy:
+class SentenceEncoderRemedy(Remedy):
     """Transfer: frozen all-MiniLM-L6-v2 embeddings + a head trained by the engine: linear, or with
     ``hidden`` set, one hidden layer of that width (Linear → ReLU → Linear). A linear head on 384
     frozen dimensions cannot fit more than a few hundred texts (it plateaus below the training
@@ -186,7 +186,6 @@ class SentenceEncoderRemedy:
     model_path: str | None = None
     cache_dir: str | None = "default"
     hidden: int | None = None
-    name: str = "sentence_encoder"
     changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"}, excludes={"transform", "batch_transform"},
                       modalities={"text"}, advice="It encodes each text once through a frozen encoder; expand the "
                       "training texts before it instead (e.g. chain [eda, sentence_encoder]).")

@@ -29,8 +29,8 @@ import numpy as np
 from scarce._cache import resolve_cache_dir
 from scarce._checks import NOT_GIVEN, check_choice, check_float, check_int, check_renamed
 from scarce._lru import lru_get
+from scarce.remedies.base import Delegate, Remedy, TrainSetup, register_remedy
 from scarce.remedies.composition import Changes
-from scarce.remedies.base import TrainSetup
 
 MAX_BACKBONES = 2
 MAX_FEATURE_CACHES = 4
@@ -75,7 +75,7 @@ def _channels(setup: TrainSetup) -> int:
 
 
 @dataclass(frozen=True)
-class _Common:
+class _Common(Remedy):
     backbone: str = "efficientnet_lite0"
     pretrained: bool | str = True
     size: int | None = 96
@@ -199,6 +199,7 @@ class FeatureCollate:
         return x, y
 
 
+@register_remedy("linear_probe", help="frozen pretrained features (disk-cached) + linear head")
 @dataclass(frozen=True)
 class LinearProbe(_Common):
     """Frozen pretrained features (cached on disk) + a linear head trained by the engine.
@@ -212,7 +213,6 @@ class LinearProbe(_Common):
     cache_dir: str | None = "default"
     n_stages: int | None = None
     batch_size: int = 64
-    name: str = "linear_probe"
     cache: InitVar[object] = NOT_GIVEN  # renamed `cache_dir`: refused with the fix
     deliverable = True  # its model and collate describe themselves for a card (scarce.deliver.parts)
 
@@ -279,6 +279,7 @@ class FinetuneModelFn:
         return cls(d["backbone"], False, d["strategy"], d["n_stages"], d["gradual"], d["bn"], d["dropout"])
 
 
+@register_remedy("finetune", help="fine-tune a pretrained backbone (last n stages or all) at a lower rate")
 @dataclass(frozen=True)
 class Finetune(_Common):
     """Fine-tune a pretrained backbone with a new head through the engine.
@@ -296,7 +297,6 @@ class Finetune(_Common):
     bn: str = "train"
     dropout: float = 0.0
     gradual: int | None = None
-    name: str = "finetune"
     deliverable = True  # its model and collate describe themselves for a card (scarce.deliver.parts)
     changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"}, modalities={"image"})
 
@@ -329,15 +329,26 @@ class Finetune(_Common):
                        ).with_notes(**notes)
 
 
-def truncate(*, n_stages: int, frozen: bool = True, **options):
-    """Use only the first ``n_stages`` of the backbone: frozen + cached (default) or fine-tuned."""
-    check_int("n_stages", n_stages, minimum=1)
-    if frozen:
-        return LinearProbe(n_stages=n_stages, name="truncate", **options)
-    return Finetune(strategy="truncate", n_stages=n_stages, name="truncate", **options)
+@register_remedy("truncate", help="only the first n stages of a pretrained backbone + new head")
+@dataclass(frozen=True, init=False)
+class Truncate(Delegate):
+    """Use only the first ``n_stages`` of the backbone: frozen + cached (``frozen: true``, the default:
+    a :class:`LinearProbe` of those stages) or fine-tuned (a :class:`Finetune` of them); the other
+    options are theirs."""
+
+    def __init__(self, *, n_stages: int, frozen: bool = True, **options) -> None:
+        check_int("n_stages", n_stages, minimum=1)
+        inner = (LinearProbe(n_stages=n_stages, **options) if frozen
+                 else Finetune(strategy="truncate", n_stages=n_stages, **options))
+        object.__setattr__(self, "inner", inner)
 
 
-def gradual_unfreeze(*, every: int = 25, **options):
-    """Head alone first, then one more stage (from the top) every ``every`` steps."""
-    check_int("every", every, minimum=1)
-    return Finetune(strategy="finetune_all", gradual=every, name="gradual_unfreeze", **options)
+@register_remedy("gradual_unfreeze", help="head first, then one more pretrained stage every k steps")
+@dataclass(frozen=True, init=False)
+class GradualUnfreeze(Delegate):
+    """Head alone first, then one more stage (from the top) every ``every`` steps (a :class:`Finetune`
+    of every stage; the other options are its)."""
+
+    def __init__(self, *, every: int = 25, **options) -> None:
+        check_int("every", every, minimum=1)
+        object.__setattr__(self, "inner", Finetune(strategy="finetune_all", gradual=every, **options))
