@@ -241,7 +241,7 @@ def tiny_transfer_backbones():
 
     import pytest
 
-    from scarce.remedies.catalogue import transfer
+    from scarce.remedies import transfer
 
     tiny = tiny_backbone()
     threads = torch.get_num_threads()
