@@ -24,7 +24,7 @@ With ``--jobs 1`` (the default) the engine's pieces are wrapped with timers in t
 (the code measured is unchanged): each second of a cell is attributed to exactly one phase, so the
 shares sum to 100 %: the DataLoader's batches and the batch transform (data + augmentation,
 collate included), the model's forward in training, ``backward``, the optimiser step, validation
-and train-accuracy checks (``scarce.train._val_score`` and ``_fit_score``), BatchNorm re-estimation, test evaluation,
+and train-accuracy checks (``val_score`` and ``fit_score``, looked up in ``scarce.train``), BatchNorm re-estimation, test evaluation,
 remedy preparation (``prepare`` of the selection's clock), the rest of each fit (per-step Python,
 model construction, checkpoints) and the rest of the cell. Time inside an outer phase stays there
 (a collate during validation is validation). On CUDA every phase boundary synchronises. The
@@ -281,7 +281,7 @@ def measure(args, grids: list[str]) -> dict:
     import torch
 
     import scarce
-    from scarce.train import resolve_device
+    from scarce._torch import resolve_device
 
     device = resolve_device(args.device)
     if args.threads is not None:

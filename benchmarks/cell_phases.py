@@ -163,6 +163,16 @@ def _clock_fit(clock: PhaseClock):
     return make
 
 
+def _looked_up(*candidates: tuple) -> tuple:
+    """The first ``(module, name)`` that exists: where a revision's engine looks the function up at
+    call time (``scarce.train._val_score`` before 0.1, ``scarce.train.val_score`` after; ``evaluate``
+    in ``scarce.train`` before the re-exports were dropped, in ``scarce.inference`` after)."""
+    for owner, name in candidates:
+        if owner is not None and getattr(owner, name, None) is not None:
+            return owner, name
+    return candidates[-1]
+
+
 @contextlib.contextmanager
 def instrument(clock: PhaseClock, tally: ModelTally):
     """Wrap the engine's pieces with ``clock`` timers and count model calls in ``tally`` for the
@@ -178,14 +188,16 @@ def instrument(clock: PhaseClock, tally: ModelTally):
         except ImportError:
             return None
 
-    train, failures, steps, selection, wide = (load(f"scarce.{m}") for m in ("train", "experiment.cells", "steps",
-                                                                             "experiment.selection", "_stack"))
+    train, inference, failures, steps, selection = (load(f"scarce.{m}") for m in (
+        "train", "inference", "experiment.cells", "steps", "experiment.selection"))
+    wide = load("scarce.wide_model") or load("scarce._stack")
     missing: list[str] = []
     with contextlib.ExitStack() as stack:
-        targets = [(failures, "run_task", _timed(clock, "cell")), (train, "_val_score", _timed(clock, "validation")),
-                   (train, "_fit_score", _timed(clock, "validation")),
+        targets = [(failures, "run_task", _timed(clock, "cell")),
+                   (*_looked_up((train, "_val_score"), (train, "val_score")), _timed(clock, "validation")),
+                   (*_looked_up((train, "_fit_score"), (train, "fit_score")), _timed(clock, "validation")),
                    (train, "recompute_batchnorm", _timed(clock, "batchnorm")),
-                   (train, "evaluate", _timed(clock, "test")),
+                   (*_looked_up((train, "evaluate"), (inference, "evaluate")), _timed(clock, "test")),
                    (train, "fit_points" if hasattr(train, "fit_points") else "fit", _fit_wrapper(clock)),
                    (getattr(steps, "Draws", None), "__getitem__", _timed(clock, None, "per-sample (read + transform)")),
                    (getattr(selection, "_Clock", None), "prepare", _timed(clock, "prep")),

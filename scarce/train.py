@@ -1,5 +1,5 @@
 """Training engine: ``fit`` / ``fit_points`` / ``fit_tuned`` for any ``nn.Module``, device-agnostic
-(``predict`` / ``evaluate`` live in :mod:`scarce.inference` and are re-exported here).
+(``predict`` / ``evaluate`` / ``image_collate`` live in :mod:`scarce.inference`).
 
 Fair baselines are the point of this module:
 
@@ -38,13 +38,10 @@ from torch import nn
 
 from scarce._checks import check_choice, check_float, check_int
 from scarce.wide_model import ModelStack, stackable
-from scarce._torch import resolve_device  # re-exported
+from scarce._torch import resolve_device
 from scarce.data.datasets import LabelledDataset
-from scarce.inference import (IMAGE_MEAN, IMAGE_STD, evaluate, image_collate, predict,  # noqa: F401 (re-exported)
-                              fit_score, recompute_batchnorm, to_device, val_score)
+from scarce.inference import fit_score, image_collate, recompute_batchnorm, to_device, val_score
 from scarce.steps import Draws, StepBatches, cosine_with_warmup
-
-_val_score, _fit_score = val_score, fit_score  # looked up here at call time (benchmarks/cell_phases.py times them)
 
 
 @dataclass(frozen=True)
@@ -169,7 +166,7 @@ class _Track:
         entry = {"step": step, "loss": self.loss / self.n}
         self.loss, self.n = 0.0, 0
         if val is not None and len(val):
-            score = _val_score(self.model, val, collate, device)
+            score = val_score(self.model, val, collate, device)
             entry["val_accuracy"], entry["val_nll"] = score[0], -score[1]
             if step < self.first:  # before the remedy's change (select_from): scored, never kept
                 entry["selectable"] = False
@@ -189,11 +186,11 @@ class _Track:
         hard_labels = len(bn_data) and np.ndim(bn_data.labels) == 1
         last_accuracy = None
         if self.best_state is not None and self.best_step != step and hard_labels:
-            last_accuracy = _fit_score(model, bn_data, collate, device)  # did it fit by the end?
+            last_accuracy = fit_score(model, bn_data, collate, device)  # did it fit by the end?
         if self.best_state is not None:
             model.load_state_dict(self.best_state)
         model.eval()
-        train_accuracy = _fit_score(model, bn_data, collate, device) if hard_labels else None
+        train_accuracy = fit_score(model, bn_data, collate, device) if hard_labels else None
         self.result = FitResult(model, self.best_step, self.best, self.config.lr, self.config.weight_decay,
                                 self.history, steps=step, train_accuracy=train_accuracy,
                                 last_train_accuracy=train_accuracy if last_accuracy is None else last_accuracy)

@@ -143,8 +143,8 @@ def test_deferred_remedies_keep_a_checkpoint_their_change_shaped(monkeypatch):
                            train=TrainSection(steps=20, lr=[1e-2], weight_decay=[1e-4], eval_every=5))
     bundle = get_bundle(cfg, None)
     part, val = bundle.train.subset(np.arange(60)), bundle.train.subset(np.arange(60, 90))
-    real, checks = engine._val_score, iter(range(1000))
-    monkeypatch.setattr(engine, "_val_score", lambda model, data, collate, device: (
+    real, checks = engine.val_score, iter(range(1000))
+    monkeypatch.setattr(engine, "val_score", lambda model, data, collate, device: (
         (1.0 - 0.01 * next(checks), 0.0) if data is val else real(model, data, collate, device)))  # falls: earliest wins
     kept = {}
     for spec in ("baseline", {"name": "drw", "start": 0.5}, {"name": "crt", "start": 0.7}):

@@ -27,12 +27,12 @@ def test_quick_digits_grid_reports_cells_per_hour_phases_and_peak(bench, tmp_pat
     args = bench.get_args_parser().parse_args(["--quick", "--grid", "a", "--threads", "1", "--json", str(out)])
     import scarce.train
 
-    originals = torch.Tensor.backward, scarce.train._val_score, scarce.train.fit
+    originals = torch.Tensor.backward, scarce.train.val_score, scarce.train.fit
     try:
         result = bench.main(args)
     finally:
         torch.set_num_threads(threads)
-    assert (torch.Tensor.backward, scarce.train._val_score, scarce.train.fit) == originals  # timers removed
+    assert (torch.Tensor.backward, scarce.train.val_score, scarce.train.fit) == originals  # timers removed
     printed = capsys.readouterr().out
     assert "cells/hour:" in printed and "total" in printed
     assert json.loads(out.read_text()) == json.loads(json.dumps(result, default=str))

@@ -22,7 +22,7 @@ from fixtures import ROWS, SPECS, skip_unless_buildable, spec_name, tiny_setup, 
 from scarce.data.datasets import MODALITIES
 from scarce.remedies.composition import check_composition, check_remedy
 from scarce.remedies.base import Chain, TrainSetup, create_remedy, list_remedies
-from scarce.train import image_collate
+from scarce.inference import image_collate
 
 pytest.importorskip("timm")
 pytest.importorskip("albumentations")

@@ -4,7 +4,9 @@ import torch
 from torch import nn
 
 from scarce.models import create_model, list_models
-from scarce.train import TrainConfig, evaluate, fit, fit_tuned, image_collate, recompute_batchnorm, resolve_device
+from scarce._torch import resolve_device
+from scarce.inference import evaluate, image_collate, recompute_batchnorm
+from scarce.train import TrainConfig, fit, fit_tuned
 
 
 def small(num_classes=3):
@@ -194,13 +196,13 @@ def test_still_improving_needs_a_late_best_that_beats_every_earlier_check():
 def test_an_early_kept_checkpoint_reports_how_well_the_last_step_fits(tiny_images, monkeypatch):
     import scarce.train as engine
 
-    real, checks = engine._val_score, iter(range(100))
+    real, checks = engine.val_score, iter(range(100))
     val = tiny_images.subset(np.arange(0, 60, 3))
 
     def falling_on_val(model, data, collate, device):  # validation only gets worse: the first check is kept
         return (1.0 - 0.01 * next(checks), 0.0) if data is val else real(model, data, collate, device)
 
-    monkeypatch.setattr(engine, "_val_score", falling_on_val)
+    monkeypatch.setattr(engine, "val_score", falling_on_val)
     r = fit(small(), tiny_images, config=TrainConfig(steps=60, lr=1e-2, eval_every=10), seed=0, val=val)
     assert r.best_step == 10
     assert r.summary["last_train_accuracy"] == 1.0  # it fits its training data by the end
@@ -229,7 +231,7 @@ def test_fit_is_class_balanced_so_a_model_that_ignores_its_tail_has_not_fit(tiny
 
     long_tailed = tiny_images.subset(np.r_[0:20, 20, 40])  # 20 / 1 / 1 images: the head alone is 91 % accurate
     assert fit_score(AlwaysHead(), long_tailed, image_collate, torch.device("cpu")) == pytest.approx(1 / 3)
-    monkeypatch.setattr(engine, "_fit_score", lambda *a: 0.125)  # the summary reads the balanced score
+    monkeypatch.setattr(engine, "fit_score", lambda *a: 0.125)  # the summary reads the balanced score
     assert fit(small(), tiny_images, config=TrainConfig(steps=2), seed=0).summary["train_accuracy"] == 0.125
 
 
@@ -238,13 +240,13 @@ def test_select_from_scores_early_checks_but_never_keeps_them(tiny_images, monke
     recorded (``selectable: False``) and patience waits for the first one that may be kept."""
     import scarce.train as engine
 
-    real, checks = engine._val_score, iter(range(100))
+    real, checks = engine.val_score, iter(range(100))
     val = tiny_images.subset(np.arange(0, 60, 3))
 
     def falling_on_val(model, data, collate, device):  # validation only gets worse: the earliest allowed check wins
         return (1.0 - 0.01 * next(checks), 0.0) if data is val else real(model, data, collate, device)
 
-    monkeypatch.setattr(engine, "_val_score", falling_on_val)
+    monkeypatch.setattr(engine, "val_score", falling_on_val)
     cfg = TrainConfig(steps=60, lr=1e-2, eval_every=10, patience=2)
     r = fit(small(), tiny_images, config=cfg, seed=0, val=val, select_from=0.5)
     assert r.best_step == 40 and r.steps == 60  # steps 10-30 precede step 31, the first after half of 60

@@ -11,7 +11,7 @@ list of ``stages`` (stem, blocks..., last conv) followed by global average pooli
 
 BatchNorm and tiny batches: a frozen stage keeps its BatchNorm layers in eval mode and marks them
 ``track_running_stats=False`` *while frozen*, so neither training nor the engine's precise-BN
-re-estimation (``scarce.train.recompute_batchnorm``) touches their pretrained statistics. Trainable
+re-estimation (``scarce.inference.recompute_batchnorm``) touches their pretrained statistics. Trainable
 stages' BatchNorm layers train on the (small) batches and the engine re-estimates their running
 statistics on the clean training subset after training. With batches below ~8 examples batch
 statistics are noisy: pass ``bn="frozen"`` to the transfer model to keep every BatchNorm layer in

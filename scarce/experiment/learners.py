@@ -143,7 +143,8 @@ class ModelLearner:
         return self._fit(setup, points, seed=seed, val=val)
 
     def _fit(self, setup: TrainSetup, points, *, seed: int, val, stop_at: int | None = None) -> list:
-        from scarce.train import fit_points, image_collate
+        from scarce.inference import image_collate
+        from scarce.train import fit_points
 
         configs = [self.config.train.engine_config(lr=hp["lr"], weight_decay=hp["weight_decay"]) for hp in points]
         sampler = setup.sampler_fn(setup.train.labels, seed=seed) if setup.sampler_fn else None
@@ -154,7 +155,7 @@ class ModelLearner:
                           select_from=setup.select_from)
 
     def score(self, setup: TrainSetup, fitted, test: LabelledDataset) -> dict:
-        from scarce.train import evaluate, image_collate
+        from scarce.inference import evaluate, image_collate
 
         metrics = evaluate(fitted.model, test, collate=setup.collate or image_collate, device=self.config.train.device)
         return {"metrics": metrics, "n_train_after_remedy": len(setup.train), "notes": dict(setup.notes)}
