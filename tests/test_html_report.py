@@ -1,6 +1,6 @@
 """report.html: one self-contained page per ablation (issue 18): it parses, holds every table of
 results.md with its rows, embeds both plots as PNG data URIs, escapes user strings, references no
-network resource, is written by ``Results.write`` / ``scarce report --html``, and renders in headless
+network resource, is written by ``Results.write`` / ``scarce report``, and renders in headless
 Chromium (skipped where Chromium is absent)."""
 
 import base64
@@ -116,7 +116,7 @@ def test_user_strings_are_escaped_and_nothing_is_fetched(page):
     assert "http://" not in page and "https://" not in page
 
 
-def test_write_and_report_html_flag_write_report_html(tmp_path, capsys):
+def test_results_write_and_scarce_report_write_report_html(tmp_path, capsys):
     _results().write(tmp_path)
     assert _parse((tmp_path / "report.html").read_text(encoding="utf-8")).tables
     (tmp_path / "report.html").unlink()
@@ -126,7 +126,7 @@ def test_write_and_report_html_flag_write_report_html(tmp_path, capsys):
     with open(tmp_path / "results.jsonl", "w", encoding="utf-8") as f:
         for r in _results().records:
             f.write(json.dumps(r) + "\n")
-    assert main(["report", str(tmp_path), "--html"]) == 0
+    assert main(["report", str(tmp_path)]) == 0
     assert "report.html" in capsys.readouterr().out
     assert len(_parse((tmp_path / "report.html").read_text(encoding="utf-8")).images) == 2
 

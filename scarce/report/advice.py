@@ -26,8 +26,8 @@ def remedy_for(advice: Advice) -> dict:
 
 def advice_text(advice: Advice) -> str:
     """The advice as ``scarce advise`` prints it: case, strategy and its remedy, then the reasons."""
-    lines = [f"Case: {advice.case}  ->  strategy: {advice.strategy}  (remedy: {remedy_for(advice)})"]
-    return "\n".join([*lines, *(f"  - {r}" for r in advice.reasons)])
+    headline, newline, reasons = str(advice).partition("\n")
+    return f"{headline}  (remedy: {remedy_for(advice)}){newline}{reasons}"
 
 
 def verification_config(dataset: str, *, per_class: int, options: dict | None = None, seeds=(0, 1), steps: int = 100,
