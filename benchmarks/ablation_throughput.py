@@ -282,7 +282,7 @@ def measure(args, grids: list[str]) -> dict:
     import torch
 
     import scarce
-    from scarce.train import resolve_device
+    from scarce._torch import resolve_device
 
     device = resolve_device(args.device)
     if args.threads is not None:

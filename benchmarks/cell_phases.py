@@ -170,6 +170,16 @@ def _clock_fit(clock: PhaseClock):
     return make
 
 
+def _looked_up(*candidates: tuple) -> tuple:
+    """The first ``(module, name)`` that exists: where a revision's engine looks the function up at
+    call time (``scarce.train._val_score`` before 0.1, ``scarce.train.val_score`` after; ``evaluate``
+    in ``scarce.train`` before the re-exports were dropped, in ``scarce.inference`` after)."""
+    for owner, name in candidates:
+        if owner is not None and getattr(owner, name, None) is not None:
+            return owner, name
+    return candidates[-1]
+
+
 @contextlib.contextmanager
 def instrument(clock: PhaseClock, tally: ModelTally):
     """Wrap the engine's pieces with ``clock`` timers and count model calls in ``tally`` for the
@@ -185,15 +195,17 @@ def instrument(clock: PhaseClock, tally: ModelTally):
         except ImportError:
             return None
 
-    train, cells, steps, selection, checks, inference = (load(f"scarce.{m}") for m in (
-        "train", "experiment.cells", "steps", "experiment.selection", "checkpoints", "inference"))
+    train, inference, cells, steps, selection, checks = (load(f"scarce.{m}") for m in (
+        "train", "inference", "experiment.cells", "steps", "experiment.selection", "checkpoints"))
     wide = load("scarce.wide_model") or load("scarce._stack")  # the wide-model trainer (named _stack before 12/2026)
     missing: list[str] = []
     with contextlib.ExitStack() as stack:
-        targets = [(cells, "run_task", _timed(clock, "cell")), (checks, "val_score", _timed(clock, "validation")),
-                   (checks, "fit_score", _timed(clock, "validation")),
-                   (checks, "recompute_batchnorm", _timed(clock, "batchnorm")),
-                   (inference, "evaluate", _timed(clock, "test")),
+        targets = [(cells, "run_task", _timed(clock, "cell")),
+                   (*_looked_up((train, "_val_score"), (checks, "val_score")), _timed(clock, "validation")),
+                   (*_looked_up((train, "_fit_score"), (checks, "fit_score")), _timed(clock, "validation")),
+                   (*_looked_up((checks, "recompute_batchnorm"), (train, "recompute_batchnorm")),
+                    _timed(clock, "batchnorm")),
+                   (*_looked_up((train, "evaluate"), (inference, "evaluate")), _timed(clock, "test")),
                    (train, next((n for n in ("fit_setup", "fit_points") if hasattr(train, n)), "fit"), _fit_wrapper(clock)),
                    (getattr(steps, "Draws", None), "__getitem__", _timed(clock, None, "per-sample (read + transform)")),
                    (getattr(selection, "_Clock", None), "prepare", _timed(clock, "prep")),

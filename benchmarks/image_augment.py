@@ -156,7 +156,7 @@ def loader_vs_step(repeats: int, batches: int = 20) -> dict:
     from scarce.data import ArrayDataset
     from scarce.models import create_model
     from scarce.steps import Draws, StepBatches
-    from scarce.train import image_collate
+    from scarce.inference import image_collate
 
     x = np.random.default_rng(0).integers(0, 256, (1000, 32, 32, 3), dtype=np.uint8)
     ds = ArrayDataset(x, np.arange(1000) % 10)

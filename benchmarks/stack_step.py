@@ -139,7 +139,7 @@ def measure(args, device) -> dict:
 def main(args) -> dict:
     import torch
 
-    from scarce.train import resolve_device
+    from scarce._torch import resolve_device
 
     device = resolve_device(args.device)
     warnings.filterwarnings("ignore", message="There is a performance drop")  # vmap's fallback, measured here

@@ -75,28 +75,3 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
         )
     return value
 
-
-
-class _NotGiven:
-    """The default of a renamed option: tells "not given" apart from any value, ``None`` included."""
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-    def __reduce__(self) -> str:
-        return "NOT_GIVEN"  # one instance, also after pickling
-
-
-NOT_GIVEN = _NotGiven()
-
-
-def check_renamed(owner: str, old: str, new: str, value: Any, *, meaning: str = "") -> None:
-    """Refuse an option that was renamed, naming the new one (``value`` is ``NOT_GIVEN`` when absent).
-
-    Example:
-        >>> check_renamed("EDA", "alpha", "word_rate", NOT_GIVEN)  # not given: nothing to say
-    """
-    if value is not NOT_GIVEN:
-        what = f" ({meaning})" if meaning else ""
-        raise ValueError(f"{owner}: `{old}` was renamed `{new}`{what}; got {old}={value!r}, pass {new}={value!r} "
-                         "instead.")

@@ -1,7 +1,7 @@
 """Inference on a ``LabelledDataset``: the image collate, logits, metrics, the validation score and
 exact ("precise") BatchNorm re-estimation; device-agnostic (AMP and ``channels_last`` on CUDA).
 
-Used by the training engine (:mod:`scarce.train`, which re-exports these names) and by anything
+Used by the training engine (:mod:`scarce.train`) and by anything
 that scores a trained model.
 """
 

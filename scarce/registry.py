@@ -7,10 +7,11 @@ imports a heavy optional backend.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from typing import Any
 
-from scarce._checks import unknown_name
+from scarce._checks import did_you_mean, unknown_name
 
 
 class Registry:
@@ -86,11 +87,29 @@ class Registry:
         return entry
 
     def create(self, name: str, **kwargs: Any) -> Any:
-        """Call the factory for ``name`` with keyword arguments; bad keywords name the parameter."""
+        """Call the factory for ``name`` with keyword arguments; bad keywords name the parameter (an
+        unknown one with a "did you mean" and the options the factory takes)."""
         factory = self.get(name)
         try:
             return factory(**kwargs)
         except TypeError as err:
             if "unexpected keyword argument" in str(err) or "missing" in str(err):
-                raise ValueError(f"Bad options for {self.kind} '{name}': {err}") from None
+                raise ValueError(f"Bad options for {self.kind} '{name}': {_unknown_option(factory, kwargs) or err}") \
+                    from None
             raise
+
+
+def _unknown_option(factory: Callable[..., Any], given: dict) -> str:
+    """"unknown option `x`. Did you mean ...? It takes: ..." for the first keyword ``factory``'s
+    signature does not take ("" when it takes them all or its signature cannot tell)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return ""
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return ""
+    known = sorted(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    unknown = [k for k in given if k not in known]
+    if not unknown:
+        return ""
+    return f"unknown option `{unknown[0]}`.{did_you_mean(unknown[0], known)} It takes: {', '.join(known) or 'none'}."

@@ -1,5 +1,5 @@
 """Training engine: ``fit`` / ``fit_points`` / ``fit_tuned`` for any ``nn.Module``, device-agnostic
-(``predict`` / ``evaluate`` live in :mod:`scarce.inference` and are re-exported here).
+(``predict`` / ``evaluate`` / ``image_collate`` live in :mod:`scarce.inference`).
 
 Fair baselines are the point of this module:
 
@@ -37,11 +37,10 @@ from torch import nn
 
 from scarce._checks import check_choice, check_float, check_int
 from scarce.wide_model import ModelStack, stackable
-from scarce._torch import resolve_device  # re-exported
+from scarce._torch import resolve_device
 from scarce.data.datasets import LabelledDataset
 from scarce.checkpoints import FitResult, Track
-from scarce.inference import (IMAGE_MEAN, IMAGE_STD, evaluate, image_collate, predict,  # noqa: F401 (re-exported)
-                              to_device)
+from scarce.inference import image_collate, to_device
 from scarce.steps import Draws, StepBatches, cosine_with_warmup
 from scarce.train_setup import TrainSetup
 

@@ -1,6 +1,7 @@
 import pytest
 
-from scarce.backbones.advisor import REMEDY_SPECS, decide, similarity_from_accuracies
+from scarce.backbones.advisor import decide, similarity_from_accuracies
+from scarce.report.advice import REMEDY_SPECS, advice_text, remedy_for
 
 
 @pytest.mark.parametrize("per_class, similarity, case, strategy", [
@@ -17,7 +18,17 @@ def test_decision_table(per_class, similarity, case, strategy):
     advice = decide(per_class, similarity)
     assert (advice.case, advice.strategy) == (case, strategy)
     assert len(advice.reasons) == 3 and str(per_class) in advice.reasons[0]
-    assert advice.remedy == REMEDY_SPECS[strategy] and strategy.split("_")[0] in str(advice)
+    assert remedy_for(advice) == REMEDY_SPECS[strategy] and strategy.split("_")[0] in str(advice)
+    assert advice_text(advice) == str(advice).replace(f"strategy: {strategy}",
+                                                      f"strategy: {strategy}  (remedy: {REMEDY_SPECS[strategy]})", 1)
+
+
+def test_every_advised_strategy_is_carried_out_by_a_remedy():
+    from scarce.backbones.advisor import CASES
+    from scarce.remedies.base import create_remedy
+
+    assert set(REMEDY_SPECS) == {strategy for strategy, _ in CASES.values()}
+    assert all(create_remedy({**spec, "pretrained": False}) for spec in REMEDY_SPECS.values())
 
 
 def test_thresholds_move_the_boundaries():
@@ -54,6 +65,7 @@ def test_cli_advise_prints_case_and_reasons(capsys, tmp_path, monkeypatch):
     assert main(["advise", "digits", "--per-class", "10", "--size", "16"]) == 0
     out = capsys.readouterr().out
     assert "Case: small & " in out and "1-NN accuracy" in out
+    assert "  (remedy: {'name': " in out.splitlines()[0]  # the advised strategy's remedy, for a config
     assert list((tmp_path / "features").rglob("*.npz"))  # features went to $SCARCE_CACHE/features
     assert main(["advise", "digits", "--per-class", "0"]) == 2
     assert "`per_class` must be >= 1" in capsys.readouterr().err

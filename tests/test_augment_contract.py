@@ -160,15 +160,18 @@ def test_one_registry_one_api():
         create_augment("light", channels=3)
 
 
-def test_renamed_text_options_name_the_new_one():
+def test_an_unknown_option_is_named_with_the_options_taken():
+    """Text augmenters' shares are ``word_rate`` / ``char_rate``; any other key (e.g. ``alpha``, the EDA
+    paper's name) fails as an unknown option, with a "did you mean" when one is close."""
     from scarce.augment.text import EDA, CharNoise
 
-    with pytest.raises(ValueError, match=r"`alpha` was renamed `word_rate`.*EDA paper's α.*pass word_rate=0.2"):
-        EDA(alpha=0.2, synonyms=TINY_WORDNET)
-    with pytest.raises(ValueError, match="`alpha` was renamed `word_rate`"):
+    with pytest.raises(ValueError, match=r"Bad options for augmentation 'eda': unknown option `alpha`\. "
+                                         r"It takes: .*word_rate"):
         create_augment("eda", alpha=0.2, synonyms=TINY_WORDNET)
-    with pytest.raises(ValueError, match="`word_p` was renamed `word_rate`"):
-        CharNoise(word_p=0.2)
+    with pytest.raises(ValueError, match=r"unknown option `word_p`\. Did you mean 'word_rate'\? It takes: char_rate, "):
+        create_augment("char_noise", word_p=0.2)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'char_p'"):
+        CharNoise(char_p=0.2)
     assert EDA(word_rate=0.2, synonyms=TINY_WORDNET).word_rate == 0.2
     mix = create_augment("mixup", num_classes=3, alpha=0.4)  # MixUp/CutMix keep `alpha`: a Beta concentration
     assert mix.alpha == 0.4

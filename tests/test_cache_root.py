@@ -37,7 +37,7 @@ def test_every_cache_option_is_cache_dir(monkeypatch, tmp_path):
     from scarce.remedies.base import create_remedy
 
     monkeypatch.setenv("SCARCE_CACHE", str(tmp_path))
-    with pytest.raises(ValueError, match=r"`cache` was renamed `cache_dir`.*pass cache_dir=None"):
+    with pytest.raises(ValueError, match=r"unknown option `cache`\. Did you mean 'cache_dir'\?"):
         create_remedy({"name": "linear_probe", "cache": None, "backbone": "resnet18", "pretrained": False})
     probe = create_remedy({"name": "linear_probe", "backbone": "resnet18", "pretrained": False})
     assert probe.cache_dir == "default"

@@ -20,9 +20,9 @@ import torch.nn.functional as F
 
 from fixtures import ROWS, SPECS, skip_unless_buildable, spec_name, tiny_setup, tiny_transfer_backbones
 from scarce.data.datasets import MODALITIES
+from scarce.inference import image_collate
 from scarce.remedies.base import REMEDIES, Chain, Remedy, TrainSetup, create_remedy, list_remedies, register_remedy
 from scarce.remedies.composition import PARTS, UNDECLARED, Changes, check_composition, check_remedy, declared
-from scarce.train import image_collate
 
 pytest.importorskip("timm")
 pytest.importorskip("albumentations")

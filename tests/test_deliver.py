@@ -18,7 +18,7 @@ from scarce.data.datasets import ArrayDataset, ImageFolderDataset
 from scarce.deliver import train as deliver
 from scarce.deliver.train import train_model
 from scarce.deliver.saved_model import CARD, CARD_FIELDS, WEIGHTS, load_model
-from scarce.train import image_collate, predict
+from scarce.inference import image_collate, predict
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = {"steps": 4, "batch_size": 8, "lr": [0.01], "weight_decay": [0.0001], "eval_every": 2}
@@ -152,7 +152,7 @@ def test_bad_inputs_are_refused_before_any_prediction(image_model, tmp_path, cap
     from PIL import Image
 
     Image.fromarray(np.zeros((9, 8, 3), np.uint8)).save(big)
-    monkeypatch.setattr("scarce.train.predict", lambda *a, **k: pytest.fail("predicted before checking inputs"))
+    monkeypatch.setattr("scarce.inference.predict", lambda *a, **k: pytest.fail("predicted before checking inputs"))
     cases = [([str(tmp_path / "clip.wav")], "is an audio file: this model takes image inputs"),
              ([str(tmp_path / "empty")], "holds no usable file: this model takes image inputs"),
              ([str(folder), str(tmp_path / "broken.png")], "does not decode as an image"),
@@ -267,7 +267,7 @@ def test_digits_train_then_predict_on_an_exported_folder(tmp_path):
     from PIL import Image
 
     from scarce.data.loaders import load_dataset
-    from scarce.train import evaluate
+    from scarce.inference import evaluate
 
     out = tmp_path / "digits_model"
     trained = train_model(ROOT / "recipes" / "digits.yaml", out=out, row="augment",

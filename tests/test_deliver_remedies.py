@@ -18,7 +18,7 @@ from scarce.remedies.composition import Changes
 from scarce.deliver.train import train_model
 from scarce.remedies.base import Chain, Remedy
 from scarce.remedies.catalogue import REMEDIES
-from scarce.train import image_collate, predict
+from scarce.inference import image_collate, predict
 
 TRAIN = {"steps": 4, "batch_size": 8, "lr": [0.01], "weight_decay": [0.0001], "eval_every": 2}
 

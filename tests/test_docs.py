@@ -1,5 +1,6 @@
-"""The docs match the code: the remedy guide's example runs, the architecture page names every
-package and only paths that exist, and no link leaves the repository."""
+"""The docs match the code: the remedy guide's example runs, the architecture page's floor table is
+the import check's, it describes every package and each of its modules and names only paths that
+exist, and no link leaves the repository."""
 
 import re
 from pathlib import Path
@@ -63,6 +64,39 @@ def test_architecture_names_every_package():
     text = (DOCS / "architecture.md").read_text(encoding="utf-8")
     missing = [p for p in packages() if f"`{p}`" not in text]
     assert not missing, f"docs/architecture.md does not name the package(s) {missing}"
+
+
+def floor_table(text: str) -> dict[str, int]:
+    """The architecture's floor table: the module or package each row names (``scarce/x/`` or
+    ``scarce/x.py``, as ``x``) → its floor."""
+    rows = re.findall(r"^\|\s*(\d+)\s*\|([^|]*)\|", text, flags=re.M)
+    return {name: int(floor) for floor, cell in rows for name in re.findall(r"`scarce/(\w+)(?:/|\.py)`", cell)}
+
+
+def test_the_floor_table_is_the_import_check():
+    from test_imports import FLOORS
+
+    table = floor_table((DOCS / "architecture.md").read_text(encoding="utf-8"))
+    assert table == FLOORS, ("docs/architecture.md's floor table and FLOORS in tests/test_imports.py differ: "
+                             f"{sorted(set(table.items()) ^ set(FLOORS.items()))}")
+    top = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"} | {p.parent.name for p in
+                                                                            PACKAGE.glob("*/__init__.py")}
+    assert top <= set(FLOORS), f"modules or packages with no floor: {sorted(top - set(FLOORS))}"
+
+
+def package_paragraph(text: str, package: str) -> str:
+    """The paragraph of the architecture page that starts with the package's bold path."""
+    found = re.search(rf"^\*\*`{re.escape(package)}`\*\*.*?(?=\n\n)", text, flags=re.M | re.S)
+    return found.group(0) if found else ""
+
+
+@pytest.mark.parametrize("package", [p for p in packages() if p != "scarce/"])  # top-level modules: the table
+def test_every_package_has_a_paragraph_naming_each_of_its_modules(package):
+    paragraph = package_paragraph((DOCS / "architecture.md").read_text(encoding="utf-8"), package)
+    assert paragraph, f"docs/architecture.md has no paragraph starting with **`{package}`**"
+    modules = sorted(p.name for p in (REPO / package).glob("*.py") if p.stem not in ("__init__", "__main__"))
+    missing = [m for m in modules if f"`{m}`" not in paragraph]
+    assert not missing, f"the paragraph on {package} in docs/architecture.md does not name {missing}"
 
 
 def test_every_path_the_architecture_names_exists():

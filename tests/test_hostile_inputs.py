@@ -393,7 +393,7 @@ def test_error_table(monkeypatch, capsys, case):
     def boom(args, argv):
         raise error
 
-    monkeypatch.setattr(cli, "_run", boom)
+    monkeypatch.setattr(cli.listing, "run", boom)  # `scarce list` raises it
     code, err = run(capsys, "list", "datasets")
     assert code == expected
     if expected == 3:

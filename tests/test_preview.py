@@ -141,7 +141,7 @@ def test_draws_and_batches_follow_the_ablations_code_path_and_seed(monkeypatch):
             np.testing.assert_array_equal(augmented[1 + r][j], draws[(i, r * 3 + j)][0])
     assert not np.array_equal(augmented[1][0], augmented[0][0])
     mix = create_learner(Row("mixup", config.remedies[2]), plan=plan).prepare(part, seed=3)
-    from scarce.train import image_collate
+    from scarce.inference import image_collate
 
     x, y = image_collate([part[i] for i in shown])
     want, soft = mix.batch_transform(x.clone(), y, generator=torch.Generator().manual_seed(3))

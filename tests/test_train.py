@@ -4,8 +4,9 @@ import torch
 from torch import nn
 
 from scarce.models import create_model, list_models
-from scarce.inference import recompute_batchnorm
-from scarce.train import TrainConfig, evaluate, fit, fit_tuned, image_collate, resolve_device
+from scarce._torch import resolve_device
+from scarce.inference import evaluate, image_collate, recompute_batchnorm
+from scarce.train import TrainConfig, fit, fit_tuned
 
 
 def small(num_classes=3):

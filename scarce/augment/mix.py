@@ -198,7 +198,7 @@ class MixCollate:
     Args:
         mix: the batch step, e.g. ``MixUp(num_classes=10, alpha=0.2)``.
         collate: the base collate ``list[(x, y)] -> (x, y)``; its ``x`` must be a float
-            ``(B, C, H, W)`` tensor (e.g. ``scarce.train.image_collate``); default:
+            ``(B, C, H, W)`` tensor (e.g. ``scarce.inference.image_collate``); default:
             ``torch.utils.data.default_collate``.
         seed: seed of every batch's draw (an integer >= 0).
 

@@ -25,11 +25,11 @@ import hashlib
 import random
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from scarce._checks import NOT_GIVEN, check_choice, check_float, check_int, check_renamed
+from scarce._checks import check_choice, check_float, check_int
 from scarce._rng import seeded_globals
 
 # A classic English stop-word list (the one EDA's reference code uses, plus contractions' parts).
@@ -195,10 +195,8 @@ class EDA(_TextAugmenter):
     nltk_data: str | None = None
     data_root: str | None = None
     stop_words: frozenset = field(default=STOP_WORDS, repr=False)
-    alpha: InitVar[object] = NOT_GIVEN  # renamed `word_rate`: refused with the fix
 
-    def __post_init__(self, alpha: object = NOT_GIVEN) -> None:
-        check_renamed("EDA", "alpha", "word_rate", alpha, meaning="the share of words changed, the EDA paper's α")
+    def __post_init__(self) -> None:
         super().__post_init__()
         check_float("word_rate", self.word_rate, low=0.0, high=1.0, low_inclusive=False)
         ops = (self.operations,) if isinstance(self.operations, str) else tuple(self.operations)
@@ -312,7 +310,7 @@ class CharNoise(_TextAugmenter):
     Args:
         kind: ``"keyboard"``, ``"ocr"`` or ``"random"`` (random character substitution).
         word_rate, char_rate: shares of words noised and of characters noised in such a word (nlpaug's
-            ``aug_word_p`` / ``aug_char_p``; named ``word_p`` / ``char_p`` before). p: as for every augmenter.
+            ``aug_word_p`` / ``aug_char_p``). p: as for every augmenter.
 
     Example:
         >>> # CharNoise(kind="keyboard").augment(["the film is charming"], seed=0)
@@ -321,12 +319,8 @@ class CharNoise(_TextAugmenter):
     kind: str = "keyboard"
     word_rate: float = 0.1
     char_rate: float = 0.1
-    word_p: InitVar[object] = NOT_GIVEN  # renamed `word_rate`, and `char_p` renamed `char_rate`
-    char_p: InitVar[object] = NOT_GIVEN
 
-    def __post_init__(self, word_p: object = NOT_GIVEN, char_p: object = NOT_GIVEN) -> None:
-        check_renamed("CharNoise", "word_p", "word_rate", word_p)
-        check_renamed("CharNoise", "char_p", "char_rate", char_p)
+    def __post_init__(self) -> None:
         super().__post_init__()
         check_choice("kind", self.kind, CHAR_KINDS)
         check_float("word_rate", self.word_rate, low=0.0, high=1.0, low_inclusive=False)

@@ -48,17 +48,11 @@ CASES = {
     ("large", "different"): ("finetune_all", "fine-tune every layer (pretrained weights as initialisation)"),
 }
 
-REMEDY_SPECS = {
-    "linear_probe": {"name": "linear_probe"},
-    "finetune_last": {"name": "finetune", "strategy": "finetune_last", "n_stages": 2},
-    "truncate": {"name": "truncate", "n_stages": 6},
-    "finetune_all": {"name": "finetune", "strategy": "finetune_all"},
-}
-
 
 @dataclass(frozen=True)
 class Advice:
-    """The recommended case, strategy (and remedy spec for configs), with the reasons."""
+    """The recommended case and strategy, with the reasons (the remedy that carries a strategy out
+    is named where remedies are known: :mod:`scarce.report.advice`)."""
 
     case: str
     strategy: str
@@ -67,14 +61,8 @@ class Advice:
     similarity: float | None
     measures: dict = field(default_factory=dict)
 
-    @property
-    def remedy(self) -> dict:
-        return dict(REMEDY_SPECS[self.strategy])
-
     def __str__(self) -> str:
-        lines = [f"Case: {self.case}  ->  strategy: {self.strategy}  (remedy: {self.remedy})"]
-        lines += [f"  - {r}" for r in self.reasons]
-        return "\n".join(lines)
+        return "\n".join([f"Case: {self.case}  ->  strategy: {self.strategy}", *(f"  - {r}" for r in self.reasons)])
 
 
 def decide(per_class: int, similarity: float, *, size_threshold: int = 100,

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> None:
 
     from scarce.backbones.advisor import advise
     from scarce.data.loaders import load_dataset
+    from scarce.report.advice import advice_text
 
     options = {}
     for item in args.option:
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> None:
     bundle = load_dataset(args.dataset, root=args.data_root, **options)
     advice = advise(bundle.train, per_class=args.per_class, backbone=args.backbone, size=args.size,
                     cache_dir="default", download=args.download)
-    print(advice)
+    print(advice_text(advice))
     if args.verify:
         from scarce.report.advice import verification_config, verify_advice
 

@@ -7,7 +7,7 @@ settings; and ``model_parts``, what a remedy built in their place, see
 :mod:`scarce.deliver.parts`), so neither the training data nor pretrained weights are
 needed; predictions use the collate of training (the
 same standardisation, tokeniser or log-mel front end) in eval mode through
-:func:`scarce.train.predict` (device auto; AMP on CUDA).
+:func:`scarce.inference.predict` (device auto; AMP on CUDA).
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class SavedModel:
         import torch
 
         from scarce.data.datasets import ArrayDataset
-        from scarce.train import image_collate, predict
+        from scarce.inference import image_collate, predict
 
         names, examples = read_inputs(inputs, modality=self.modality, spec=self.card["pipeline"]["inputs"])
         data = np.stack(examples) if self.modality == "image" else examples

@@ -4,11 +4,11 @@ the preflight and the resumable grid runner (:mod:`~scarce.experiment.runner`) w
 
 from scarce.experiment.config import ExperimentConfig, load_config
 
-__all__ = ["Experiment", "ExperimentConfig", "ablate", "load_config"]
+__all__ = ["Experiment", "ExperimentConfig", "load_config"]
 
 
 def __getattr__(name):  # lazy: the runner imports torch only when used
-    if name in ("Experiment", "ablate"):
+    if name == "Experiment":
         from scarce.experiment import runner
 
         return getattr(runner, name)

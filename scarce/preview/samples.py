@@ -145,7 +145,7 @@ def preview_batch(ctx: PreviewContext) -> list[Block]:
     log-mels before/after."""
     import torch
 
-    from scarce.train import image_collate
+    from scarce.inference import image_collate
 
     batch_transform = ctx.after.batch_transform
     if batch_transform is None:

@@ -11,10 +11,10 @@ changed) / ``n_aug`` the EDA paper's defaults for the training-set size are used
 
 from __future__ import annotations
 
-from dataclasses import InitVar, dataclass, replace
+from dataclasses import dataclass, replace
 
 from scarce._cache import resolve_cache_dir
-from scarce._checks import NOT_GIVEN, check_float, check_int, check_renamed
+from scarce._checks import check_float, check_int
 from scarce.data.datasets import ArrayDataset, ConcatDataset
 from scarce.remedies.base import NoPreview, Remedy, TrainSetup, register_remedy
 from scarce.remedies.composition import Changes
@@ -44,14 +44,11 @@ class _Expand(Remedy):
 
     word_rate: float | None = None
     n_aug: int | None = None
-    alpha: InitVar[object] = NOT_GIVEN  # renamed `word_rate`: refused with the fix
     changes = Changes(wraps={"train"}, modalities={"text"})
     augment = ""
     rate_option = None  # a class attribute (not a field): the augmenter option that takes word_rate
 
-    def __post_init__(self, alpha: object = NOT_GIVEN) -> None:
-        check_renamed(f"Remedy '{self.name}'", "alpha", "word_rate", alpha,
-                      meaning="the share of words changed, the EDA paper's α")
+    def __post_init__(self) -> None:
         if self.word_rate is not None and self.rate_option is None:
             raise ValueError(f"Remedy '{self.name}' takes no `word_rate` (its augmenter '{self.augment}' changes no "
                              f"share of words), got word_rate={self.word_rate!r}; remove it.")

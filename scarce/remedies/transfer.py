@@ -22,12 +22,12 @@ sweeps in one process; nothing numeric depends on them (a dropped entry is read 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import InitVar, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from scarce._cache import resolve_cache_dir
-from scarce._checks import NOT_GIVEN, check_choice, check_float, check_int, check_renamed
+from scarce._checks import check_choice, check_float, check_int
 from scarce._lru import lru_get
 from scarce.remedies.base import Delegate, Remedy, TrainSetup, register_remedy
 from scarce.remedies.composition import Changes
@@ -213,15 +213,13 @@ class LinearProbe(_Common):
     cache_dir: str | None = "default"
     n_stages: int | None = None
     batch_size: int = 64
-    cache: InitVar[object] = NOT_GIVEN  # renamed `cache_dir`: refused with the fix
     deliverable = True  # its model and collate describe themselves for a card (scarce.deliver.parts)
 
     changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"}, excludes={"transform", "batch_transform"},
                       modalities={"image"}, advice="Frozen features are computed once per image and cannot take a "
                       "per-sample or batch augmentation; chain the augmentation with `finetune` instead.")
 
-    def __post_init__(self, cache: object = NOT_GIVEN) -> None:
-        check_renamed(f"Remedy '{self.name}'", "cache", "cache_dir", cache, meaning="the feature cache folder")
+    def __post_init__(self) -> None:
         self._check_common()
         resolve_cache_dir(self.cache_dir, kind="features")  # a bad value or SCARCE_FEATURE_CACHE fails now
         check_int("batch_size", self.batch_size, minimum=1)

@@ -1,5 +1,6 @@
-"""``scarce advise``: the transfer strategy advisor on a registered dataset, and ``--verify``, the
-small ablation that checks the advice (the four strategies against training from scratch).
+"""``scarce advise``: the transfer strategy advisor's advice with the remedy that carries it out,
+and ``--verify``, the small ablation that checks the advice (the four strategies against training
+from scratch).
 """
 
 from __future__ import annotations
@@ -7,7 +8,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scarce.backbones.advisor import REMEDY_SPECS, Advice
+from scarce.backbones.advisor import Advice
+
+REMEDY_SPECS = {
+    "linear_probe": {"name": "linear_probe"},
+    "finetune_last": {"name": "finetune", "strategy": "finetune_last", "n_stages": 2},
+    "truncate": {"name": "truncate", "n_stages": 6},
+    "finetune_all": {"name": "finetune", "strategy": "finetune_all"},
+}
+"""The remedy spec (for a config's ``remedies``) that carries out each strategy of the advisor."""
+
+
+def remedy_for(advice: Advice) -> dict:
+    """The remedy spec of the advised strategy."""
+    return dict(REMEDY_SPECS[advice.strategy])
+
+
+def advice_text(advice: Advice) -> str:
+    """The advice as ``scarce advise`` prints it: case, strategy and its remedy, then the reasons."""
+    headline, newline, reasons = str(advice).partition("\n")
+    return f"{headline}  (remedy: {remedy_for(advice)}){newline}{reasons}"
 
 
 def verification_config(dataset: str, *, per_class: int, options: dict | None = None, seeds=(0, 1), steps: int = 100,
