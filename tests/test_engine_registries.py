@@ -27,7 +27,7 @@ from scarce.deliver.parts import PARTS as CARD_PARTS
 from scarce.deliver.parts import check_deliverable, describe
 from scarce.executors.local import EXECUTORS, create_executor
 from scarce.experiment.config import RunSection
-from scarce.experiment.selection import SELECTIONS, Selected, create_selection, grid_points
+from scarce.experiment.selection import SELECTIONS, Learner, Selected, create_selection, grid_points
 from scarce.inference import image_collate
 from scarce.preview.base import PREVIEWS, Block, PreviewContext, pick_examples
 from scarce.preview.run import apply_for_preview, changed_parts
@@ -59,7 +59,7 @@ class _Fit:
     summary: dict
 
 
-class GridLearner:
+class GridLearner(Learner):
     """A learner whose validation accuracy peaks at ``lr=0.1`` and step 20 on any rows, plus a
     little noise drawn from the seed and the validation rows; it records every call."""
 
@@ -87,6 +87,9 @@ class GridLearner:
         score = max((c["val_accuracy"], -c["val_nll"]) for c in history) if history else None
         self.fits.append(_Fit(call, history, score, {"steps": stop_at or 30, "best_step": 20}))
         return self.fits[-1]
+
+    def score(self, prepared, fitted, test):
+        return {}
 
 
 def _cell_parts():
