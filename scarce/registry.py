@@ -87,10 +87,14 @@ class Registry:
 
     def create(self, name: str, **kwargs: Any) -> Any:
         """Call the factory for ``name`` with keyword arguments; bad keywords name the parameter."""
-        factory = self.get(name)
-        try:
-            return factory(**kwargs)
-        except TypeError as err:
-            if "unexpected keyword argument" in str(err) or "missing" in str(err):
-                raise ValueError(f"Bad options for {self.kind} '{name}': {err}") from None
-            raise
+        return call_factory(self.kind, name, self.get(name), kwargs)
+
+
+def call_factory(kind: str, name: str, factory: Callable[..., Any], options: dict[str, Any]) -> Any:
+    """``factory(**options)``; a bad or missing keyword raises ``ValueError`` naming ``kind`` ``name``."""
+    try:
+        return factory(**options)
+    except TypeError as err:
+        if "unexpected keyword argument" in str(err) or "missing" in str(err):
+            raise ValueError(f"Bad options for {kind} '{name}': {err}") from None
+        raise

@@ -14,8 +14,11 @@ from typing import Any
 
 import numpy as np
 
-MODALITIES = ("image", "text", "audio")
-"""The kinds of data scarce handles; every dataset, model, augmentation and remedy declares its own."""
+from scarce.modalities import modality_names
+
+MODALITIES = modality_names()
+"""The kinds of data scarce handles (the modality objects of :mod:`scarce.modalities`, in their
+order); every dataset, model, augmentation and remedy declares its own."""
 
 
 def validate_labels(labels: Any, *, num_classes: int | None = None, name: str = "labels") -> np.ndarray:

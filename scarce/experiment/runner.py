@@ -37,7 +37,7 @@ from scarce.data.loaders import DATASETS
 from scarce.experiment.cells import Task, cut_subset, get_bundle, selection_for, smallest_class
 from scarce.experiment.config import ExperimentConfig, dump_config, from_dict, upgrade_saved
 from scarce.experiment.learners import check_row, config_rows
-from scarce.experiment.pipelines import PIPELINES
+from scarce.modalities import get_modality
 from scarce.executors.local import Executor, create_executor, import_modules
 from scarce.experiment.cells import describe, failed_record, run_cell
 from scarce.experiment.preflight import PreflightError, check_data, preflight
@@ -129,7 +129,8 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None) -> list[
         check_row(row, modality=bundle.modality)  # a reference without features, or ignoring its remedy
     if any(r.learner is None for r in grid_rows):  # unknown models and bad model options fail here, not mid-run
         first = bundle.train.subset(cut_subset(config, bundle.train.labels, config.sizes[0], config.seeds[0]).train)
-        model_fn, _ = PIPELINES.create(bundle.modality, model=config.model, train=first, num_classes=bundle.num_classes)
+        model_fn, _ = get_modality(bundle.modality).pipeline(model=config.model, train=first,
+                                                             num_classes=bundle.num_classes)
         with torch.random.fork_rng():  # the caller's RNG is left as it was
             model_fn(bundle.num_classes)
     grid = len(t.lr) * len(t.weight_decay)
