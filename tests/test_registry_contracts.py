@@ -348,3 +348,30 @@ def test_an_unknown_modality_says_did_you_mean():
 
     with pytest.raises(ValueError, match="Unknown modality 'imag'. Did you mean 'image'"):
         get_modality("imag")
+
+
+def test_a_new_modality_is_one_registered_object():
+    from scarce.cli.listing import names
+    from scarce.data.datasets import ArrayDataset
+    from scarce.deliver.inputs import read_inputs
+    from scarce.experiment.config import ModelConfig
+    from scarce.modalities import MODALITY_REGISTRY, AutoModel, get_modality, modality_names, register_modality
+    from scarce.preview.base import PreviewContext, pick_examples
+    from scarce.preview.samples import show_examples
+
+    images = ROWS["image"]()
+    register_modality(_image_with(name="toy", help="grey toys", auto_model=AutoModel(default="small_cnn")))
+    try:
+        assert modality_names() == (*MODALITIES, "toy") and auto_model("toy") == "small_cnn"
+        assert f"{'auto':24s} toy    small_cnn" in names("models")
+        toy = ArrayDataset(images.data, images.labels, class_names=images.class_names, modality="toy")
+        model_fn, collate = get_modality("toy").pipeline(model=ModelConfig(name="small_cnn", options={"width": 4}),
+                                                         train=toy, num_classes=3)
+        setup = TrainSetup(train=toy, num_classes=3, model_fn=model_fn, collate=collate, clean_train=toy)
+        ctx = PreviewContext("row", setup, setup, pick_examples(toy.labels, 4), 0, 1)
+        assert show_examples(ctx, ctx.originals(), title="t")[0].png
+        _, xs = read_inputs(list(images.data[:2]), modality="toy", spec={"height": 16, "width": 16, "channels": 3})
+        assert len(xs) == 2
+    finally:
+        MODALITY_REGISTRY.unregister("toy")
+    assert modality_names() == MODALITIES

@@ -98,9 +98,24 @@ def _load(plugin: Any) -> Any:
 class Modality:
     """One kind of data and everything that depends on it (see the module doc for each aspect).
 
-    The plug-in fields (``pipeline_at``, ``featurizer_at``, ``reader_at``, ``display_at``) hold an
-    object or a lazy ``"module:attr"`` path; the properties of the same names without ``_at`` return
-    the object, importing it first.
+    Every field is a required keyword, so an object lacking an aspect cannot be made.
+
+    Args:
+        name: the modality's name (what datasets declare as ``modality``).
+        help: one line on what its examples are.
+        auto_model: the rule ``model.name: auto`` follows.
+        preprocessing: what is done to an input before the model sees it, for the model card.
+        pipeline_at: the model pipeline (an object, or a lazy ``"module:attr"`` path to it).
+        featurizer_at: the factory of the logistic reference's featurizer (object or path).
+        reader_at: the reader of prediction inputs (object or path).
+        display_at: the preview display (object or path).
+
+    The properties ``pipeline``, ``reader``, ``display`` and the method ``featurizer`` return the
+    plug-ins' objects, importing them first.
+
+    Raises:
+        ValueError: a name that is not an identifier, an empty text, a plug-in that is ``None`` or
+            a string without ``:``.
     """
 
     name: str

@@ -19,8 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from scarce._checks import check_choice, check_int
-from scarce.data.datasets import MODALITIES
-from scarce.modalities import get_modality
+from scarce.modalities import get_modality, modality_names
 from scarce.registry import Registry
 
 MODELS = Registry("model")
@@ -41,7 +40,7 @@ for _name, _where, _modality, _help in (
 def auto_model(modality: str, *, image_size: int | None = None) -> str:
     """The default model of a modality (what ``"auto"`` means): its modality object's rule
     (:class:`scarce.modalities.AutoModel`, whose ``help`` says it in words)."""
-    check_choice("modality", modality, MODALITIES)
+    check_choice("modality", modality, modality_names())
     return get_modality(modality).auto_model.choose(image_size=image_size)
 
 
@@ -86,5 +85,5 @@ def list_models(modality: str | None = None) -> list[str]:
     """Registered model names (of one modality, if given), sorted."""
     if modality is None:
         return MODELS.names()
-    check_choice("modality", modality, MODALITIES)
+    check_choice("modality", modality, modality_names())
     return MODELS.names(modality=modality)
