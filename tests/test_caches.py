@@ -4,7 +4,7 @@ from collections import OrderedDict
 
 import scarce.backbones
 from scarce.augment import wordnet
-from scarce.remedies.catalogue import transfer
+from scarce.remedies import transfer
 
 
 def test_backbone_states_are_a_bounded_lru(monkeypatch):
