@@ -89,14 +89,18 @@ class Registry:
     def create(self, name: str, **kwargs: Any) -> Any:
         """Call the factory for ``name`` with keyword arguments; bad keywords name the parameter (an
         unknown one with a "did you mean" and the options the factory takes)."""
-        factory = self.get(name)
-        try:
-            return factory(**kwargs)
-        except TypeError as err:
-            if "unexpected keyword argument" in str(err) or "missing" in str(err):
-                raise ValueError(f"Bad options for {self.kind} '{name}': {_unknown_option(factory, kwargs) or err}") \
-                    from None
-            raise
+        return call_factory(self.kind, name, self.get(name), kwargs)
+
+
+def call_factory(kind: str, name: str, factory: Callable[..., Any], options: dict[str, Any]) -> Any:
+    """``factory(**options)``; a bad or missing keyword raises ``ValueError`` naming ``kind`` ``name``
+    (an unknown one with a "did you mean" and the options the factory takes)."""
+    try:
+        return factory(**options)
+    except TypeError as err:
+        if "unexpected keyword argument" in str(err) or "missing" in str(err):
+            raise ValueError(f"Bad options for {kind} '{name}': {_unknown_option(factory, options) or err}") from None
+        raise
 
 
 def _unknown_option(factory: Callable[..., Any], given: dict) -> str:

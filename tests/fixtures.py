@@ -156,11 +156,11 @@ CHEAP_MODELS = {"image": {"name": "small_cnn", "options": {"width": 4}},
 def tiny_setup(train):
     """A :class:`TrainSetup` on ``train`` with the cheap model of its modality (:data:`CHEAP_MODELS`)."""
     from scarce.experiment.config import ModelConfig
-    from scarce.experiment.pipelines import PIPELINES
+    from scarce.modalities import get_modality
     from scarce.remedies.base import TrainSetup
 
     model = ModelConfig(**CHEAP_MODELS[train.modality])
-    model_fn, collate = PIPELINES.create(train.modality, model=model, train=train, num_classes=train.num_classes)
+    model_fn, collate = get_modality(train.modality).pipeline(model=model, train=train, num_classes=train.num_classes)
     return TrainSetup(train=train, num_classes=train.num_classes, model_fn=model_fn, collate=collate,
                       clean_train=train)
 

@@ -7,7 +7,7 @@ from scarce.models import create_model
 from scarce.data import ArrayDataset
 from scarce.remedies import TrainSetup, create_remedy
 from scarce.experiment.config import ModelConfig
-from scarce.experiment.pipelines import FEATURIZERS, PIPELINES
+from scarce.modalities import get_modality
 
 RATE = 8000
 
@@ -84,17 +84,18 @@ def test_model_output_does_not_depend_on_the_other_clips_lengths():
 
 
 def test_pipeline_and_featurizer_registered_for_audio(tiny_audio):
-    model_fn, collate = PIPELINES.create("audio", model=ModelConfig(name="auto", options={"n_mels": 32, "width": 8}),
-                                         train=tiny_audio, num_classes=3)
+    audio = get_modality("audio")
+    model_fn, collate = audio.pipeline(model=ModelConfig(name="auto", options={"n_mels": 32, "width": 8}),
+                                       train=tiny_audio, num_classes=3)
     x, y = collate([tiny_audio[i] for i in range(4)])
     assert x.shape[:3] == (4, 2, 32) and model_fn(3)(x).shape == (4, 3)
-    feats = FEATURIZERS.create("audio").fit_transform(tiny_audio)
+    feats = audio.featurizer().fit_transform(tiny_audio)
     assert feats.shape == (18, 40) and np.isfinite(feats).all()
     with pytest.raises(ValueError, match="Unknown model 'audio_tdn'. Did you mean 'audio_tdnn'"):
-        PIPELINES.create("audio", model=ModelConfig(name="audio_tdn"), train=tiny_audio, num_classes=3)
+        audio.pipeline(model=ModelConfig(name="audio_tdn"), train=tiny_audio, num_classes=3)
     no_rate = ArrayDataset(list(tiny_audio.data), tiny_audio.labels, modality="audio")
     with pytest.raises(ValueError, match="sample_rate"):
-        PIPELINES.create("audio", model=ModelConfig(), train=no_rate, num_classes=3)
+        audio.pipeline(model=ModelConfig(), train=no_rate, num_classes=3)
     with pytest.raises(ValueError, match="sample_rate"):
         MfccStats().transform(no_rate)
 
@@ -126,8 +127,8 @@ def test_remedies_set_transforms_and_compose(tiny_audio):
 def test_fit_with_both_remedies_runs_and_is_seeded(tiny_audio):
     from scarce.train import TrainConfig, fit
 
-    model_fn, collate = PIPELINES.create("audio", model=ModelConfig(options={"width": 8, "n_mels": 32}),
-                                         train=tiny_audio, num_classes=3)
+    model_fn, collate = get_modality("audio").pipeline(model=ModelConfig(options={"width": 8, "n_mels": 32}),
+                                                       train=tiny_audio, num_classes=3)
     setup = create_remedy({"name": "chain", "remedies": [{"name": "waveform", "preset": "light"},
                                                          "specaugment"]}).apply(
         TrainSetup(train=tiny_audio, num_classes=3, model_fn=model_fn, collate=collate), seed=0)

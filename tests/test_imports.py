@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1] / "scarce"
 # docs/architecture.md and GUIDE.md section 1: lower floors never import higher ones.
 FLOORS = {
     "_checks": 0, "_io": 0, "_rng": 0, "registry": 0, "metrics": 0, "_torch": 0, "_lru": 0, "_shards": 0, "_cache": 0,
-    "_threads": 0,
+    "_threads": 0, "modalities": 0,
     "data": 1,
     "augment": 2, "synth": 2, "balance": 2, "backbones": 2, "models": 2, "steps": 2, "wide_model": 2,
     "train_setup": 2, "train": 3, "inference": 3, "checkpoints": 3,

@@ -265,3 +265,155 @@ def test_reference_learner_contract(name):
         fitted = learner.fit(prepared, hparams={k: v[0] for k, v in learner.axes.items()}, seed=0, val=test)
         metrics = learner.score(prepared, fitted, test)["metrics"]
         assert 0.0 <= metrics["accuracy"] <= 1.0, modality
+
+
+# ------------------------------------------------------------------------------------ modalities
+def _check_modality(modality):
+    """Every aspect of a modality object is there and does its job on the tiny dataset of its kind."""
+    import json
+
+    from fixtures import CHEAP_MODELS
+    from scarce.data.datasets import ArrayDataset
+    from scarce.deliver.inputs import InputReader, read_inputs
+    from scarce.deliver.saved_model import PIPELINE_FIELDS
+    from scarce.experiment.config import ModelConfig
+    from scarce.experiment.pipelines import Pipeline
+    from scarce.inference import predict
+    from scarce.preview.base import Block, PreviewContext, pick_examples
+    from scarce.preview.display import Display
+    from scarce.train import image_collate
+
+    name = modality.name
+    train = ROWS[name]()
+    assert isinstance(modality.preprocessing, str) and modality.preprocessing.strip(), name
+    auto = modality.auto_model
+    for size in (None, 8, 32, 224):
+        assert auto.choose(image_size=size) in MODELS.names(modality=name), (name, size)
+        assert auto.choose(image_size=size) in auto.help, (name, size)
+    # pipeline: describe for the card (JSON-able), then build from the description alone
+    pipeline = modality.pipeline
+    assert isinstance(pipeline, Pipeline), f"modality '{name}': `pipeline` must be a Pipeline"
+    description = pipeline.describe(model=ModelConfig(**CHEAP_MODELS[name]), train=train)
+    assert set(PIPELINE_FIELDS) <= set(description) and json.loads(json.dumps(description)) == description
+    model_fn, collate = pipeline.build(description)
+    # reader: in-memory examples read back unchanged, stacked into a dataset the model predicts on
+    reader = modality.reader
+    assert isinstance(reader, InputReader), f"modality '{name}': `reader` must be an InputReader"
+    assert reader.extensions and all(e.startswith(".") for e in reader.extensions) and reader.what, name
+    xs = [train.get(i) for i in range(4)]
+    names, examples = read_inputs(xs, modality=name, spec=description["inputs"])
+    assert len(names) == 4 and all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(examples, xs))
+    data = ArrayDataset(reader.stack(examples), np.zeros(4, np.int64), modality=name,
+                        sample_rate=description["inputs"].get("sample_rate"))
+    torch.manual_seed(0)
+    assert predict(model_fn(3), data, collate=collate or image_collate, device="cpu").shape == (4, 3), name
+    # featurizer of the logistic reference: 2-D finite features, fitted on the training part only
+    featurizer = modality.featurizer()
+    fitted, again = featurizer.fit_transform(train), featurizer.transform(train)
+    assert fitted.ndim == 2 and fitted.shape[0] == len(train) and np.isfinite(fitted).all(), name
+    assert again.shape == fitted.shape, name
+    # preview display: the handful of examples is shown (a picture or a table)
+    display = modality.display
+    assert isinstance(display, Display), f"modality '{name}': `display` must be a Display"
+    assert isinstance(display.handful, int) and display.handful > 0, name
+    setup = tiny_setup(train)
+    ctx = PreviewContext("row", setup, setup, pick_examples(train.labels, display.handful), 0, 1)
+    blocks = display.examples(ctx, ctx.originals(), title="t", text="x", name="examples")
+    assert blocks and all(isinstance(b, Block) and (b.png or b.table) for b in blocks), name
+
+
+@pytest.mark.parametrize("name", MODALITIES)
+def test_modality_contract(name):
+    from scarce.modalities import get_modality
+
+    _check_modality(get_modality(name))
+
+
+def test_every_modality_has_a_case():
+    from fixtures import CHEAP_MODELS
+    from scarce.modalities import MODALITY_REGISTRY, modality_names
+
+    assert modality_names() == MODALITIES and set(MODALITY_REGISTRY.names()) == set(MODALITIES)
+    assert set(ROWS) == set(CHEAP_MODELS) == set(MODALITIES), \
+        "a registered modality has no tiny dataset or cheap model: add one to ROWS / CHEAP_MODELS in tests/fixtures.py"
+
+
+def _image_with(**changes):
+    from dataclasses import replace
+
+    from scarce.modalities import get_modality
+
+    return replace(get_modality("image"), **changes)
+
+
+@pytest.mark.parametrize("aspect", ["pipeline_at", "featurizer_at", "reader_at", "display_at"])
+def test_a_modality_lacking_a_plugin_is_refused(aspect):
+    from scarce.modalities import Modality
+
+    kept = {f.name: getattr(_image_with(), f.name) for f in fields(Modality) if f.name != aspect}
+    with pytest.raises(TypeError, match=aspect):
+        Modality(**kept)
+    for missing in (None, "scarce.preview.display"):
+        with pytest.raises(ValueError, match=f"`{aspect}` must be an object or a 'module:attr' path"):
+            _image_with(**{aspect: missing})
+
+
+@pytest.mark.parametrize("aspect, wrong", [("pipeline_at", "scarce.deliver.inputs:IMAGE_READER"),
+                                           ("reader_at", "scarce.preview.display:IMAGE_DISPLAY"),
+                                           ("display_at", "scarce.experiment.pipelines:IMAGE_PIPELINE"),
+                                           ("featurizer_at", "scarce.preview.display:ImageDisplay")])
+def test_the_contract_fails_for_a_plugin_that_does_not_do_its_job(aspect, wrong):
+    _check_modality(_image_with())
+    with pytest.raises((AssertionError, AttributeError, TypeError)):
+        _check_modality(_image_with(**{aspect: wrong}))
+
+
+def test_the_auto_model_help_is_the_rule_in_words():
+    from scarce.cli.listing import names
+    from scarce.modalities import AutoModel, get_modality
+
+    rule = AutoModel(default="big", small="tiny", below_px=16)
+    assert [rule.choose(image_size=s) for s in (None, 8, 15, 16, 64)] == ["big", "tiny", "tiny", "big", "big"]
+    assert rule.help == "tiny below 16 px, big from 16 px" and AutoModel(default="big").help == "big"
+    with pytest.raises(ValueError, match="together"):
+        AutoModel(default="big", small="tiny")
+    autos = [line.split(None, 2) for line in names("models") if line.startswith("auto ")]
+    assert [(m, h) for _, m, h in autos] == [(m, get_modality(m).auto_model.help) for m in MODALITIES]
+    assert [h for _, _, h in autos] == ["small_cnn below 32 px, resnet18 from 32 px", "bag_of_embeddings",
+                                        "audio_tdnn"]  # `scarce list models` as it always read
+    assert [auto_model(m, image_size=s) for m in MODALITIES for s in (28, 32)] == [
+        "small_cnn", "resnet18", "bag_of_embeddings", "bag_of_embeddings", "audio_tdnn", "audio_tdnn"]
+
+
+def test_an_unknown_modality_says_did_you_mean():
+    from scarce.modalities import get_modality
+
+    with pytest.raises(ValueError, match="Unknown modality 'imag'. Did you mean 'image'"):
+        get_modality("imag")
+
+
+def test_a_new_modality_is_one_registered_object():
+    from scarce.cli.listing import names
+    from scarce.data.datasets import ArrayDataset
+    from scarce.deliver.inputs import read_inputs
+    from scarce.experiment.config import ModelConfig
+    from scarce.modalities import MODALITY_REGISTRY, AutoModel, get_modality, modality_names, register_modality
+    from scarce.preview.base import PreviewContext, pick_examples
+    from scarce.preview.samples import show_examples
+
+    images = ROWS["image"]()
+    register_modality(_image_with(name="toy", help="grey toys", auto_model=AutoModel(default="small_cnn")))
+    try:
+        assert modality_names() == (*MODALITIES, "toy") and auto_model("toy") == "small_cnn"
+        assert f"{'auto':24s} toy    small_cnn" in names("models")
+        toy = ArrayDataset(images.data, images.labels, class_names=images.class_names, modality="toy")
+        model_fn, collate = get_modality("toy").pipeline(model=ModelConfig(name="small_cnn", options={"width": 4}),
+                                                         train=toy, num_classes=3)
+        setup = TrainSetup(train=toy, num_classes=3, model_fn=model_fn, collate=collate, clean_train=toy)
+        ctx = PreviewContext("row", setup, setup, pick_examples(toy.labels, 4), 0, 1)
+        assert show_examples(ctx, ctx.originals(), title="t")[0].png
+        _, xs = read_inputs(list(images.data[:2]), modality="toy", spec={"height": 16, "width": 16, "channels": 3})
+        assert len(xs) == 2
+    finally:
+        MODALITY_REGISTRY.unregister("toy")
+    assert modality_names() == MODALITIES

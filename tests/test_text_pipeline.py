@@ -57,12 +57,13 @@ def test_text_dataset_rejects_non_strings_and_label_mismatch():
 
 
 def _setup(n_per_class=4):
-    from scarce.experiment.pipelines import PIPELINES
+    from scarce.modalities import get_modality
     from scarce.experiment.config import ModelConfig
 
     train = text_dataset(POS[:n_per_class] + NEG[:n_per_class], [1] * n_per_class + [0] * n_per_class,
                          class_names=["neg", "pos"])
-    model_fn, collate = PIPELINES.create("text", model=ModelConfig(name="hashed_linear"), train=train, num_classes=2)
+    model_fn, collate = get_modality("text").pipeline(model=ModelConfig(name="hashed_linear"), train=train,
+                                                      num_classes=2)
     return TrainSetup(train=train, num_classes=2, model_fn=model_fn, collate=collate, clean_train=train)
 
 

@@ -24,15 +24,16 @@ def names(what: str) -> list[str]:
             f"{i.name:16s} {i.modality:8s} {i.kind:6s} {i.help}" for i in infos]
     from scarce.data.loaders import DATASETS
     from scarce.remedies.catalogue import REMEDIES
-    from scarce.data.datasets import MODALITIES
-    from scarce.models import AUTO_HELP, MODELS
+    from scarce.modalities import get_modality, modality_names
+    from scarce.models import MODELS
 
     reg = {"datasets": DATASETS, "remedies": REMEDIES, "models": MODELS}[what]
     if what == "models":  # grouped by modality, each with what `auto` means there
-        return [line for m in MODALITIES for line in (
-            [f"{'auto':24s} {m:6s} {AUTO_HELP[m]}"] + [f"{n:24s} {m:6s} {MODELS.help(n)}" for n in MODELS.names(modality=m)])]
+        return [line for m in modality_names() for line in (
+            [f"{'auto':24s} {m:6s} {get_modality(m).auto_model.help}"]
+            + [f"{n:24s} {m:6s} {MODELS.help(n)}" for n in MODELS.names(modality=m)])]
     if all("modality" in reg.meta(n) for n in reg.names()):  # datasets: grouped by the modality they declare
-        return [f"{n:24s} {m:6s} {reg.help(n)}" for m in MODALITIES for n in reg.names(modality=m)]
+        return [f"{n:24s} {m:6s} {reg.help(n)}" for m in modality_names() for n in reg.names(modality=m)]
     return [f"{n:24s} {reg.help(n)}" for n in reg.names()]
 
 

@@ -14,8 +14,12 @@ from typing import Any
 
 import numpy as np
 
-MODALITIES = ("image", "text", "audio")
-"""The kinds of data scarce handles; every dataset, model, augmentation and remedy declares its own."""
+from scarce.modalities import modality_names
+
+MODALITIES = modality_names()
+"""The kinds of data scarce handles (the built-in modality objects of :mod:`scarce.modalities`, in
+their order); every dataset, model, augmentation and remedy declares its own. A modality registered
+later by a plug-in is in :func:`scarce.modalities.modality_names`, which datasets and models check."""
 
 
 def validate_labels(labels: Any, *, num_classes: int | None = None, name: str = "labels") -> np.ndarray:
@@ -105,8 +109,8 @@ class ArrayDataset(LabelledDataset):
         modality: str = "image",
         sample_rate: int | None = None,
     ) -> None:
-        if modality not in MODALITIES:
-            raise ValueError(f"`modality` must be one of {MODALITIES}, got {modality!r}.")
+        if modality not in modality_names():
+            raise ValueError(f"`modality` must be one of {modality_names()}, got {modality!r}.")
         labels = validate_labels(labels, num_classes=None if class_names is None else len(class_names))
         if len(data) != len(labels):
             raise ValueError(f"`labels` must have one entry per example: {len(data)} examples, {len(labels)} labels.")

@@ -7,6 +7,9 @@ the training images (``L`` for one channel, ``RGB`` for three) and of their size
 ``str`` (a CSV's ``text`` column, or a ``.txt`` file's non-empty lines); audio as float32 mono
 waveforms at the training sample rate. Everything is read and checked first, so a wrong modality,
 an undecodable file or an image of another size is an error that names the input before any work.
+
+What each modality reads, and how, is its :class:`InputReader` (the ``reader`` plug-in of its
+:class:`~scarce.modalities.Modality`); :func:`read_inputs` asks it and holds no per-modality branch.
 """
 
 from __future__ import annotations
@@ -20,26 +23,22 @@ import numpy as np
 
 from scarce.data.audio import AUDIO_EXTENSIONS, check_waveform, read_clip
 from scarce.data.datasets import ImageFolderDataset
+from scarce.modalities import get_modality, modality_names
 
 IMAGE_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 """The PIL mode an image file is decoded to, by the number of channels the model takes."""
 
-EXTENSIONS = {"image": ImageFolderDataset.EXTENSIONS, "text": (".csv", ".txt"), "audio": AUDIO_EXTENSIONS}
-"""The files each modality reads (a folder is searched for these, recursively)."""
-
-WHAT = {"image": "image files or uint8 (H, W, C) arrays", "text": "strings, a CSV with a `text` column or a .txt file",
-        "audio": "audio files or float mono waveforms"}
-
 
 def _kind(path: Path) -> str | None:
-    return next((m for m, exts in EXTENSIONS.items() if path.suffix.lower() in exts), None)
+    """The modality whose reader takes ``path``'s extension (``None``: none does)."""
+    return next((m for m in modality_names() if path.suffix.lower() in get_modality(m).reader.extensions), None)
 
 
 def _files(path: Path, modality: str) -> list[Path]:
     """The files of ``modality`` that ``path`` names (itself, or those in a folder)."""
     if not path.exists():
         raise FileNotFoundError(f"Input '{path}' does not exist.")
-    takes = f"this model takes {modality} inputs ({', '.join(EXTENSIONS[modality])})"
+    takes = f"this model takes {modality} inputs ({', '.join(get_modality(modality).reader.extensions)})"
     if path.is_dir():
         found = sorted(p for p in path.rglob("*") if p.is_file() and _kind(p) == modality)
         if not found:
@@ -49,7 +48,7 @@ def _files(path: Path, modality: str) -> list[Path]:
         return found
     kind = _kind(path)
     if kind != modality:
-        what = f"an {kind} file" if kind in ("image", "audio") else f"a {kind} file" if kind else "of no known kind"
+        what = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} file" if kind else "of no known kind"
         raise ValueError(f"Input '{path}' is {what}: {takes}.")
     return [path]
 
@@ -97,15 +96,100 @@ def _texts(path: Path) -> list[str]:
         raise ValueError(f"Input '{path}' is not a readable CSV: {err}.") from None
 
 
-def _items(inputs: Any, modality: str) -> list[Any]:
-    if isinstance(inputs, (str, Path)) or (isinstance(inputs, np.ndarray) and not (
-            modality == "image" and inputs.ndim == 4)):
+class InputReader:
+    """How one modality's prediction inputs are read: the ``reader`` plug-in of a
+    :class:`~scarce.modalities.Modality` (the built-ins: :data:`IMAGE_READER`, :data:`TEXT_READER`,
+    :data:`AUDIO_READER`).
+
+    Attributes:
+        extensions: the files it reads (a folder is searched for these, recursively).
+        what: what it takes, in words (for error messages).
+        strings_are_examples: a ``str`` is an example (a text), not a path (then only a ``Path`` is a file).
+    """
+
+    extensions: tuple[str, ...] = ()
+    what: str = ""
+    strings_are_examples: bool = False
+
+    def is_batch(self, array: np.ndarray) -> bool:
+        """Whether an array given as ``inputs`` holds several examples (else it is one)."""
+        return False
+
+    def read_file(self, path: Path, spec: Mapping[str, Any]) -> list[tuple[str, Any]]:  # pragma: no cover
+        """The ``(name, example)`` pairs a file of :attr:`extensions` holds, decoded as in training."""
+        raise NotImplementedError
+
+    def read_item(self, item: Any, *, index: int, spec: Mapping[str, Any]) -> tuple[str, Any]:
+        """``(name, example)`` for an in-memory input; one of a type it does not take raises ``TypeError``."""
+        raise TypeError(f"`inputs[{index}]` must be one of {self.what}, got {type(item).__name__}.")
+
+    def stack(self, examples: list[Any]) -> Any:
+        """The examples as the data of an :class:`~scarce.data.datasets.ArrayDataset` (a list by default)."""
+        return examples
+
+
+class ImageReader(InputReader):
+    """Image files decoded in the mode of the training images, or uint8 ``(H, W, C)`` arrays (or one
+    ``(N, H, W, C)`` batch), of the training size."""
+
+    extensions = ImageFolderDataset.EXTENSIONS
+    what = "image files or uint8 (H, W, C) arrays"
+
+    def is_batch(self, array):
+        return array.ndim == 4
+
+    def read_file(self, path, spec):
+        return [(str(path), _decode_image(path, spec))]
+
+    def read_item(self, item, *, index, spec):
+        if isinstance(item, np.ndarray):
+            return f"<array {index}>", _image(item, f"<array {index}>", spec)
+        return super().read_item(item, index=index, spec=spec)
+
+    def stack(self, examples):
+        return np.stack(examples)
+
+
+class TextReader(InputReader):
+    """Strings, a CSV's ``text`` column or a ``.txt`` file's non-empty lines."""
+
+    extensions = (".csv", ".txt")
+    what = "strings, a CSV with a `text` column or a .txt file"
+    strings_are_examples = True
+
+    def read_file(self, path, spec):
+        return [(text, text) for text in _texts(path)]
+
+    def read_item(self, item, *, index, spec):
+        if isinstance(item, str):
+            return item, item
+        return super().read_item(item, index=index, spec=spec)
+
+
+class AudioReader(InputReader):
+    """Audio files resampled to the training rate, or float mono waveforms at that rate."""
+
+    extensions = AUDIO_EXTENSIONS
+    what = "audio files or float mono waveforms"
+
+    def read_file(self, path, spec):
+        return [(str(path), read_clip(path, sample_rate=int(spec["sample_rate"]))[0])]
+
+    def read_item(self, item, *, index, spec):
+        if isinstance(item, np.ndarray):
+            return f"<array {index}>", check_waveform(item, name=f"inputs[{index}]")
+        return super().read_item(item, index=index, spec=spec)
+
+
+IMAGE_READER, TEXT_READER, AUDIO_READER = ImageReader(), TextReader(), AudioReader()
+
+
+def _items(inputs: Any, reader: InputReader) -> list[Any]:
+    if isinstance(inputs, (str, Path)) or (isinstance(inputs, np.ndarray) and not reader.is_batch(inputs)):
         return [inputs]
-    if isinstance(inputs, np.ndarray):
-        return list(inputs)  # a batch of images (N, H, W, C)
-    if isinstance(inputs, (list, tuple)):
-        return list(inputs)
-    raise TypeError(f"`inputs` must be a list of {WHAT[modality]} (or one of them), got {type(inputs).__name__}.")
+    if isinstance(inputs, (np.ndarray, list, tuple)):
+        return list(inputs)  # e.g. a batch of images (N, H, W, C)
+    raise TypeError(f"`inputs` must be a list of {reader.what} (or one of them), got {type(inputs).__name__}.")
 
 
 def read_inputs(inputs: Any, *, modality: str, spec: Mapping[str, Any]) -> tuple[list[str], list[Any]]:
@@ -133,31 +217,15 @@ def read_inputs(inputs: Any, *, modality: str, spec: Mapping[str, Any]) -> tuple
         >>> names, xs
         (['a fine film'], ['a fine film'])
     """
+    reader = get_modality(modality).reader
     names, examples = [], []
-    for i, item in enumerate(_items(inputs, modality)):
-        if isinstance(item, Path) or (isinstance(item, str) and modality != "text"):
-            for path in _files(Path(item), modality):
-                if modality == "image":
-                    names.append(str(path))
-                    examples.append(_decode_image(path, spec))
-                elif modality == "audio":
-                    names.append(str(path))
-                    examples.append(read_clip(path, sample_rate=int(spec["sample_rate"]))[0])
-                else:
-                    texts = _texts(path)
-                    names += texts
-                    examples += texts
-        elif modality == "text" and isinstance(item, str):
-            names.append(item)
-            examples.append(item)
-        elif modality == "image" and isinstance(item, np.ndarray):
-            names.append(f"<array {i}>")
-            examples.append(_image(item, f"<array {i}>", spec))
-        elif modality == "audio" and isinstance(item, np.ndarray):
-            names.append(f"<array {i}>")
-            examples.append(check_waveform(item, name=f"inputs[{i}]"))
+    for i, item in enumerate(_items(inputs, reader)):
+        if isinstance(item, Path) or (isinstance(item, str) and not reader.strings_are_examples):
+            pairs = [pair for path in _files(Path(item), modality) for pair in reader.read_file(path, spec)]
         else:
-            raise TypeError(f"`inputs[{i}]` must be one of {WHAT[modality]}, got {type(item).__name__}.")
+            pairs = [reader.read_item(item, index=i, spec=spec)]
+        names += [name for name, _ in pairs]
+        examples += [x for _, x in pairs]
     if not examples:
-        raise ValueError(f"No input to predict: give {WHAT[modality]}.")
+        raise ValueError(f"No input to predict: give {reader.what}.")
     return names, examples

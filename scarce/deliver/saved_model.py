@@ -24,6 +24,7 @@ import numpy as np
 
 from scarce._io import atomic_write_text
 from scarce.deliver.inputs import read_inputs
+from scarce.modalities import get_modality
 
 CARD, WEIGHTS = "card.json", "model.safetensors"
 FORMAT, FORMAT_VERSION = "scarce-model", 1
@@ -122,7 +123,7 @@ class SavedModel:
         from scarce.inference import image_collate, predict
 
         names, examples = read_inputs(inputs, modality=self.modality, spec=self.card["pipeline"]["inputs"])
-        data = np.stack(examples) if self.modality == "image" else examples
+        data = get_modality(self.modality).reader.stack(examples)
         ds = ArrayDataset(data, np.zeros(len(examples), np.int64), modality=self.modality,
                           sample_rate=self.card["pipeline"]["inputs"].get("sample_rate"))
         logits = predict(self.model, ds, collate=self.collate or image_collate, device=self.device)
@@ -169,13 +170,10 @@ def load_model(path: str | Path, *, device: str = "auto") -> SavedModel:
 
     from scarce._torch import resolve_device
     from scarce.deliver.parts import rebuild
-    from scarce.experiment.pipelines import PIPELINES
 
     folder = Path(path)
     card = read_card(folder)
-    pipeline = PIPELINES.get(card["modality"])
-    if not hasattr(pipeline, "build"):
-        raise ValueError(f"The {card['modality']} pipeline cannot rebuild a model from a card (it has no `build`).")
+    pipeline = get_modality(card["modality"]).pipeline
     data = (folder / WEIGHTS).read_bytes()  # hashed and loaded from the same bytes
     if sha256_of(data) != card["weights"]["sha256"]:
         raise ValueError(f"Weights '{folder / WEIGHTS}' do not match the card: their SHA-256 differs from "

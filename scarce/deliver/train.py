@@ -42,7 +42,7 @@ from scarce.experiment.config import ExperimentConfig, read_recipe
 from scarce.deliver.parts import card_parts, check_deliverable, inference_pair
 from scarce.experiment.learners import ModelLearner
 from scarce.experiment.plan import base_setup
-from scarce.experiment.pipelines import PIPELINES
+from scarce.modalities import get_modality
 from scarce.deliver.saved_model import CARD, FORMAT, FORMAT_VERSION, WEIGHTS, load_model, sha256_of
 from scarce.remedies.base import create_remedy
 
@@ -105,8 +105,6 @@ def _choose_row(config: ExperimentConfig, row: str | None):
 def _check_savable(remedy: Any, label: str, modality: str) -> None:
     check_remedy(remedy, modality=modality)
     check_deliverable(remedy, label)
-    if not hasattr(PIPELINES.get(modality), "describe"):
-        raise ValueError(f"The {modality} pipeline cannot describe its model for a card (it has no `describe`).")
 
 
 def _deliver_settings(value: Any, *, steps: int) -> dict:
@@ -241,7 +239,7 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
     pool, modality = bundle.train, bundle.modality
     if declared is None:
         _check_savable(remedy, chosen.label, modality)
-    description = PIPELINES.get(modality).describe(model=config.model, train=pool)
+    description = get_modality(modality).pipeline.describe(model=config.model, train=pool)
     learner = ModelLearner(config, functools.partial(base_setup, model=config.model, num_classes=bundle.num_classes),
                            remedy)
     base = learner.base_setup(pool)
@@ -294,12 +292,7 @@ def _preprocessing(modality: str, parts: dict) -> dict:
     """What is done to an input before the model sees it, in words and settings (for the card's reader)."""
     if "what" in parts["collate"]:  # a remedy's collate (e.g. a backbone's resize and normalisation)
         return {"steps": parts["collate"]["what"], "settings": "model_parts.collate"}
-    what = {"image": "decoded to uint8 HWC (mode L for 1 channel, RGB for 3), of the training size; then "
-                     "(x / 255 - 0.5) / 0.25, channels first",
-            "text": "lower-cased word tokens and their n-grams hashed into `buckets` ids (HashedNgrams)",
-            "audio": "float32 mono waveform at `sample_rate`, centre-cropped to `max_seconds`, standardised log-mel "
-                     "(LogMelCollate)"}[modality]
-    return {"steps": what, "settings": "pipeline.inputs and pipeline.collate"}
+    return {"steps": get_modality(modality).preprocessing, "settings": "pipeline.inputs and pipeline.collate"}
 
 
 def train_command(recipe: str, *, out: str, row: str | None, overrides: list[str], data_root: str | None,

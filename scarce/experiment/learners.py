@@ -29,9 +29,9 @@ import numpy as np
 from scarce._checks import check_int
 from scarce.data.datasets import LabelledDataset
 from scarce.remedies.composition import changes_of
-from scarce.experiment.pipelines import FEATURIZERS
 from scarce.experiment.rows import LEARNERS
 from scarce.experiment.selection import Learner
+from scarce.modalities import get_modality, modality_names
 from scarce.remedies.base import Remedy, TrainSetup, create_remedy, remedy_label
 
 ENGINE = "model"
@@ -144,7 +144,7 @@ DEFAULT_C = (0.01, 0.1, 1.0, 10.0)
 
 
 class LogisticLearner(Learner):
-    """Logistic regression on the modality's raw features (``FEATURIZERS``: flattened pixels for
+    """Logistic regression on the modality's raw features (its modality's ``featurizer``: flattened pixels for
     images, TF-IDF of word 1-2 grams for text, MFCC mean + std for audio), fitted on the training
     part only (optionally standardised), its inverse regularisation ``C`` chosen on the grid ``C``
     like every other row's hyper-parameters.
@@ -158,7 +158,7 @@ class LogisticLearner(Learner):
         max_iter: the solver's iteration cap.
     """
 
-    modalities = frozenset(FEATURIZERS.names())
+    modalities = frozenset(modality_names())
     honours = frozenset({"train", "class_prior"})
 
     def __init__(self, *, remedy: Any = "baseline", num_classes: int, C=DEFAULT_C, standardize: bool = True,
@@ -180,7 +180,7 @@ class LogisticLearner(Learner):
     def prepare(self, part: LabelledDataset, *, seed: int) -> _Features:
         setup = self.remedy.apply(TrainSetup(train=part, num_classes=self.num_classes, model_fn=_no_model,
                                              clean_train=part), seed=seed)
-        featurizer = FEATURIZERS.create(part.modality, **self.features)
+        featurizer = get_modality(part.modality).featurizer(**self.features)
         return _Features(featurizer, featurizer.fit_transform(setup.train), setup.train.labels, setup)
 
     def fit(self, feats: _Features, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,

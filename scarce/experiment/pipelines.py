@@ -1,17 +1,19 @@
-"""Per-modality wiring of a cell: how to build the model and collate batches for a training
-subset, and which raw features the logistic-regression reference uses.
+"""Per-modality wiring of a cell: how to build the model and collate batches for a training subset.
 
-``PIPELINES[modality](model=ModelConfig, train=dataset, num_classes=int) -> (model_fn, collate)``
-where ``model_fn(num_classes) -> nn.Module`` (a model of :mod:`scarce.models`) and ``collate``
-may be ``None`` (the engine's image collate). The built-in pipelines are :class:`Pipeline`
-objects that work in two steps: :meth:`~Pipeline.describe` reads what the model needs from the
-training data (input channels and size, sample rate) into a JSON-able description, and
-:meth:`~Pipeline.build` makes ``(model_fn, collate)`` from that description alone, so that a saved
-model is rebuilt without its training data (``scarce train`` / ``scarce.load_model``).
+A modality's pipeline is the ``pipeline`` plug-in of its :class:`~scarce.modalities.Modality`
+(``get_modality(m).pipeline``); the built-in ones are the :class:`Pipeline` instances here
+(:data:`IMAGE_PIPELINE`, :data:`TEXT_PIPELINE`, :data:`AUDIO_PIPELINE`).
+``pipeline(model=ModelConfig, train=dataset, num_classes=int) -> (model_fn, collate)`` where
+``model_fn(num_classes) -> nn.Module`` (a model of :mod:`scarce.models`) and ``collate`` may be
+``None`` (the engine's image collate). A pipeline works in two steps: :meth:`~Pipeline.describe`
+reads what the model needs from the training data (input channels and size, sample rate) into a
+JSON-able description, and :meth:`~Pipeline.build` makes ``(model_fn, collate)`` from that
+description alone, so that a saved model is rebuilt without its training data (``scarce train`` /
+``scarce.load_model``).
 
-``FEATURIZERS[modality]()`` returns an object with ``fit_transform(ds)`` and ``transform(ds)``
-giving 2-D float arrays (scikit-learn style), fitted on the training part only. Featurizers are
-registered lazily (``"module:attr"``) so that nothing heavy is imported before it is needed.
+The raw features of the logistic-regression reference are the modality's ``featurizer`` plug-in
+(``get_modality(m).featurizer(**options)``: ``fit_transform(ds)`` and ``transform(ds)`` giving 2-D
+float arrays, fitted on the training part only).
 """
 
 from __future__ import annotations
@@ -24,10 +26,6 @@ import numpy as np
 import torch
 
 from scarce.models import create_model, resolve_name
-from scarce.registry import Registry
-
-PIPELINES = Registry("modality pipeline")
-FEATURIZERS = Registry("raw-feature featurizer")
 
 TEXT_TOKENIZER_OPTIONS = ("ngrams", "max_tokens")
 AUDIO_FRONT_END_OPTIONS = ("n_mels", "win_seconds", "hop_seconds", "max_seconds")
@@ -136,11 +134,9 @@ class AudioPipeline(Pipeline):
         return LogMelCollate(MelConfig(**{k: v for k, v in settings.items() if k != "name"}))
 
 
-PIPELINES.register("image", ImagePipeline(), help="image models of scarce.models on uint8 HWC images")
-PIPELINES.register("text", TextPipeline(),
-                   help="hashed n-gram models (bag of embeddings, linear) with their tokenising collate")
-PIPELINES.register("audio", AudioPipeline(), help="log-mel collate (B, 2, mels, T) + audio models")
-
-FEATURIZERS.register("image", "scarce.models.image:FlatPixels", help="raw pixels, flattened")
-FEATURIZERS.register("text", "scarce.models.text:TfidfFeatures", help="TF-IDF of word unigrams and bigrams")
-FEATURIZERS.register("audio", "scarce.models.audio_frontend:MfccStats", help="MFCC mean + std per clip")
+IMAGE_PIPELINE = ImagePipeline()
+"""Image models of scarce.models on uint8 HWC images."""
+TEXT_PIPELINE = TextPipeline()
+"""Hashed n-gram models (bag of embeddings, linear) with their tokenising collate."""
+AUDIO_PIPELINE = AudioPipeline()
+"""Log-mel collate (B, 2, mels, T) + audio models."""

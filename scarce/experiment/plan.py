@@ -20,8 +20,8 @@ from scarce.data.datasets import LabelledDataset, Subset
 from scarce.data.loaders import DatasetBundle, load_dataset, stratified_test_split
 from scarce.data.subsets import SubsetSplit, long_tailed_subset, stratified_subset
 from scarce.experiment.config import ExperimentConfig, ModelConfig
-from scarce.experiment.pipelines import PIPELINES
 from scarce.experiment.selection import resolve_selection
+from scarce.modalities import get_modality
 from scarce.train_setup import TrainSetup
 
 
@@ -73,7 +73,7 @@ def test_set(config: ExperimentConfig, bundle: DatasetBundle) -> LabelledDataset
 def base_setup(part: LabelledDataset, *, model: ModelConfig, num_classes: int) -> TrainSetup:
     """The setup built from ``part`` only by its modality's pipeline (model and collate), before any
     remedy: what every row of a cell (and ``scarce train``) starts from."""
-    model_fn, collate = PIPELINES.create(part.modality, model=model, train=part, num_classes=num_classes)
+    model_fn, collate = get_modality(part.modality).pipeline(model=model, train=part, num_classes=num_classes)
     return TrainSetup(train=part, num_classes=num_classes, model_fn=model_fn, collate=collate, clean_train=part)
 
 

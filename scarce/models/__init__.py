@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from scarce._checks import check_choice, check_int
-from scarce.data.datasets import MODALITIES
+from scarce.modalities import get_modality, modality_names
 from scarce.registry import Registry
 
 MODELS = Registry("model")
@@ -36,16 +36,12 @@ for _name, _where, _modality, _help in (
 ):
     MODELS.register(_name, f"scarce.models.{_where}", modality=_modality, help=_help)
 
-AUTO_HELP = {"image": "small_cnn below 32 px, resnet18 from 32 px", "text": "bag_of_embeddings",
-             "audio": "audio_tdnn"}
-
 
 def auto_model(modality: str, *, image_size: int | None = None) -> str:
-    """The default model of a modality (what ``"auto"`` means; see :data:`AUTO_HELP`)."""
-    check_choice("modality", modality, MODALITIES)
-    if modality == "image":
-        return "small_cnn" if image_size is not None and image_size < 32 else "resnet18"
-    return {"text": "bag_of_embeddings", "audio": "audio_tdnn"}[modality]
+    """The default model of a modality (what ``"auto"`` means): its modality object's rule
+    (:class:`scarce.modalities.AutoModel`, whose ``help`` says it in words)."""
+    check_choice("modality", modality, modality_names())
+    return get_modality(modality).auto_model.choose(image_size=image_size)
 
 
 def model_modality(name: str) -> str:
@@ -89,5 +85,5 @@ def list_models(modality: str | None = None) -> list[str]:
     """Registered model names (of one modality, if given), sorted."""
     if modality is None:
         return MODELS.names()
-    check_choice("modality", modality, MODALITIES)
+    check_choice("modality", modality, modality_names())
     return MODELS.names(modality=modality)

@@ -6,7 +6,8 @@ examples, through the same code path and seeds as the ablation, without training
 * :mod:`~scarce.preview.run`: the cell's setup and each row's remedy applied to it
   (:func:`preview_config`);
 * the makers: ``rows`` (training rows), ``samples`` (per-sample and batch transforms, the model's
-  input), ``balance`` (sampler, per-class loss and model terms), drawn by ``draw``;
+  input), ``balance`` (sampler, per-class loss and model terms), drawn by ``draw``; how each
+  modality's examples look is its :mod:`~scarce.preview.display` (image grids, text tables, log-mels);
 * :mod:`~scarce.preview.page`: ``preview.html`` and its PNGs (:func:`write_preview`).
 
 Example:

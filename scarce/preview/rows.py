@@ -1,6 +1,7 @@
 """Maker for a remedy that changes the training rows (expansion, over/under-sampling, augmented
 copies, synthetic data): the class counts before and after, and the rows that are new (in none of
-the subset's rows), with text expansions shown as original → its augmented rows."""
+the subset's rows), with text expansions (a modality whose display is ``tabular``) shown as
+original → its augmented rows."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 from scarce.preview import draw
 from scarce.preview.base import Block, PreviewContext, pick_examples
 from scarce.preview.samples import show_examples
+from scarce.modalities import get_modality
 
 
 def row_key(x: Any) -> Any:
@@ -60,7 +62,7 @@ def preview_rows(ctx: PreviewContext) -> list[Block]:
     if not fresh:
         return blocks + [Block("New rows", "No new example: every training row is one of the subset's rows, "
                                            "repeated or dropped.")]
-    if ctx.modality == "text" and any(row_key(before.get(i)) in following for i in ctx.examples):
+    if get_modality(ctx.modality).display.tabular and any(row_key(before.get(i)) in following for i in ctx.examples):
         table = [("class", "original", "its new rows")]
         for i in ctx.examples:
             key = row_key(before.get(i))

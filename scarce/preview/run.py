@@ -22,11 +22,9 @@ from scarce.experiment.plan import CellPlan, get_bundle
 from scarce.remedies.composition import ASPECTS, FIELDS, check_remedy, combine
 from scarce.experiment.config import ExperimentConfig
 from scarce.experiment.learners import check_row
+from scarce.modalities import get_modality
 from scarce.preview.base import PREVIEWS, Block, PreviewContext, makers_for, pick_examples
 from scarce.remedies.base import NoPreview, Remedy, TrainSetup, create_remedy, member_seed, remedy_label
-
-EXAMPLES = {"image": 8, "text": 6, "audio": 4}
-"""How many examples a preview shows per modality (others: 6)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,8 @@ def preview_config(config: ExperimentConfig, *, size: int | None = None, seed: i
         size: the cell's size (default: the recipe's first).
         seed: the cell's seed (default: the recipe's first).
         data_root: folder with the datasets (default: ``$SCARCE_DATA``).
-        examples: how many training examples to show (default per modality: :data:`EXAMPLES`).
+        examples: how many training examples to show (default: the modality display's ``handful``: 8
+            images, 6 texts, 4 clips).
         draws: augmented draws shown per example (1-8).
 
     Returns:
@@ -157,7 +156,7 @@ def preview_config(config: ExperimentConfig, *, size: int | None = None, seed: i
     selection, _ = plan.selection
     part = plan.pool if selection == "cross_validation" else plan.train
     base = plan.base_setup(part)
-    shown = pick_examples(part.labels, examples or EXAMPLES.get(bundle.modality, 6))
+    shown = pick_examples(part.labels, examples or get_modality(bundle.modality).display.handful)
     out = []
     for row, remedy in built:
         learner = None if row.learner is None else str(row.learner.get("name"))
