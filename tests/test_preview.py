@@ -340,3 +340,21 @@ def test_chromium_renders_every_picture_and_clip(audio, digits, tmp_path):
     assert dom.count('data-w="') == n_img and 'data-w="0"' not in dom  # every PNG decoded
     assert dom.count('data-ready="yes"') == n_audio  # every WAV read
     assert 'data-errors="none"' in dom
+
+
+def test_preview_imports_the_plug_ins_of_run_imports_before_reading_the_rows(monkeypatch):
+    """A remedy registered by a module of ``run.imports`` previews as the runner would run it."""
+    import sys
+
+    from scarce.experiment.config import ExperimentConfig, RunSection
+    from scarce.preview import preview_config
+    from scarce.remedies import REMEDIES
+
+    monkeypatch.delitem(sys.modules, "ray_plugin", raising=False)
+    if "die_once" in REMEDIES:
+        REMEDIES.unregister("die_once")
+    config = ExperimentConfig(sizes=[5], seeds=[0], remedies=["baseline", "die_once"], run=RunSection(imports=["ray_plugin"]))
+    try:
+        assert [r.label for r in preview_config(config, examples=2).rows] == ["baseline", "die_once"]
+    finally:
+        REMEDIES.unregister("die_once")

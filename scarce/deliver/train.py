@@ -42,6 +42,7 @@ from scarce.experiment.config import ExperimentConfig, read_recipe
 from scarce.deliver.parts import card_parts, check_deliverable, inference_pair
 from scarce.experiment.learners import ModelLearner
 from scarce.experiment.plan import base_setup
+from scarce.executors.local import import_modules
 from scarce.modalities import get_modality
 from scarce.deliver.saved_model import CARD, FORMAT, FORMAT_VERSION, WEIGHTS, load_model, sha256_of
 from scarce.remedies.base import create_remedy
@@ -226,6 +227,7 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
     if not config.seeds:
         raise ValueError("Config key 'seeds' must hold at least one value (the first seeds the fit).")
     seed = config.seeds[0]
+    import_modules(config.run.imports)  # plug-ins the row may name (as the runner does)
     chosen = _choose_row(config, row)
     remedy = create_remedy(chosen.remedy)
     declared = dataset_modality(config.dataset.name)

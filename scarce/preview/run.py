@@ -18,6 +18,7 @@ from typing import Any
 
 from scarce._checks import check_choice, check_int
 from scarce.data.loaders import DATASETS
+from scarce.executors.local import import_modules
 from scarce.experiment.plan import CellPlan, get_bundle
 from scarce.remedies.composition import ASPECTS, FIELDS, check_remedy, combine
 from scarce.experiment.config import ExperimentConfig
@@ -132,6 +133,7 @@ def preview_config(config: ExperimentConfig, *, size: int | None = None, seed: i
         check_int("examples", examples, minimum=1, maximum=32)
     check_choice("subset.kind", config.subset.kind, ("per_class", "long_tailed"))
     DATASETS.get(config.dataset.name)
+    import_modules(config.run.imports)  # plug-ins the rows may name (as the runner does)
     rows = config.rows()
     if not rows:
         raise ValueError("Config keys 'remedies' and 'references' are both empty: there is no row to preview.")
