@@ -30,8 +30,7 @@ def report(out: str | Path, *, rarest: int = 3) -> str:
     by_remedy = {m: [r for r in res.records if r["remedy"] == m] for m in res.remedies}
     recalls = np.array([r["metrics"]["per_class_recall"] for r in res.records[:1]], dtype=float)
     c = recalls.shape[1]
-    sub = res.config.get("subset", {})
-    counts = long_tailed_counts(c, n_max=res.sizes[0], imbalance_ratio=float(sub.get("imbalance_ratio", 1.0)))
+    counts = long_tailed_counts(c, n_max=res.sizes[0], imbalance_ratio=res.config.subset.imbalance_ratio)
     tail = list(range(c - rarest, c))
     lines = [f"| remedy | balanced acc. (%) | gain over `{ref}` (points, 95% CI) | accuracy (%) | "
              + " | ".join(f"recall class {k} (n={counts[k]})" for k in tail) + " |",

@@ -29,9 +29,9 @@ def _cells(out: Path, metric: str) -> tuple[str, dict]:
     from scarce.report.results import Results
 
     res = Results.from_dir(out)
-    method = str(res.config.get("selection", "holdout"))
+    method = res.config.selection
     if method == "cross_validation":
-        method += f" ({res.config.get('folds')} folds)"
+        method += f" ({res.config.folds} folds)"
     cells = {(r["remedy"], r["size"], r["seed"]): (r["metrics"][metric], r.get("seconds", float("nan")))
              for r in res.records}
     return method, cells
