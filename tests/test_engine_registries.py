@@ -307,3 +307,11 @@ def test_card_part_round_trips(kind, no_pretrained_backbones):
         x = _eval(module, x)
     torch.testing.assert_close(x, torch.as_tensor(want_x), atol=1e-5, rtol=1e-5)
     assert torch.equal(torch.as_tensor(y), torch.as_tensor(want_y))
+
+
+@pytest.mark.parametrize("name", SELECTIONS.names())
+def test_selection_declares_what_its_kept_model_trains_on_and_accepts_a_cell_it_can_tune(name):
+    """The runner and the preview read these instead of testing the strategy's name."""
+    strategy = create_selection(name, folds=3)
+    assert isinstance(strategy.refits_on_pool, bool) and strategy.trains_on.strip()
+    strategy.check_cell(size=10, smallest=10, n_val=6, grid_points=4, val_fraction=0.2)  # nothing to refuse

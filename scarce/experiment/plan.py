@@ -13,6 +13,7 @@ import functools
 import json
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from scarce.data.datasets import LabelledDataset, Subset
 from scarce.data.loaders import DatasetBundle, load_dataset, stratified_test_split
 from scarce.data.subsets import SubsetSplit, long_tailed_subset, stratified_subset
 from scarce.experiment.config import ExperimentConfig, ModelConfig
-from scarce.experiment.selection import resolve_selection
+from scarce.experiment.selection import create_selection, resolve_selection
 from scarce.modalities import get_modality
 from scarce.train_setup import TrainSetup
 
@@ -133,6 +134,12 @@ class CellPlan:
     def selection(self) -> tuple[str, int]:
         """The selection strategy of the cell and its folds (:func:`selection_for`)."""
         return selection_for(self.config, smallest=self.smallest)
+
+    @cached_property
+    def strategy(self) -> Any:
+        """The cell's selection strategy (``SELECTIONS``), built with its folds."""
+        name, folds = self.selection
+        return create_selection(name, folds=folds)
 
     def base_setup(self, part: LabelledDataset) -> TrainSetup:
         """:func:`base_setup` of ``part`` (the training part, a fold, or the whole subset)."""

@@ -131,20 +131,8 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None,
             first.base_setup(first.train).model_fn(bundle.num_classes)
     grid = len(t.lr) * len(t.weight_decay)
     for size, plan in plans.items():
-        split, smallest = plan.split, plan.smallest
-        name, folds = plan.selection
-        if name == "cross_validation":
-            if folds > smallest:
-                raise ValueError(f"`folds` must be <= the smallest class count of every size's subset: size {size} "
-                                 f"has {smallest} examples in its smallest class, got folds={folds} "
-                                 "(or use `selection: auto`, which caps the folds at that count).")
-            continue
-        if grid > 1 and config.subset.val_fraction == 0:
-            raise ValueError("A grid of several (lr, weight_decay) points needs 'subset.val_fraction' > 0 "
-                             "(or `selection: cross_validation`).")
-        if grid > 1 and len(split.val) == 0:
-            raise ValueError(f"Size {size} leaves no validation example to tune {grid} (lr, weight_decay) points on; "
-                             "use sizes >= 2, a single grid point, or a larger 'subset.val_fraction'.")
+        plan.strategy.check_cell(size=size, smallest=plan.smallest, n_val=len(plan.split.val), grid_points=grid,
+                                 val_fraction=config.subset.val_fraction)
     return [Task(r.label, r.remedy, size, seed, learner=r.learner) for size in config.sizes for seed in config.seeds
             for r in grid_rows]
 

@@ -165,9 +165,22 @@ class _Clock:
 
 
 class Holdout:
-    """Choose on the cell's validation part (see the module docstring)."""
+    """Choose on the cell's validation part (see the module docstring); the kept model is trained on
+    the subset's training part (``refits_on_pool`` False)."""
 
     name, folds = "holdout", None
+    refits_on_pool = False
+    trains_on = "the training split of the subset (hold-out)"
+
+    def check_cell(self, *, size: int, smallest: int, n_val: int, grid_points: int, val_fraction: float) -> None:
+        """Refuse, before any work, a cell of ``size`` this strategy cannot tune: a grid of several
+        points needs validation examples."""
+        if grid_points > 1 and val_fraction == 0:
+            raise ValueError("A grid of several (lr, weight_decay) points needs 'subset.val_fraction' > 0 "
+                             "(or `selection: cross_validation`).")
+        if grid_points > 1 and n_val == 0:
+            raise ValueError(f"Size {size} leaves no validation example to tune {grid_points} (lr, weight_decay) "
+                             "points on; use sizes >= 2, a single grid point, or a larger 'subset.val_fraction'.")
 
     def select(self, learner: Learner, *, train: LabelledDataset, val: LabelledDataset, pool: LabelledDataset,
                seed: int, fixed: Mapping[str, Any] | None = None) -> Selected:
@@ -218,9 +231,18 @@ class CrossValidation:
 
     folds: int = 5
     name = "cross_validation"
+    refits_on_pool = True  # the kept model is retrained on the whole subset
+    trains_on = "the whole subset (cross-validation retrains on it)"
 
     def __post_init__(self) -> None:
         check_int("folds", self.folds, minimum=2)
+
+    def check_cell(self, *, size: int, smallest: int, n_val: int, grid_points: int, val_fraction: float) -> None:
+        """Refuse, before any work, more folds than the subset's smallest class has examples."""
+        if self.folds > smallest:
+            raise ValueError(f"`folds` must be <= the smallest class count of every size's subset: size {size} "
+                             f"has {smallest} examples in its smallest class, got folds={self.folds} "
+                             "(or use `selection: auto`, which caps the folds at that count).")
 
     def fold_indices(self, labels: np.ndarray, *, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """``(train, held_out)`` positions of each fold: stratified, shuffled with ``seed``."""

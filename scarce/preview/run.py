@@ -155,8 +155,7 @@ def preview_config(config: ExperimentConfig, *, size: int | None = None, seed: i
         check_remedy(remedy, modality=bundle.modality)
         check_row(row, modality=bundle.modality)
         built.append((row, remedy))
-    selection, _ = plan.selection
-    part = plan.pool if selection == "cross_validation" else plan.train
+    part = plan.pool if plan.strategy.refits_on_pool else plan.train
     base = plan.base_setup(part)
     shown = pick_examples(part.labels, examples or get_modality(bundle.modality).display.handful)
     out = []
@@ -171,8 +170,7 @@ def preview_config(config: ExperimentConfig, *, size: int | None = None, seed: i
         except Exception as err:  # never fails the command: the page says what went wrong
             blocks, notes, why = [], {}, [f"Remedy '{row.label}' cannot be previewed: {_error(err)}"]
         out.append(RowPreview(row.label, remedy_label(row.remedy), learner, tuple(blocks), notes, tuple(why)))
-    where = "the whole subset (cross-validation retrains on it)" if selection == "cross_validation" else \
-        "the training split of the subset (hold-out)"
-    part_text = (f"{len(part)} training examples of {bundle.num_classes} classes: {where}, cut for size {size} and "
+    part_text = (f"{len(part)} training examples of {bundle.num_classes} classes: {plan.strategy.trains_on}, cut for "
+                 f"size {size} and "
                  f"seed {seed} as the ablation cuts it")
     return Preview(config.name, config.dataset.name, size, seed, part_text, tuple(out))
