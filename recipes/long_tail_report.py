@@ -27,7 +27,7 @@ def report(out: str | Path, *, rarest: int = 3) -> str:
 
     res = Results.from_dir(out)
     ref = res.reference
-    by_remedy = {m: [r for r in res.records if r["remedy"] == m] for m in res.remedies}
+    by_remedy = {m: [r for r in res.records if r["remedy"] == m] for m in res.labels}
     recalls = np.array([r["metrics"]["per_class_recall"] for r in res.records[:1]], dtype=float)
     c = recalls.shape[1]
     counts = long_tailed_counts(c, n_max=res.sizes[0], imbalance_ratio=res.config.subset.imbalance_ratio)

@@ -42,7 +42,7 @@ def learning_figure(results, *, metric: str, dashed: set[str]):
 
     fig = Figure(figsize=(6.5, 4.2))
     ax = fig.subplots()
-    summary, names = results.summary(metric), results.remedies
+    summary, names = results.summary(metric), results.labels
     for i, remedy in enumerate(names):
         pts = [r for r in summary if r["remedy"] == remedy]
         x = [r["size"] * (1 + 0.02 * (i - len(names) / 2)) for r in pts]
@@ -70,7 +70,7 @@ def gain_figure(results, *, metric: str):
     from matplotlib.figure import Figure
 
     rows = [r for r in results.summary(metric) if "gain" in r]
-    names = [n for n in results.remedies if any(r["remedy"] == n for r in rows)]
+    names = [n for n in results.labels if any(r["remedy"] == n for r in rows)]
     sizes = results.sizes
     fig = Figure(figsize=(6.5, max(2.2, 0.32 * len(names) * len(sizes) + 1.2)))
     ax = fig.subplots()

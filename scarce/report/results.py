@@ -86,8 +86,9 @@ class Results:
         return cls(records, config, failed_cells(logged))
 
     @property
-    def remedies(self) -> list[str]:
-        """Row labels: the config's rows in order (remedies, then references), then any others."""
+    def labels(self) -> list[str]:
+        """The row labels (``Row.label``; a record's ``remedy``): the config's rows in order (remedies,
+        then references), then any others the log holds."""
         order = [r.label for r in self.config.rows()] if self.config else []
         present = {r["remedy"] for r in self.records}
         return [r for r in order if r in present] + sorted(present - set(order))
@@ -96,7 +97,7 @@ class Results:
     def reference(self) -> str:
         """The row gains are measured against: the config's ``reference``, else its first row."""
         ref = self.config.reference_label() if self.config else None
-        return ref if ref in self.remedies or not self.remedies else self.remedies[0]
+        return ref if ref in self.labels or not self.labels else self.labels[0]
 
     @property
     def sizes(self) -> list[int]:
@@ -129,7 +130,7 @@ class Results:
         counts, c = rs.test_counts(self.records), rs.num_classes(self.records)
         majority = majority_score(counts, metric) if counts else math.nan
         rows = []
-        for remedy in self.remedies:
+        for remedy in self.labels:
             for size in self.sizes:
                 recs = self._records(remedy, size)
                 if not recs:
@@ -164,7 +165,7 @@ class Results:
         ``rows``: the headline :meth:`summary`, when the caller has it already."""
         ref = self.reference
         out = []
-        for remedy in [ref] + [r for r in self.remedies if r != ref]:
+        for remedy in [ref] + [r for r in self.labels if r != ref]:
             for size in self.sizes:
                 reasons = rs.undertraining(self._records(remedy, size))
                 if reasons:
