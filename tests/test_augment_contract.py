@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from scarce.augment.registry import KINDS, MODALITIES, augment_info, create_augment, list_augments
+from scarce.augment.registry import KINDS, augment_info, create_augment, list_augments
+from scarce.data.datasets import MODALITIES
 from scarce.augment.wordnet import DictSynonyms
 
 NUM_CLASSES = 4

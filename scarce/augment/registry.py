@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scarce._checks import check_choice
-from scarce.data.datasets import MODALITIES
+from scarce.modalities import modality_names
 from scarce.registry import Registry
 
 KINDS = ("sample", "batch")
@@ -53,7 +53,7 @@ class AugmentRegistry(Registry):
     def register(self, name: str, factory: Callable[..., Any] | str | None = None, *, modality: str, kind: str,
                  help: str = ""):
         """Register ``factory`` under ``name`` for ``modality`` and ``kind`` (see the module docstring)."""
-        check_choice("modality", modality, MODALITIES)
+        check_choice("modality", modality, modality_names())
         check_choice("kind", kind, KINDS)
 
         def add(obj):
@@ -72,7 +72,7 @@ class AugmentRegistry(Registry):
     def names(self, modality: str | None = None, kind: str | None = None) -> list[str]:
         """Registered names, sorted; only those of ``modality`` / ``kind`` when given."""
         if modality is not None:
-            check_choice("modality", modality, MODALITIES)
+            check_choice("modality", modality, modality_names())
         if kind is not None:
             check_choice("kind", kind, KINDS)
         return sorted(n for n, i in self._info.items()

@@ -16,9 +16,9 @@ def names(what: str) -> list[str]:
     """The lines ``scarce list WHAT`` prints."""
     if what == "augments":
         from scarce.augment.registry import augment_info, list_augments
-        from scarce.data.datasets import MODALITIES
+        from scarce.modalities import modality_names
 
-        infos = sorted((augment_info(n) for n in list_augments()), key=lambda i: (MODALITIES.index(i.modality),
+        infos = sorted((augment_info(n) for n in list_augments()), key=lambda i: (modality_names().index(i.modality),
                                                                                    i.kind != "sample", i.name))
         return [f"{'name':16s} {'modality':8s} {'kind':6s} help"] + [
             f"{i.name:16s} {i.modality:8s} {i.kind:6s} {i.help}" for i in infos]

@@ -53,7 +53,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from scarce.data.datasets import MODALITIES
+from scarce.modalities import modality_names
 
 FIELDS = ("train", "transform", "batch_transform", "sampler_fn", "loss_fn", "collate", "model_fn",
           "param_groups_fn")
@@ -103,8 +103,8 @@ class Changes:
             if isinstance(self.modalities, str):
                 raise ValueError(f"`modalities` must be a set of modalities or None, got {self.modalities!r}.")
             mods = frozenset(self.modalities)
-            if not mods or mods - set(MODALITIES):
-                raise ValueError(f"`modalities` must be a non-empty subset of {sorted(MODALITIES)} or None, "
+            if not mods or mods - set(modality_names()):  # read live: a plug-in may register a modality
+                raise ValueError(f"`modalities` must be a non-empty subset of {sorted(modality_names())} or None, "
                                  f"got {sorted(mods)}.")
             object.__setattr__(self, "modalities", mods)
 
