@@ -176,7 +176,11 @@ def run_grid(letter: str, args, device) -> dict:
 
     from scarce.experiment import Experiment
 
-    from scarce.report.ablation import run_and_report
+    try:
+        from scarce.report.ablation import run_and_report
+    except ImportError:  # a revision before the engine's split (12/2026): its runner wrote the report itself
+        def run_and_report(exp):
+            return exp.run()
 
     root = args.data_root or os.environ.get("SCARCE_DATA")
     if letter != "a" and not (root and Path(root).is_dir()):
@@ -187,8 +191,12 @@ def run_grid(letter: str, args, device) -> dict:
         config = grid_config(letter, args)
         start = time.perf_counter()
         try:
-            exp = Experiment(config.with_run(jobs=args.jobs), out_dir=Path(tmp) / "out", data_root=args.data_root,
-                             progress=False)
+            if hasattr(config, "with_run"):
+                exp = Experiment(config.with_run(jobs=args.jobs), out_dir=Path(tmp) / "out", data_root=args.data_root,
+                                 progress=False)
+            else:  # a revision before with_run: the runner took `jobs`
+                exp = Experiment(config, out_dir=Path(tmp) / "out", data_root=args.data_root, jobs=args.jobs,
+                                 progress=False)
         except FileNotFoundError as err:
             return {"skipped": f"grid {letter}: {err}"}
         load = time.perf_counter() - start
