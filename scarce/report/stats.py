@@ -159,6 +159,21 @@ def undertraining(records: Sequence[dict]) -> list[str]:
     return reasons
 
 
+def row_flags(records: Sequence[dict]) -> list[str]:
+    """Every reason the records of one (row, size) cannot carry a verdict, each a short phrase with its
+    fix: under-training (:func:`undertraining`) and a choice at an edge of the grid. Empty when none.
+
+    The verdict rule (``scarce.report.verdict``) reads these for the row and for its reference: a
+    comparison with any flag on either side is ``not shown``.
+    """
+    reasons = list(undertraining(records))
+    edges = edge_names(records)
+    if edges:
+        n = sum(1 for r in records if r.get("hparams_at_edge"))
+        reasons.append(f"{', '.join(edges)} chosen at an end of the grid in {n}/{len(records)} seeds (widen the grid)")
+    return reasons
+
+
 def _size_key(size) -> tuple:
     return (not isinstance(size, (int, float)), size if isinstance(size, (int, float)) else str(size))
 
