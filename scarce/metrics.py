@@ -2,7 +2,9 @@
 
 Metrics are computed from a confusion matrix (numpy only). Intervals are Student-t intervals:
 over seeds for a mean, and over *paired* seed differences for a remedy's gain over the baseline
-(each seed uses the same subset for every remedy, so pairing removes the subset's noise).
+(each seed uses the same subset for every remedy, so pairing removes the subset's noise). The paired
+test is the exact sign-flip test up to 12 seeds (with its floor, :func:`min_attainable_p`) and the
+t-test beyond.
 """
 
 from __future__ import annotations
@@ -129,13 +131,55 @@ def _paired_differences(treated: Sequence[float], control: Sequence[float]) -> n
     return a - b
 
 
-def paired_pvalue(treated: Sequence[float], control: Sequence[float]) -> float:
-    """Two-sided p-value of the paired difference ``treated - control`` being 0.
+EXACT_MAX_PAIRS = 12
+"""Up to this many pairs :func:`paired_pvalue` is the exact sign-flip test (2**12 = 4096 assignments);
+beyond it, the paired t-test."""
 
-    A paired t-test over the pairs (seeds). When every difference is the same the t-test is
-    undefined (zero variance); then the exact two-sided sign test is used: ``2 * 0.5**n``, capped at 1,
-    and ``1`` when every difference is 0. So identical differences over fewer than 6 pairs are never
-    significant at 0.05, however narrow their (zero-width) interval.
+PAIRED_TEST = ("exact two-sided sign-flip (paired permutation) test of the mean paired difference for "
+               f"≤ {EXACT_MAX_PAIRS} seeds, paired t-test (normality assumed) beyond")
+"""The paired test in one line, for captions."""
+
+
+def min_attainable_p(n: int) -> float:
+    """The smallest p-value :func:`paired_pvalue` can give over ``n`` pairs: ``2 / 2**n`` for the
+    exact sign-flip test (``n <= EXACT_MAX_PAIRS``; 1 for one pair), 0 for the t-test beyond.
+
+    Raises:
+        ValueError: ``n`` is not an integer >= 1.
+
+    Example:
+        >>> min_attainable_p(3), min_attainable_p(5), min_attainable_p(20)
+        (0.25, 0.0625, 0.0)
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"`n` must be an integer >= 1 (the number of pairs), got {n!r}.")
+    return 2.0 / 2 ** int(n) if n <= EXACT_MAX_PAIRS else 0.0
+
+
+def _sign_flip_pvalue(d: np.ndarray) -> float:
+    """Share of the 2**n sign assignments of ``d`` whose |mean| reaches the observed |mean| (ties
+    within ``TIE_TOLERANCE`` count as reaching it)."""
+    n = d.size
+    signs = 1.0 - 2.0 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)
+    means = np.abs(signs @ d) / n
+    return float(np.mean(means >= abs(d.mean()) - TIE_TOLERANCE))
+
+
+def paired_pvalue(treated: Sequence[float], control: Sequence[float]) -> float:
+    """Two-sided p-value of the mean paired difference ``treated - control`` being 0.
+
+    Up to ``EXACT_MAX_PAIRS`` pairs (seeds): the exact sign-flip (paired permutation) test. Under the
+    null each difference is as likely positive as negative, so p is the share of the ``2**n`` sign
+    assignments whose |mean| is at least the observed |mean| (within ``TIE_TOLERANCE``). It assumes
+    no normality, is continuous in the data (three identical +0.01 differences give 0.25, and so does
+    a nudge of one of them) and never goes below its floor :func:`min_attainable_p` = ``2 / 2**n``: 3
+    seeds can never give p < 0.25, 5 seeds never < 0.0625.
+
+    Beyond ``EXACT_MAX_PAIRS`` pairs: the paired t-test, which assumes the mean difference is close to
+    normal (floor 0). When every difference is the same non-zero value the t statistic is infinite and
+    p is its limit, 0.0 (so p stays continuous as the differences come together).
+
+    Every difference 0 (within ``TIE_TOLERANCE``) gives p = 1 at any n.
 
     Args:
         treated: the remedy's metric per seed.
@@ -148,14 +192,20 @@ def paired_pvalue(treated: Sequence[float], control: Sequence[float]) -> float:
         ValueError: if the sequences are empty or do not match one to one.
 
     Example:
-        >>> paired_pvalue([0.91, 0.93], [0.90, 0.92])  # two identical differences: sign test
+        >>> paired_pvalue([0.91, 0.93], [0.90, 0.92])  # two pairs: floor 2 / 2**2
         0.5
+        >>> paired_pvalue([0.6, 0.7, 0.8, 0.9, 0.65], [0.5, 0.6, 0.75, 0.8, 0.6])  # all 5 positive: 2 / 2**5
+        0.0625
     """
+    d = _paired_differences(treated, control)
+    if np.all(np.abs(d) <= TIE_TOLERANCE):
+        return 1.0
+    if d.size <= EXACT_MAX_PAIRS:
+        return _sign_flip_pvalue(d)
+    if np.ptp(d) <= TIE_TOLERANCE:
+        return 0.0
     from scipy import stats
 
-    d = _paired_differences(treated, control)
-    if np.ptp(d) <= TIE_TOLERANCE:
-        return 1.0 if abs(d[0]) <= TIE_TOLERANCE else min(1.0, 2 * 0.5 ** d.size)
     return float(stats.ttest_1samp(d, 0.0).pvalue)
 
 

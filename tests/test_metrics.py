@@ -1,14 +1,20 @@
+import itertools
+
 import numpy as np
 import pytest
 from scipy import stats
 
 from scarce.metrics import (
+    EXACT_MAX_PAIRS,
+    PAIRED_TEST,
+    TIE_TOLERANCE,
     auto_metric,
     classification_metrics,
     holm,
     imbalance_ratio,
     majority_score,
     mean_ci,
+    min_attainable_p,
     paired_diff_ci,
     paired_pvalue,
     paired_wins,
@@ -70,19 +76,75 @@ def test_holm_on_a_known_vector():
     assert holm([]).size == 0
 
 
-def test_paired_pvalue_is_the_paired_t_test():
+def brute_sign_flip(d):
+    """The sign-flip p-value by an explicit loop over the 2**n assignments (the reference)."""
+    d = np.asarray(d, float)
+    obs = abs(d.mean())
+    hits = sum(abs(np.mean(np.array(signs) * d)) >= obs - TIE_TOLERANCE
+               for signs in itertools.product((1, -1), repeat=d.size))
+    return hits / 2 ** d.size
+
+
+def test_paired_pvalue_is_the_exact_sign_flip_test_up_to_12_pairs():
     a, b = [0.81, 0.85, 0.80, 0.90, 0.84], [0.80, 0.82, 0.81, 0.86, 0.80]
-    assert paired_pvalue(a, b) == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    d = np.subtract(a, b)  # +.01 +.03 -.01 +.04 +.04: sum .11; reached by it, by flipping
+    # the -.01 (.13), by swapping the signs of the two .01s (.11, a tie), and by the three negations: 6 of 32
+    assert paired_pvalue(a, b) == pytest.approx(brute_sign_flip(d)) == pytest.approx(6 / 32)
+    assert paired_pvalue(a, b) != pytest.approx(stats.ttest_rel(a, b).pvalue)  # no longer the t-test
+    rng = np.random.default_rng(0)
+    for n in (2, 4, 7, 9):
+        t, c = rng.normal(0.8, 0.05, n), rng.normal(0.78, 0.05, n)
+        assert paired_pvalue(t, c) == pytest.approx(brute_sign_flip(t - c))
 
 
-def test_zero_variance_differences_use_the_sign_test_and_are_not_significant_with_few_seeds():
-    assert paired_pvalue([0.91, 0.93], [0.90, 0.92]) == pytest.approx(0.5)  # float rounding ignored
-    assert paired_pvalue([0.91, 0.93, 0.95], [0.90, 0.92, 0.94]) == pytest.approx(0.25)
+def test_known_exact_values():
+    assert paired_pvalue([0.6, 0.7, 0.8, 0.9, 0.65], [0.5, 0.6, 0.75, 0.8, 0.6]) == pytest.approx(1 / 16)
     assert paired_pvalue([0.6] * 5, [0.5] * 5) == pytest.approx(0.0625)  # 5 seeds: still > 0.05
     assert paired_pvalue([0.6] * 6, [0.5] * 6) == pytest.approx(0.03125)
+    assert paired_pvalue([0.91, 0.93], [0.90, 0.92]) == pytest.approx(0.5)  # float rounding ignored
     assert paired_pvalue([0.7, 0.8, 0.9], [0.7, 0.8, 0.9]) == 1.0  # exactly 0 everywhere
-    assert paired_pvalue([0.7], [0.6]) == 1.0  # one pair: min(1, 2 * 0.5)
+    assert paired_pvalue([0.7], [0.6]) == 1.0  # one pair: 2 / 2**1
+    assert paired_pvalue([0.5, 0.7], [0.4, 0.8]) == 1.0  # +0.1 and -0.1: every assignment reaches |0|
     assert paired_diff_ci([0.91, 0.93, 0.95], [0.90, 0.92, 0.94]).half_width == pytest.approx(0, abs=1e-12)
+
+
+def test_paired_pvalue_is_continuous_at_ties():
+    base = [0.90, 0.92, 0.94]
+    same = paired_pvalue([0.91, 0.93, 0.95], base)
+    nudged = paired_pvalue([0.91, 0.93, 0.95 + 1e-7], base)
+    assert same == pytest.approx(0.25) and nudged == pytest.approx(0.25)
+    for n in (5, 12):  # identical differences and a nudge of one of them give the same p
+        ones = [0.01] * n
+        assert paired_pvalue(ones, [0.0] * n) == pytest.approx(paired_pvalue([0.01 + 1e-7] + ones[1:], [0.0] * n))
+    # beyond 12 pairs: the t-test, and identical differences take its limit 0 (a nudge is next to it)
+    assert paired_pvalue([0.01] * 13, [0.0] * 13) == 0.0
+    assert paired_pvalue([0.01 + 1e-7] + [0.01] * 12, [0.0] * 13) < 1e-12
+
+
+@pytest.mark.parametrize("n", range(1, 13))
+def test_paired_pvalue_never_goes_below_its_floor(n):
+    rng = np.random.default_rng(n)
+    floor = min_attainable_p(n)
+    assert floor == (1.0 if n == 1 else 2 / 2 ** n)
+    ps = [paired_pvalue(rng.normal(0.02 * k, 0.01, n), np.zeros(n)) for k in range(60)]
+    assert min(ps) >= floor - 1e-15
+    assert min(ps) == pytest.approx(floor)  # the floor is attained (large, one-signed differences)
+    assert max(ps) <= 1.0
+
+
+def test_beyond_12_pairs_the_paired_t_test():
+    rng = np.random.default_rng(3)
+    for n in (13, 20, 40):
+        a, b = rng.normal(0.8, 0.05, n), rng.normal(0.79, 0.05, n)
+        assert paired_pvalue(a, b) == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    assert min_attainable_p(13) == 0.0 and EXACT_MAX_PAIRS == 12
+    assert "sign-flip" in PAIRED_TEST and "t-test" in PAIRED_TEST
+
+
+def test_min_attainable_p_rejects_bad_input():
+    for bad in (0, -1, 2.5, True, "3"):
+        with pytest.raises(ValueError, match="`n` must be an integer >= 1"):
+            min_attainable_p(bad)
 
 
 def test_paired_pvalue_rejects_bad_input():

@@ -65,10 +65,10 @@ def test_zero_variance_gain_over_three_seeds_is_not_significant():
 
 
 def test_holm_marks_over_the_table_family():
-    base = [0.70, 0.80, 0.75, 0.90, 0.65]
-    strong = [b + d for b, d in zip(base, [0.10, 0.11, 0.12, 0.10, 0.11])]
-    weak = [b + d for b, d in zip(base, [0.01, 0.03, 0.00, 0.02, 0.04])]  # raw p ~ 0.047
-    null = [b + d for b, d in zip(base, [0.01, -0.01, 0.02, -0.02, 0.0])]
+    base = [0.70, 0.80, 0.75, 0.90, 0.65, 0.72, 0.78, 0.81]  # 8 seeds: sign-flip floor 2/256
+    strong = [b + d for b, d in zip(base, [0.10, 0.11, 0.12, 0.10, 0.11, 0.10, 0.12, 0.11])]
+    weak = [b + d for b, d in zip(base, [0.01, 0.03, 0.005, 0.02, 0.04, 0.015, -0.01, 0.025])]  # raw p 1/32
+    null = [b + d for b, d in zip(base, [0.01, -0.01, 0.02, -0.02, 0.0, 0.01, -0.01, 0.0])]
     res = results({"baseline": base, "strong": strong, "weak": weak, "null": null})
     rows = {r["remedy"]: r for r in res.summary() if "gain" in r}
     expected = holm([paired_pvalue(v, base) for v in (strong, weak, null)])
@@ -233,8 +233,9 @@ def test_tuning_caption_names_each_selection_with_its_sizes_once():
 def test_gain_forest_has_one_marker_per_row_and_size_filled_only_when_significant(tmp_path):
     from scarce.report.plots import gain_figure
 
-    res = results({"baseline": [0.50, 0.60, 0.55, 0.52, 0.58, 0.61], "big": [0.70, 0.81, 0.74, 0.73, 0.77, 0.82],
-                   "noise": [0.52, 0.58, 0.57, 0.50, 0.59, 0.60]}, sizes=(5, 10))
+    res = results({"baseline": [0.50, 0.60, 0.55, 0.52, 0.58, 0.61, 0.54, 0.57],  # 8 seeds: 4 comparisons can
+                   "big": [0.70, 0.81, 0.74, 0.73, 0.77, 0.82, 0.75, 0.78],  # reach Holm p <= 0.05
+                   "noise": [0.52, 0.58, 0.57, 0.50, 0.59, 0.60, 0.53, 0.57]}, sizes=(5, 10))
     fig = gain_figure(res, metric="accuracy")
     markers = [line for line in fig.axes[0].lines if line.get_marker() == "o"]
     assert len(markers) == 2 * 2  # two non-reference rows x two sizes; the reference has no gain
