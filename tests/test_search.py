@@ -137,7 +137,10 @@ def test_race_drops_the_clearly_worse_remedy_and_writes_its_answer(race):
     assert {r["label"] for r in evidence["standing"]} == {"baseline", "scramble", "light"}
     assert [r if isinstance(r, str) else r.get("label", r["name"]) for r in best.remedies] == [result.winner]
     assert best.sizes == [5] and best.train.lr == [3e-2]
-    assert "scramble" in (out / "search.md").read_text()
+    md = (out / "search.md").read_text()
+    assert "scramble" in md and "## Verdicts" in md  # the ablation's rule: the 16-step reference is flagged
+    verdict = next(line for line in md.splitlines() if line.startswith("- scramble at k=5: "))
+    assert verdict.startswith("- scramble at k=5: not shown, -") and "reference: validation was still improving" in verdict
     win = next(r for r in evidence["standing"] if r["label"] == result.winner)  # what one delivered model scores
     assert win["one_low"] < win["low"] <= win["mean"] <= win["high"] < win["one_high"]
     assert "95% prediction interval" in (out / "search.md").read_text()

@@ -123,6 +123,8 @@ class ExperimentConfig:
             otherwise): measured in docs/results/selection.md.
         folds: folds of cross-validation (2..the smallest class count of every size's subset).
         cv_max_k: the ``auto`` threshold.
+        equivalence_margin: a gain whose 90% interval lies inside ±this (metric units, in (0, 1)) over
+            enough seeds is a ``no effect`` verdict (``scarce.report.verdict``; docs/verdicts.md).
         run: where the cells run (:class:`RunSection`); ``scarce ablate --executor/--jobs/...``
             override it.
     """
@@ -143,6 +145,7 @@ class ExperimentConfig:
     selection: str = "auto"
     folds: int = 5
     cv_max_k: int = 10
+    equivalence_margin: float = 0.01
     run: RunSection = field(default_factory=RunSection)
 
     def rows(self) -> list[Row]:

@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from scarce._checks import check_choice, check_int
+from scarce._checks import check_choice, check_float, check_int
 from scarce._io import atomic_write_text
 from scarce.data.loaders import DATASETS
 from scarce.experiment.cells import Task
@@ -58,6 +58,8 @@ OUTPUTS = (LOG, "results.md", "results.csv", "metric_vs_size.png", "gain_vs_size
 GRID_KEYS = ("sizes", "seeds", "remedies", "references")
 RUN_KEYS = ("run",)
 """Config keys that say where cells run, not what they compute: a run may resume with others."""
+REPORT_KEYS = ("equivalence_margin",)
+"""Config keys that only change how the results are judged: a run may resume with others."""
 
 
 def extends(old: ExperimentConfig, new: ExperimentConfig) -> bool:
@@ -65,7 +67,8 @@ def extends(old: ExperimentConfig, new: ExperimentConfig) -> bool:
     every row label present in both has the same remedy and learner, so the finished cells of
     ``old`` stay valid."""
     def fixed(config: ExperimentConfig) -> ExperimentConfig:
-        return dataclasses.replace(config, run=RunSection(), **{k: [] for k in GRID_KEYS})
+        return dataclasses.replace(config, run=RunSection(), **{k: [] for k in GRID_KEYS},
+                                   **{k: getattr(ExperimentConfig, k) for k in REPORT_KEYS})
 
     if fixed(old) != fixed(new):
         return False
@@ -97,6 +100,8 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None,
     check_choice("selection", config.selection, selection_names())
     check_int("folds", config.folds, minimum=2)
     check_int("cv_max_k", config.cv_max_k, minimum=1)
+    check_float("equivalence_margin", config.equivalence_margin, low=0.0, high=1.0, low_inclusive=False,
+                high_inclusive=False)
     DATASETS.get(config.dataset.name)
     t = config.train
     if not t.lr or not t.weight_decay:

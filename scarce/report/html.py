@@ -1,7 +1,7 @@
 """``report.html``: one self-contained page per ablation, the same content as ``results.md``.
 
 The page holds the title, the command, the resolved config (in a ``<details>``), the headline metric
-and why it was chosen, the plots (PNG embedded as ``data:`` URIs, so the page opens from disk and sends
+and why it was chosen, the verdicts (``scarce.report.verdict``), the plots (PNG embedded as ``data:`` URIs, so the page opens from disk and sends
 as one file), the Warnings, every table of ``results.md`` as a real HTML ``<table>`` (click a header to
 sort), the Failed cells and, when the results folder holds them (``scarce preview RECIPE --out
 <this folder>``), the previews of what each remedy does to the data. It references no network resource and needs no JavaScript framework;
@@ -27,6 +27,7 @@ import yaml
 from scarce.experiment.config import ExperimentConfig
 from scarce.experiment.log import PREVIEW_SECTIONS
 from scarce.report import plots
+from scarce.report import verdict as vd
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
@@ -42,6 +43,7 @@ tbody tr:nth-child(even){background:#fafafa}
 table.failed td{white-space:normal;text-align:left}table.hparams td{text-align:left}
 .note{font-style:italic;color:#444;font-size:.9em}
 .warnings li{color:#8a4b00}
+.verdicts li.helps{color:#1a6b1a}.verdicts li.hurts{color:#a11}.verdicts li.not-shown{color:#666}
 figure{display:inline-block;margin:.5em 1em .5em 0}img{max-width:100%}
 table.preview td,table.preview th{text-align:left;white-space:normal;vertical-align:top}
 .previews figure{display:block}.unavailable{color:#8a4b00}audio{height:2em;vertical-align:middle}
@@ -101,6 +103,7 @@ def render_html(results, *, command: str | None = None, previews: str | None = N
         parts.append(f"<p>Produced by <code>{html.escape(command)}</code>.</p>")
     parts.append(_config(results.config))
     parts.append(f"<p>Headline metric: <strong>{html.escape(metric)}</strong> ({_inline(why)}).</p>")
+    parts.append(_verdicts(results.verdicts(summaries[metric]), margin=results.margin, metric=metric))
     parts.append(_figures(results) if results.records else "<p>No finished cells yet: nothing to plot.</p>")
     parts.append(f"<p>{_inline(results.units_note())}</p>")
     parts.append(_warnings(results.warnings(summaries[metric])))
@@ -139,6 +142,21 @@ def _figures(results) -> str:
         out.append(f"<figure><img src=\"data:image/png;base64,{data}\" alt=\"{html.escape(alt)}\">"
                    f"<figcaption class=\"note\">{html.escape(file)}</figcaption></figure>")
     return "<div class=\"plots\">" + "".join(out) + "</div>"
+
+
+def _verdicts(verdicts: list, *, margin: float, metric: str) -> str:
+    """The Verdicts section of ``results.md``: the rule, then one line per comparison."""
+    if not verdicts:
+        return ""
+    intro, lines = vd.section(verdicts, margin=margin, metric=metric)
+    items = "".join(f"<li class=\"{html.escape(v.outcome.replace(' ', '-'))}\">{_inline(line)}</li>"
+                    for v, line in zip(verdicts, lines))
+    return f"<section class=\"verdicts\"><h2>Verdicts</h2><p class=\"note\">{_emphasis(intro)}</p><ul>{items}</ul></section>"
+
+
+def _emphasis(text: str) -> str:
+    """:func:`_inline` with _emphasis_ as ``<em>``."""
+    return re.sub(r"(?<![\w])_([^_]+)_(?![\w])", r"<em>\1</em>", _inline(text))
 
 
 def _warnings(warnings: list[str]) -> str:

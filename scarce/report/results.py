@@ -21,17 +21,18 @@ from typing import Any
 from scarce._io import atomic_write_text
 from scarce.report import plots
 from scarce.report import stats as rs
+from scarce.report import verdict as vd
 from scarce.report.html import read_previews, render_html
 from scarce.experiment.config import ExperimentConfig, read_saved_config
 from scarce.experiment.log import CONFIG, LOG, cell_key, failed_cells, is_failed, read_records
 from scarce.metrics import METRICS, holm, majority_score, mean_ci, paired_diff_ci, paired_pvalue, paired_wins
 
-ALPHA = 0.05
-"""Family-wise error level of the Holm-adjusted ``*`` marks."""
+ALPHA = vd.ALPHA
+"""Family-wise error level of the Holm-adjusted ``*`` marks and of the verdicts."""
 CSV_COLUMNS = ["remedy", "size", "metric", "headline", "n_seeds", "mean", "ci_low", "ci_high", "chance", "majority",
                "not_above_majority", "gain", "gain_low", "gain_high", "ci_excludes_zero", "p", "p_holm",
                "significant_holm", "wins", "ties", "losses", "win_share", "prep_seconds", "train_seconds",
-               "seconds", "cost_ratio", "hparams", "edge_seeds", "undertrained"]
+               "seconds", "cost_ratio", "hparams", "edge_seeds", "undertrained", "verdict", "verdict_reason"]
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,22 @@ class Results:
         compared = [r for r in rows if "p" in r]
         for r, adjusted in zip(compared, holm([r["p"] for r in compared])):
             r.update(p_holm=float(adjusted), significant_holm=bool(adjusted <= ALPHA))
+        for r, v in zip(compared, self.verdicts(rows)):
+            r.update(verdict=v.outcome, verdict_reason=v.reason)
         return rows
+
+    def verdicts(self, rows: list[dict] | None = None) -> list[vd.Verdict]:
+        """The verdict (``scarce.report.verdict``) of every compared row of ``rows`` (default: the headline
+        :meth:`summary`), with the flags of the row's and the reference's records at its size."""
+        ref = self.reference
+        return vd.summary_verdicts(self.summary() if rows is None else rows, margin=self.margin, flags=lambda label, size:
+                                   vd.comparison_flags(rs.row_flags(self._records(label, size)),
+                                                       rs.row_flags(self._records(ref, size))))
+
+    @property
+    def margin(self) -> float:
+        """The equivalence margin of ``no effect`` verdicts: the config's ``equivalence_margin``."""
+        return self.config.equivalence_margin if self.config else vd.DEFAULT_MARGIN
 
     def warnings(self, rows: list[dict] | None = None) -> list[str]:
         """Rows that look under-trained (the reference first), and a reference not above the
@@ -255,10 +271,11 @@ class Results:
         lines = [f"# Results: {self.config.name if self.config else ''}", "", self.overview()]
         if command:
             lines += ["", f"Produced by `{command}`."]
-        lines += ["", f"Headline metric: **{metric}** ({why}).", "",
-                  "![learning curves](metric_vs_size.png) ![paired gains over the reference](gain_vs_size.png)", "",
-                  self.units_note()]
         summaries = self.summaries()
+        lines += ["", f"Headline metric: **{metric}** ({why})."]
+        lines += vd.markdown_section(self.verdicts(summaries[metric]), margin=self.margin, metric=metric)
+        lines += ["", "![learning curves](metric_vs_size.png) ![paired gains over the reference](gain_vs_size.png)", "",
+                  self.units_note()]
         warnings = self.warnings(summaries[metric])
         if warnings:
             lines += ["", "## Warnings", ""] + [f"- {w}" for w in warnings]
@@ -289,8 +306,8 @@ class Results:
         if not gains:
             return []
         ref = self.reference
-        note = (f"_Gain in points [raw 95% t-interval]; p: paired t-test (exact sign test when every paired "
-                f"difference is the same); Holm p: adjusted over the {len(gains)} comparisons of this table, "
+        floor = vd.floor_note([r["wins"] + r["ties"] + r["losses"] for r in gains], len(gains), alpha=ALPHA)
+        note = (f"_Gain in points [raw 95% t-interval]; {floor}. Holm p: adjusted over the {len(gains)} comparisons of this table, "
                 f"`*` when ≤ {ALPHA}. Win share: seeds where the remedy beat `{ref}`, ties counted half (wins-ties-"
                 f"losses). Cost: mean seconds per cell preparing the remedy and training (incl. the tuning grid); "
                 f"× ref: (preparation + training) over `{ref}`'s training time at the same size._")

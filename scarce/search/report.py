@@ -16,7 +16,9 @@ import yaml
 
 from scarce._io import atomic_write_text
 from scarce.experiment.config import ExperimentConfig
+from scarce.report import verdict as vd
 from scarce.report.plots import save_figure
+from scarce.report.stats import row_flags
 from scarce.metrics import holm, mean_ci, paired_diff_ci, paired_pvalue, prediction_interval
 
 
@@ -37,10 +39,12 @@ def row_summary(vals: dict[int, float], ref: dict[int, float] | None) -> dict:
     return row
 
 
-def standings(result) -> list[dict]:
+def standings(result, *, margin: float = vd.DEFAULT_MARGIN) -> list[dict]:
     """One row per candidate (and the reference), best first: mean with its interval over the seeds it
     ran, the paired gain over the reference on those seeds with its interval and Holm-adjusted p
-    (over the rows), seeds, mean seconds per cell, and its status."""
+    (over the rows), its verdict (``verdict``, ``verdict_reason``, ``verdict_line``: the ablation's
+    rule, :mod:`scarce.report.verdict`, with equivalence ``margin``), seeds, mean seconds per cell,
+    and its status."""
     ref = result.values(result.reference.label)
     dropped = {d["label"]: (rnd.index, d) for rnd in result.rounds for d in rnd.dropped}
     rows = []
@@ -62,6 +66,13 @@ def standings(result) -> list[dict]:
     compared = [r for r in rows if "p" in r]
     for r, q in zip(compared, holm([r["p"] for r in compared])):
         r["p_holm"] = float(q)
+    ref_flags = row_flags([r for r in result.records if r["remedy"] == result.reference.label])
+    for r in compared:
+        flags = vd.comparison_flags(row_flags([x for x in result.records if x["remedy"] == r["label"]]), ref_flags)
+        v = vd.decide(vd.Comparison(label=r["label"], size=result.size, gain=r["gain"], low=r["gain_low"],
+                                    high=r["gain_high"], n=r["seeds"], p_holm=r["p_holm"], flags=flags, margin=margin,
+                                    comparisons=len(compared)))
+        r.update(verdict=v.outcome, verdict_reason=v.reason, verdict_line=v.line())
     return sorted(rows, key=lambda r: (r["status"] != "winner", -r.get("seeds", 0), -r.get("mean", -1.0)))
 
 
@@ -143,6 +154,7 @@ def to_markdown(result, rows: list[dict]) -> str:
             r["gain_low"]) else (f"{r['gain']:+.3f}" if "gain" in r else "")
         lines.append(f"| {r['label']} | {r['seeds']} | {mean} | {gain} | {_fmt(r.get('p_holm'))} | "
                      f"{_fmt(r.get('seconds'), 1)} | {r['status']} |")
+    lines += _verdict_section(result, rows)
     lines += ["", "## Rounds", "", "| round | seed | raced | leader | dropped |", "|---|---|---|---|---|"]
     for rnd in result.rounds:
         dropped = "; ".join(f"{d['label']} (Holm p {d['p_holm']:.3f})" for d in rnd.dropped) or "none"
@@ -156,6 +168,20 @@ def to_markdown(result, rows: list[dict]) -> str:
     lines += ["", f"Cells run: {len(result.records)}. Recipe of the winner: `best.yaml` "
                   "(`scarce train best.yaml --out model/`).", ""]
     return "\n".join(lines)
+
+
+def _verdict_section(result, rows: list[dict]) -> list[str]:
+    """``## Verdicts``: the ablation's rule on each remedy the race compared, with the seeds it ran."""
+    compared = [r for r in rows if "verdict_line" in r]
+    if not compared:
+        return []
+    total = len(result.rounds)
+    lines = ["", "## Verdicts", "", f"{vd.RULE} Computed on the seeds each row ran; the race chose which rows go on "
+             "running on these same seeds, so a survivor's gain is optimistic. Gains in points [95% t-interval].", ""]
+    for r in compared:
+        subset = f" (on {r['seeds']} of the race's {total} seeds: {r['status']})" if r["seeds"] < total else ""
+        lines.append(f"- {r['verdict_line']}{subset}")
+    return lines
 
 
 def race_figure(result):
@@ -189,7 +215,7 @@ def race_figure(result):
 def write_outputs(result, config: ExperimentConfig) -> None:
     """Write ``search.md``, ``search.json``, ``race.png`` and ``best.yaml`` into the search folder."""
     out = Path(result.out_dir)
-    rows = standings(result)
+    rows = standings(result, margin=config.equivalence_margin)
     atomic_write_text(out / "search.md", to_markdown(result, rows))
     history = [{"round": r.index, "seed": r.seed, "raced": r.raced, "leader": r.leader, "dropped": r.dropped}
                for r in result.rounds]
