@@ -43,7 +43,7 @@ def test_no_effect_inside_the_margin_and_not_shown_with_a_smaller_margin():
     assert ", inside ±1.0 (TOST p " in v.line()
     tight = Comparison(**{**v.comparison.__dict__, "margin": 0.0005})  # the same data, a margin of 0.05 points
     t = decide(tight)
-    assert t.outcome == "not shown" and "nor inside ±0.05 (90% interval [" in t.reason and t.comparison.tost_p > 0.05
+    assert t.outcome == "not shown" and "spans 0 and passes ±0.05" in t.reason and t.comparison.tost_p > 0.05
 
 
 def test_the_90_interval_is_derived_from_the_95_one():
@@ -76,12 +76,12 @@ def test_not_shown_with_too_few_seeds_for_a_null():
     low, high = v.comparison.interval90
     assert -0.01 < low <= high < 0.01  # inside the margin: only the seed count stops it
     assert v.outcome == "not shown" and "3 seeds are too few for a null (no effect needs ≥ 5)" in v.reason
-    assert "3 seeds cannot reach p ≤ 0.05 by a sign-flip test over 1 comparison (floor 0.25" in v.reason
+    assert v.reason.startswith("inside ±1.0 but")  # only what would decide it: more seeds for a null
 
 
 def test_not_shown_when_the_interval_is_too_wide():
     v, _ = verdict_of({"baseline": BASE, "remedy": shifted([0.05, -0.04, 0.06, -0.03, 0.02, -0.05, 0.04, -0.02])})
-    assert v.outcome == "not shown" and v.reason.startswith("interval too wide to tell: neither significant")
+    assert v.outcome == "not shown" and v.reason.startswith("interval too wide to tell: 90% interval [-2.6, +3.3] spans 0 and passes ±1.0")
     assert "cannot reach" not in v.reason  # 8 seeds can reach 0.05 over one comparison
 
 
@@ -167,3 +167,10 @@ def test_search_md_says_when_a_row_ran_a_subset_of_the_race_seeds():
     lines = _verdict_section(result, rows)
     assert "- a at k=5: not shown, -9.0 (on 3 of the race's 6 seeds: dropped after round 3)" in lines
     assert "- b at k=5: helps, +2.0" in lines and lines[1] == "## Verdicts"
+
+
+def test_an_interval_clear_of_zero_over_three_seeds_names_the_floor_not_the_null():
+    c = Comparison(label="probe", size=10, gain=0.219, low=0.176, high=0.261, n=3, p_holm=0.25)
+    v = decide(c)
+    assert v.outcome == "not shown" and v.reason.startswith("90% interval [+19.0, +24.8] excludes 0, but 3 seeds cannot")
+    assert "too few for a null" not in v.reason

@@ -11,6 +11,7 @@
     scarce predict MODEL_DIR INPUTS... [--out preds.csv] [--top K]
     scarce synth train CONFIG | scarce synth sample CHECKPOINT --n N [--class C] --out DIR
     scarce search RECIPE --budget 2h|300cells [--size K] [--combine pairs|none] [--out DIR]
+    scarce claims CLAIMS.yaml --out PAGE [--check]
 
 Exit codes: 0 done; 1 ``ablate`` finished but some cells failed (their code raised: the results of
 the others are written, ``results.md`` lists the failed cells and a rerun retries them); 2 an error
@@ -31,11 +32,11 @@ import sys
 import warnings
 from collections.abc import Callable
 
-from scarce.cli import ablate, advise, listing, predict, preview, rebalance, report, search, synth, train
+from scarce.cli import ablate, advise, claims, listing, predict, preview, rebalance, report, search, synth, train
 from scarce.cli.ablate import FAILED_CELLS
 
 USER_ERROR, INTERNAL_ERROR, INTERRUPTED = 2, 3, 130
-COMMANDS = (ablate, report, preview, rebalance, advise, train, predict, listing, synth, search)
+COMMANDS = (ablate, report, preview, rebalance, advise, train, predict, listing, synth, search, claims)
 """The command modules, in the order of ``scarce --help``."""
 
 __all__ = ["COMMANDS", "FAILED_CELLS", "INTERNAL_ERROR", "INTERRUPTED", "USER_ERROR", "error_table",

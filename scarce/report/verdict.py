@@ -162,16 +162,27 @@ def decide(c: Comparison, *, alpha: float = ALPHA, min_seeds: int = MIN_SEEDS_FO
     if inside and c.n >= min_seeds:
         return Verdict(c, "no effect", f"90% interval [{100 * low:+.1f}, {100 * high:+.1f}] inside "
                                        f"±{_points(c.margin)} (TOST p {_p(c.tost_p)} ≤ {alpha})")
-    reasons = []
-    if c.n < min_seeds:
-        reasons.append(f"{c.n} seed{'s' * (c.n != 1)} {'are' if c.n != 1 else 'is'} too few for a null "
-                       f"(no effect needs ≥ {min_seeds})")
-    if not inside:
-        where = "no interval" if math.isnan(low) else f"90% interval [{100 * low:+.1f}, {100 * high:+.1f}]"
-        wide = "interval too wide to tell: " if math.isnan(low) or low <= 0 <= high else ""
-        reasons.append(f"{wide}neither significant (Holm p {_p(c.p_holm)}) nor inside ±{_points(c.margin)} ({where})")
+    return Verdict(c, "not shown", _undecided(c, low, high, inside, alpha=alpha, min_seeds=min_seeds))
+
+
+def _undecided(c: Comparison, low: float, high: float, inside: bool, *, alpha: float, min_seeds: int) -> str:
+    """Why a comparison with no flag is neither significant nor a shown null: only what would decide it.
+
+    Inside the margin the missing piece is seeds for a null; an interval on one side of 0 lacks
+    significance (and, when the seed count can never reach ``alpha`` after Holm, that is the reason);
+    an interval across 0 and past the margin is too wide to tell.
+    """
+    if math.isnan(low):
+        return f"{c.n} seed: no interval"
+    if inside:
+        return f"inside ±{_points(c.margin)} but {c.n} seeds are too few for a null (no effect needs ≥ {min_seeds})"
     unreachable = floor_text(c.n, c.comparisons, alpha=alpha, only_unreachable=True)
-    return Verdict(c, "not shown", "; ".join(reasons + ([unreachable] if unreachable else [])))
+    if low > 0 or high < 0:
+        if unreachable:
+            return f"90% interval [{100 * low:+.1f}, {100 * high:+.1f}] excludes 0, but {unreachable}"
+        return f"not significant after Holm (p {_p(c.p_holm)})"
+    return (f"interval too wide to tell: 90% interval [{100 * low:+.1f}, {100 * high:+.1f}] spans 0 and passes "
+            f"±{_points(c.margin)}" + (f"; {unreachable}" if unreachable else ""))
 
 
 def floor_text(n: int, comparisons: int, *, alpha: float = ALPHA, only_unreachable: bool = False,
