@@ -108,8 +108,8 @@ class ExperimentConfig:
     """A whole ablation: dataset × sizes × seeds × remedies.
 
     Attributes:
-        metric: the headline metric of tables and plots (``auto``: balanced accuracy when the test
-            split is imbalanced, accuracy otherwise; resolved by ``Results``).
+        metric: the headline metric of tables and plots (``auto``: the rule of
+            :func:`scarce.metrics.auto_metric` on the test split; resolved by ``Results``).
         remedies: rows trained by the engine on ``model``, one per remedy spec.
         references: rows trained by a reference learner (``scarce.experiment.learners``), e.g.
             ``[logreg]`` or ``[{name: logreg, remedy: eda, C: [0.1, 1, 10]}]``.

@@ -23,13 +23,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 REASONS = {
-    "end": "an end of a wider grid (widen it)",
-    "narrow": "grid too narrow to tell (two values: every choice is an end; add values)",
-    "last_check": "the last validation check (may still be learning: raise `train.steps`)",
-    "first_check": "the first validation check (checks start too late or lr too high: lower "
-                   "`train.eval_every` or the lr grid)",
+    "end": ("an end of its grid", "widen the grid", "end of grid"),
+    "narrow": ("an end of a two-value grid, too narrow to tell", "add values to the grid", "too narrow to tell"),
+    "last_check": ("the last validation check", "may still be learning: raise `train.steps`", "last check"),
+    "first_check": ("the first validation check", "checks start too late or lr too high: lower `train.eval_every` "
+                    "or the lr grid", "first check"),
 }
-"""Reason code → the short phrase the report prints."""
+"""Reason code → (where the choice fell, the fix, a tag for a table cell): the phrases the report prints."""
 
 
 def grid_edges(hparams: Mapping[str, Any], axes: Mapping[str, Sequence[Any]]) -> dict[str, str]:
