@@ -25,10 +25,11 @@ class FitResult:
     Attributes:
         model: the kept model (eval mode).
         best_step: the step of the kept model.
-        val_score: ``(accuracy, -NLL)`` on the validation data at ``best_step`` (``None`` without).
+        val_score: ``(score, -NLL)`` on the validation data at ``best_step``, the score in the
+            config's ``select_by`` metric (``None`` without validation data).
         lr, weight_decay: the point trained with.
         history: one entry per check: ``step``, ``loss`` (mean training loss since the previous
-            check) and, with validation data, ``val_accuracy`` and ``val_nll``.
+            check) and, with validation data, ``val_score`` (in ``select_by``) and ``val_nll``.
         steps: optimisation steps actually run (``stop_at`` or patience may end a run early).
         train_accuracy: class-balanced accuracy (mean recall over the classes present) of the kept
             model on the clean training data (eval mode); the accuracy on a balanced subset.
@@ -57,23 +58,23 @@ class FitResult:
 
 
 def still_improving(checks: Sequence[dict], *, best_step: int, steps: int) -> bool | None:
-    """Whether validation accuracy was still rising at the end of a run.
+    """Whether the validation score was still rising at the end of a run.
 
     True when the best check (``best_step``) lies in the last quarter of ``steps`` and its
-    ``val_accuracy`` is higher than that of every check before it (a plateau whose NLL still
+    ``val_score`` is higher than that of every check before it (a plateau whose NLL still
     creeps down is not "rising"); ``None`` when ``checks`` hold fewer than two validation scores
     (one check at the last step, ``eval_every == steps``, shows no trend: it used to be flagged).
 
     Example:
-        >>> still_improving([{"step": 5, "val_accuracy": .5}, {"step": 10, "val_accuracy": .8}],
+        >>> still_improving([{"step": 5, "val_score": .5}, {"step": 10, "val_score": .8}],
         ...                 best_step=10, steps=10)
         True
     """
-    scored = [c for c in checks if c.get("val_accuracy") is not None]
+    scored = [c for c in checks if c.get("val_score") is not None]
     best = next((c for c in scored if c["step"] == best_step), None)
     if best is None or len(scored) < 2:
         return None
-    return best_step > 0.75 * steps and all(c["val_accuracy"] < best["val_accuracy"] for c in scored
+    return best_step > 0.75 * steps and all(c["val_score"] < best["val_score"] for c in scored
                                             if c["step"] < best_step)
 
 
@@ -96,8 +97,8 @@ class Track:
         entry = {"step": step, "loss": self.loss / self.n}
         self.loss, self.n = 0.0, 0
         if val is not None and len(val):
-            score = val_score(self.model, val, collate, device)
-            entry["val_accuracy"], entry["val_nll"] = score[0], -score[1]
+            score = val_score(self.model, val, collate, device, metric=self.config.select_by)
+            entry["val_score"], entry["val_nll"] = score[0], -score[1]
             if step < self.first:  # before the remedy's change (select_from): scored, never kept
                 entry["selectable"] = False
             elif self.best is None or score >= self.best:

@@ -121,8 +121,18 @@ def fit_score(model, data, collate, device) -> float:
     return classification_metrics(data.labels, logits.argmax(1), num_classes=data.num_classes)["balanced_accuracy"]
 
 
-def val_score(model, val, collate, device) -> tuple[float, float]:
-    """``(accuracy, -NLL)`` of ``model`` on ``val`` (higher is better in both)."""
+def val_score(model, val, collate, device, *, metric: str = "accuracy") -> tuple[float, float]:
+    """``(score in metric, -NLL)`` of ``model`` on ``val`` (higher is better in both): the validation
+    score model selection compares, ties broken by the NLL.
+
+    ``metric`` is one of ``scarce.metrics.METRICS``; balanced accuracy and macro-F1 average over the
+    classes present in ``val`` (:func:`scarce.metrics.classification_metrics`), so a validation part
+    missing a class is scored on the others.
+    """
     logits = torch.from_numpy(predict(model, val, collate=collate, device=device))
     y = torch.as_tensor(val.labels)
-    return float((logits.argmax(1) == y).float().mean()), -float(F.cross_entropy(logits, y))
+    nll = -float(F.cross_entropy(logits, y))
+    if metric == "accuracy":  # float32 as it always was: logged choices and ties stay bit for bit the same
+        return float((logits.argmax(1) == y).float().mean()), nll
+    pred = logits.argmax(1).numpy()
+    return classification_metrics(val.labels, pred, num_classes=logits.shape[1])[metric], nll

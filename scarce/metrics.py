@@ -289,7 +289,10 @@ def imbalance_ratio(counts: Sequence[int]) -> float:
 
 
 def auto_metric(counts: Sequence[int]) -> str:
-    """The metric ``metric: auto`` resolves to for a test split with these class counts.
+    """The metric ``metric: auto`` resolves to for a test split with these class counts: balanced
+    accuracy when its largest class has more than ``AUTO_IMBALANCE_RATIO`` times the examples of its
+    smallest present class, accuracy otherwise. The one statement of the rule: the report's headline
+    metric and the metric of model selection (``select_by: auto``) both apply it.
 
     Example:
         >>> auto_metric([50, 50, 48]), auto_metric([300, 100])

@@ -41,6 +41,7 @@ from scarce._torch import resolve_device
 from scarce.data.datasets import LabelledDataset
 from scarce.checkpoints import FitResult, Track
 from scarce.inference import image_collate, to_device
+from scarce.metrics import METRICS
 from scarce.steps import Draws, StepBatches, cosine_with_warmup
 from scarce.train_setup import TrainSetup
 
@@ -60,6 +61,8 @@ class TrainConfig:
         recompute_bn: recompute BatchNorm statistics on the clean training data.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         num_workers: DataLoader workers for the per-sample transform.
+        select_by: the metric of the validation score that keeps the best checkpoint
+            (``scarce.metrics.METRICS``; ties broken by the lower NLL).
     """
 
     steps: int = 300
@@ -73,6 +76,7 @@ class TrainConfig:
     recompute_bn: bool = True
     device: str = "auto"
     num_workers: int = 0
+    select_by: str = "accuracy"
 
     def __post_init__(self) -> None:
         check_int("steps", self.steps, minimum=1)
@@ -85,10 +89,11 @@ class TrainConfig:
         if self.patience is not None:
             check_int("patience", self.patience, minimum=1)
         check_int("num_workers", self.num_workers, minimum=0)
+        check_choice("select_by", self.select_by, METRICS)
 
 
 _SHARED = ("steps", "batch_size", "optimizer", "warmup", "eval_every", "patience", "recompute_bn", "device",
-           "num_workers")
+           "num_workers", "select_by")
 
 
 def _optimizer(models: Sequence[nn.Module], configs: Sequence[TrainConfig], param_groups_fn) -> torch.optim.Optimizer:

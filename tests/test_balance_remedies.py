@@ -145,8 +145,8 @@ def test_deferred_remedies_keep_a_checkpoint_their_change_shaped(monkeypatch):
     bundle = get_bundle(cfg, None)
     part, val = bundle.train.subset(np.arange(60)), bundle.train.subset(np.arange(60, 90))
     real, checks = checkpoints.val_score, iter(range(1000))
-    monkeypatch.setattr(checkpoints, "val_score", lambda model, data, collate, device: (
-        (1.0 - 0.01 * next(checks), 0.0) if data is val else real(model, data, collate, device)))  # falls: earliest wins
+    monkeypatch.setattr(checkpoints, "val_score", lambda model, data, collate, device, **kw: (
+        (1.0 - 0.01 * next(checks), 0.0) if data is val else real(model, data, collate, device, **kw)))  # falls: earliest wins
     kept = {}
     for spec in ("baseline", {"name": "drw", "start": 0.5}, {"name": "crt", "start": 0.7}):
         learner = create_learner(Row(str(spec), spec), plan=CellPlan.cut(cfg, bundle, size=5, seed=0))

@@ -87,3 +87,9 @@ def test_smoke_recipe_is_one_cell(tmp_path):
     expected = {remedy_label(s) for s in load_config(ROOT / "recipes/digits.yaml").remedies} | {"logreg"}
     assert sorted(r["remedy"] for r in rows) == sorted(expected)
     assert {(r["size"], r["seed"]) for r in rows} == {(5, 0)}
+    # a balanced test split: `select_by: auto` is accuracy, and the choices are those made before select_by
+    assert {r["tuning"]["select_by"] for r in rows} == {"accuracy"}
+    assert all(r["val_accuracy"] == r["val_score"] for r in rows)
+    assert {r["remedy"]: r["hparams"] for r in rows} == {
+        **{label: {"lr": 0.003, "step": 2, "weight_decay": 0.0001} for label in expected - {"logreg"}},
+        "logreg": {"C": 1.0}}

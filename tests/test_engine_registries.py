@@ -82,9 +82,9 @@ class GridLearner(Learner):
         if held is not None:
             rng = np.random.default_rng([seed, *sorted(held)])
             peak = {0.01: 0.5, 0.1: 0.8, 1.0: 0.4}[hparams["lr"]]
-            history = [{"step": s, "val_accuracy": peak - abs(s - 20) / 100 + rng.uniform(0, 0.005), "val_nll": 1.0}
+            history = [{"step": s, "val_score": peak - abs(s - 20) / 100 + rng.uniform(0, 0.005), "val_nll": 1.0}
                        for s in (10, 20, 30)]
-        score = max((c["val_accuracy"], -c["val_nll"]) for c in history) if history else None
+        score = max((c["val_score"], -c["val_nll"]) for c in history) if history else None
         self.fits.append(_Fit(call, history, score, {"steps": stop_at or 30, "best_step": 20}))
         return self.fits[-1]
 
@@ -126,7 +126,7 @@ def test_selection_contract(name):
         assert sel.hparams["step"] in (10, 20, 30)
     for _, rows, _, held, _ in (c for c in learner.calls if c[0] == "fit"):
         assert held is None or rows.isdisjoint(held), "a fit was scored on rows its preparation saw"
-    assert sel.val_accuracy is None or 0.0 <= sel.val_accuracy <= 1.0
+    assert sel.val_score is None or 0.0 <= sel.val_score <= 1.0
     assert isinstance(sel.summary, dict) and sel.prep_seconds >= 0 and sel.train_seconds >= 0
 
 
@@ -135,7 +135,7 @@ def test_selection_is_deterministic_for_a_seed(name):
     first, a = _select(name, seed=3)
     again, b = _select(name, seed=3)
     assert first.calls == again.calls
-    assert (a.hparams, a.val_accuracy, a.summary) == (b.hparams, b.val_accuracy, b.summary)
+    assert (a.hparams, a.val_score, a.summary) == (b.hparams, b.val_score, b.summary)
 
 
 @pytest.mark.parametrize("name", SELECTIONS.names())

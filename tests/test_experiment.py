@@ -202,10 +202,13 @@ def test_records_carry_tuning_summary_counts_and_costs(tmp_path):
     cfg = tiny_config(sizes=[3], seeds=[0], train=TrainSection(steps=2, eval_every=1, lr=[1e-3, 3e-2]))
     recs = {r["remedy"]: r for r in ablate(cfg, out_dir=tmp_path, progress=False).records}
     base, lr = recs["baseline"], recs["logreg"]
-    assert base["tuning"] == {"mode": "every_cell", "selection": "holdout", "folds": None, "grid_points": 4,
-                              "tuned_on_seed": 0}
-    # two values per axis: no interior, so no edge flag (test_selection covers three-value axes)
-    assert set(base["hparams"]) == {"lr", "weight_decay"} and base["hparams_at_edge"] == []
+    assert {k: v for k, v in base["tuning"].items() if k != "vote_margin"} == {
+        "mode": "every_cell", "selection": "holdout", "folds": None, "grid_points": 4, "tuned_on_seed": 0,
+        "select_by": "accuracy", "candidates": 4 * 2, "n_val": 10}
+    assert base["tuning"]["vote_margin"] >= 0  # in the selection metric, over the 10 validation examples
+    # two values per axis: every choice is an end, "too narrow to tell" (test_selection covers wider axes)
+    assert set(base["hparams"]) == {"lr", "weight_decay"} and base["hparams_at_edge"][:2] == ["lr", "weight_decay"]
+    assert {base["edge_reasons"][n] for n in ("lr", "weight_decay")} == {"narrow"}
     assert base["train_summary"]["steps"] == 2 and 0 <= base["train_summary"]["train_accuracy"] <= 1
     assert base["train_summary"]["best_step"] == base["best_step"]
     assert set(lr["hparams"]) == {"C"} and lr["tuning"]["grid_points"] == 4

@@ -120,7 +120,7 @@ def test_chosen_hyperparameters_and_edge_mark():
     assert row(res, "augment")["edge_seeds"] == 2 and row(res, "baseline")["edge_seeds"] == 0
     md = res.to_markdown()
     section = md.split("### chosen hyperparameters")[1].split("\n## ")[0]
-    assert "| augment | 5 | lr 0.01 ×2, 0.003 ×1; weight_decay 0.0001 | ‡ 2/3 (lr) |" in section
+    assert "| augment | 5 | lr 0.01 ×2, 0.003 ×1; weight_decay 0.0001 | ‡ 2/3 (lr: end of grid) |" in section
     assert "| baseline | 5 | lr 0.003; weight_decay 0.0001 |  |" in section
     assert "widen it" in section
 

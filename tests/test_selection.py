@@ -12,11 +12,11 @@ from scarce.remedies import REMEDIES, Remedy
 from scarce.experiment import Experiment
 from scarce.experiment.config import ExperimentConfig, TrainSection
 from scarce.experiment.cells import run_task
+from scarce.experiment.edges import at_edge, grid_edges
 from scarce.experiment.selection import (
     CrossValidation,
     Holdout,
     Learner,
-    at_edge,
     choose,
     create_selection,
     grid_points,
@@ -33,12 +33,15 @@ def test_grid_points_and_edges():
     assert at_edge({"lr": 1e-2, "weight_decay": 0.0}, axes) == ["lr"]  # a one-value axis is never an edge
     assert at_edge({"lr": 3e-3, "weight_decay": 0.0}, axes) == []
     assert at_edge({"C": 0.01}, {"C": [0.01, 0.1, 1.0]}) == ["C"]
-    # a two-value axis has no interior: either choice is an end, neither says "widen the grid"
-    assert at_edge({"lr": 3e-3, "weight_decay": 5e-2}, {"lr": [1e-3, 3e-3, 1e-2], "weight_decay": [1e-4, 5e-2]}) == []
+    # a two-value axis has no interior: either choice is an end, flagged as a grid too narrow to tell
+    two = {"lr": [1e-3, 3e-3, 1e-2], "weight_decay": [1e-4, 5e-2]}
+    assert grid_edges({"lr": 3e-3, "weight_decay": 5e-2}, two) == {"weight_decay": "narrow"}
+    assert grid_edges({"lr": 1e-3, "weight_decay": 1e-4}, two) == {"lr": "end", "weight_decay": "narrow"}
+    assert grid_edges({"lr": 3e-3, "weight_decay": 0.0}, axes) == {}  # one-value axis: not tuned, never flagged
 
 
 def _c(step, acc, nll):
-    return {"step": step, "val_accuracy": acc, "val_nll": nll}
+    return {"step": step, "val_score": acc, "val_nll": nll}
 
 
 def test_choose_breaks_ties_by_nll_then_earlier_step_then_grid_order():
@@ -93,7 +96,7 @@ class FakeLearner(Learner):
         peak = 20 if hparams["lr"] == 0.1 else 10
         hist = [] if val is None else [_c(s, (.9 if s == peak else .5) - (0 if hparams["lr"] == 0.1 else .1), 1.0)
                                        for s in (10, 20, 30)]
-        score = max((h["val_accuracy"], -h["val_nll"]) for h in hist) if hist else None
+        score = max((h["val_score"], -h["val_nll"]) for h in hist) if hist else None
         return _Fit(hist, score, {"steps": stop_at or 30, "best_step": stop_at or 30, "train_accuracy": 1.0})
 
     def score(self, prepared, fitted, test):
@@ -109,7 +112,7 @@ def _pool(n_per_class=6):
 def test_cross_validation_chooses_by_folds_and_never_shows_the_held_out_fold():
     pool, learner = _pool(), FakeLearner()
     sel = CrossValidation(folds=3).select(learner, train=pool, val=pool.subset([]), pool=pool, seed=0)
-    assert sel.hparams == {"lr": 0.1, "step": 20} and sel.val_accuracy == pytest.approx(.9)
+    assert sel.hparams == {"lr": 0.1, "step": 20} and sel.val_score == pytest.approx(.9)
     assert len(learner.prepared) == 3 + 1 and learner.prepared[-1] == set(range(18))
     fold_fits = learner.fits[:-1]
     assert len(fold_fits) == 3 * 2
@@ -127,7 +130,7 @@ def test_cross_validation_with_a_fixed_point_trains_once_on_the_pool():
     sel = CrossValidation(folds=3).select(learner, train=pool, val=pool.subset([]), pool=pool, seed=0,
                                           fixed={"lr": 1.0, "step": 10})
     assert learner.fits == [(set(range(18)), {"lr": 1.0}, None, 10)]
-    assert sel.hparams == {"lr": 1.0, "step": 10} and sel.val_accuracy is None
+    assert sel.hparams == {"lr": 1.0, "step": 10} and sel.val_score is None
     assert sel.summary["val_improving_late"] is None
 
 
@@ -222,11 +225,15 @@ def test_cross_validation_in_a_cell_never_applies_the_remedy_to_the_held_out_fol
     assert len(folds) == 4 and len(whole) == 40  # 4 per class x 10 digits
     for row in whole:
         assert sum(row in part for part in folds) == 3  # each row is left out of exactly one fold's apply
-    assert rec["tuning"] == {"mode": "every_cell", "selection": "cross_validation", "folds": 4, "grid_points": 2,
-                             "tuned_on_seed": 0}
+    tuning = {k: v for k, v in rec["tuning"].items() if k not in ("vote_margin", "candidates")}
+    assert tuning == {"mode": "every_cell", "selection": "cross_validation", "folds": 4, "grid_points": 2,
+                      "tuned_on_seed": 0, "select_by": "accuracy", "n_val": 40}
+    assert rec["tuning"]["vote_margin"] >= 0 and rec["tuning"]["candidates"] == 2 * 3
     assert set(rec["hparams"]) == {"lr", "weight_decay", "step"} and 1 <= rec["hparams"]["step"] <= 3
     assert rec["train_summary"]["steps"] == rec["hparams"]["step"] == rec["best_step"]
-    assert rec["n_train_after_remedy"] == 40 and rec["hparams_at_edge"] == []  # two lr values: no interior, no flag
+    assert rec["n_train_after_remedy"] == 40
+    assert rec["edge_reasons"]["lr"] == "narrow" and rec["hparams_at_edge"][0] == "lr"  # two lr values: too narrow
+    assert rec["val_accuracy"] == rec["val_score"]  # selection by accuracy (a balanced test split)
 
 
 def test_auto_uses_cross_validation_only_for_small_sizes(tmp_path):

@@ -183,13 +183,13 @@ def test_summary_flags_a_run_that_had_not_finished_learning(tiny_images):
 def test_still_improving_needs_a_late_best_that_beats_every_earlier_check():
     from scarce.checkpoints import still_improving
 
-    curve = [{"step": s, "val_accuracy": a} for s, a in ((25, .5), (50, .7), (75, .7), (100, .8))]
+    curve = [{"step": s, "val_score": a} for s, a in ((25, .5), (50, .7), (75, .7), (100, .8))]
     assert still_improving(curve, best_step=100, steps=100) is True
     assert still_improving(curve, best_step=75, steps=100) is False  # not in the last quarter
-    flat = curve[:3] + [{"step": 100, "val_accuracy": .7}]
+    flat = curve[:3] + [{"step": 100, "val_score": .7}]
     assert still_improving(flat, best_step=100, steps=100) is False  # a plateau is not rising
     assert still_improving([{"step": 10}], best_step=10, steps=10) is None
-    one = [{"step": 100, "val_accuracy": 0.9}]  # a single check at the end: no trend to judge
+    one = [{"step": 100, "val_score": 0.9}]  # a single check at the end: no trend to judge
     assert still_improving(one, best_step=100, steps=100) is None
 
 
@@ -199,8 +199,8 @@ def test_an_early_kept_checkpoint_reports_how_well_the_last_step_fits(tiny_image
     real, checks = checkpoints.val_score, iter(range(100))
     val = tiny_images.subset(np.arange(0, 60, 3))
 
-    def falling_on_val(model, data, collate, device):  # validation only gets worse: the first check is kept
-        return (1.0 - 0.01 * next(checks), 0.0) if data is val else real(model, data, collate, device)
+    def falling_on_val(model, data, collate, device, **kw):  # validation only gets worse: the first check is kept
+        return (1.0 - 0.01 * next(checks), 0.0) if data is val else real(model, data, collate, device, **kw)
 
     monkeypatch.setattr(checkpoints, "val_score", falling_on_val)
     r = fit(small(), tiny_images, config=TrainConfig(steps=60, lr=1e-2, eval_every=10), seed=0, val=val)
@@ -243,15 +243,15 @@ def test_select_from_scores_early_checks_but_never_keeps_them(tiny_images, monke
     real, checks = checkpoints.val_score, iter(range(100))
     val = tiny_images.subset(np.arange(0, 60, 3))
 
-    def falling_on_val(model, data, collate, device):  # validation only gets worse: the earliest allowed check wins
-        return (1.0 - 0.01 * next(checks), 0.0) if data is val else real(model, data, collate, device)
+    def falling_on_val(model, data, collate, device, **kw):  # validation only gets worse: the earliest allowed check wins
+        return (1.0 - 0.01 * next(checks), 0.0) if data is val else real(model, data, collate, device, **kw)
 
     monkeypatch.setattr(checkpoints, "val_score", falling_on_val)
     cfg = TrainConfig(steps=60, lr=1e-2, eval_every=10, patience=2)
     r = fit(small(), tiny_images, config=cfg, seed=0, val=val, select_from=0.5)
     assert r.best_step == 40 and r.steps == 60  # steps 10-30 precede step 31, the first after half of 60
     assert [h.get("selectable", True) for h in r.history] == [False, False, False, True, True, True]
-    assert all("val_accuracy" in h for h in r.history)
+    assert all("val_score" in h for h in r.history)
     assert fit(small(), tiny_images, config=cfg, seed=0, val=val).best_step == 10  # without it: the first check
     assert fit(small(), tiny_images, config=cfg, seed=0, val=val, select_from=1.0).best_step == 60  # last step only
     with pytest.raises(ValueError, match="`select_from`"):

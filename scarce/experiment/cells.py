@@ -8,7 +8,9 @@ engine on the modality's model for ``remedies`` rows, a registered reference lea
 ``references`` rows.
 
 Besides the test metrics a record holds ``hparams`` (+ ``step`` under cross-validation),
-``hparams_at_edge``, ``tuning`` (mode, selection, folds, grid_points, tuned_on_seed),
+``hparams_at_edge`` and ``edge_reasons`` (:mod:`scarce.experiment.edges`), ``tuning`` (mode,
+selection, folds, grid_points, tuned_on_seed, select_by, candidates; on a cell that voted between
+grid points ``vote_margin`` and ``n_val``), ``val_score`` (``val_accuracy`` too when it is accuracy),
 ``train_summary``, ``test_counts``, ``prep_seconds``, ``train_seconds`` and ``seconds``.
 
 A cell whose code raises is logged as its own *failed* record (:func:`run_cell`: ``status: "failed"``,
@@ -32,7 +34,8 @@ from scarce.experiment.rows import Row
 from scarce.experiment.learners import create_learner
 from scarce.experiment.log import FAILED, cell_key
 from scarce.experiment.plan import CellPlan, get_bundle
-from scarce.experiment.selection import at_edge, create_selection, grid_points
+from scarce.experiment.edges import grid_edges
+from scarce.experiment.selection import create_selection, grid_points
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,21 @@ def run_task(config: ExperimentConfig, data_root: str | None, task: Task) -> dic
     fixed = dict(task.fixed) if task.fixed is not None else None
     chosen = strategy.select(learner, train=plan.train, val=plan.val, pool=plan.pool, seed=task.seed, fixed=fixed)
     record.update(learner.score(chosen.prepared, chosen.fitted, test))
-    record.update(hparams=chosen.hparams, hparams_at_edge=at_edge(chosen.hparams, learner.axes),
-                  tuning={"mode": config.tune, "selection": name, "folds": strategy.folds,
-                          "grid_points": len(grid_points(learner.axes)),
-                          "tuned_on_seed": task.seed if fixed is None else task.tuned_on},
+    edges = grid_edges(chosen.hparams, learner.axes)
+    if chosen.step_edge:
+        edges["step"] = chosen.step_edge
+    tuning = {"mode": config.tune, "selection": name, "folds": strategy.folds,
+              "grid_points": len(grid_points(learner.axes)),
+              "tuned_on_seed": task.seed if fixed is None else task.tuned_on,
+              "select_by": plan.select_by, "candidates": chosen.candidates}
+    if chosen.margin is not None:
+        tuning.update(vote_margin=chosen.margin, n_val=chosen.n_val)
+    record.update(hparams=chosen.hparams, hparams_at_edge=list(edges), edge_reasons=edges, tuning=tuning,
                   train_summary=chosen.summary, best_step=chosen.summary["best_step"],
-                  val_accuracy=chosen.val_accuracy, prep_seconds=round(chosen.prep_seconds, 3),
+                  val_score=chosen.val_score, prep_seconds=round(chosen.prep_seconds, 3),
                   train_seconds=round(chosen.train_seconds, 3))
+    if plan.select_by == "accuracy":
+        record["val_accuracy"] = chosen.val_score
     record["seconds"] = round(time.perf_counter() - start, 3)
     return record
 

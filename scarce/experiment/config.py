@@ -65,12 +65,13 @@ class TrainSection:
     device: str = "auto"
     num_workers: int = 0
 
-    def engine_config(self, *, lr: float, weight_decay: float):
-        """The engine's ``TrainConfig`` for one grid point (validated there)."""
+    def engine_config(self, *, lr: float, weight_decay: float, select_by: str = "accuracy"):
+        """The engine's ``TrainConfig`` for one grid point, keeping the checkpoint best in ``select_by``
+        (validated there)."""
         from scarce.train import TrainConfig
 
         fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "steps_by_size"}
-        return TrainConfig(**{**fields, "lr": lr, "weight_decay": weight_decay})
+        return TrainConfig(**{**fields, "lr": lr, "weight_decay": weight_decay, "select_by": select_by})
 
     def at_size(self, size: int) -> TrainSection:
         """This section with ``steps`` for ``size`` (from ``steps_by_size``, else unchanged)."""
@@ -107,8 +108,8 @@ class ExperimentConfig:
     """A whole ablation: dataset × sizes × seeds × remedies.
 
     Attributes:
-        metric: the headline metric of tables and plots (``auto``: balanced accuracy when the test
-            split is imbalanced, accuracy otherwise; resolved by ``Results``).
+        metric: the headline metric of tables and plots (``auto``: the rule of
+            :func:`scarce.metrics.auto_metric` on the test split; resolved by ``Results``).
         remedies: rows trained by the engine on ``model``, one per remedy spec.
         references: rows trained by a reference learner (``scarce.experiment.learners``), e.g.
             ``[logreg]`` or ``[{name: logreg, remedy: eda, C: [0.1, 1, 10]}]``.
@@ -121,6 +122,11 @@ class ExperimentConfig:
             of it) or ``auto``, the default (cross-validation when the smallest class of a size's
             subset has 2 to ``cv_max_k`` examples, with the folds capped at that count; hold-out
             otherwise): measured in docs/results/selection.md.
+        select_by: the metric every learner and selection strategy chooses by (the validation score
+            is (score in it, -NLL)): ``accuracy``, ``balanced_accuracy``, ``macro_f1`` or ``auto``, the
+            default: the headline metric (``metric`` when set, else the rule of
+            :func:`scarce.metrics.auto_metric` on the test split), resolved per cell by
+            :attr:`scarce.experiment.plan.CellPlan.select_by`.
         folds: folds of cross-validation (2..the smallest class count of every size's subset).
         cv_max_k: the ``auto`` threshold.
         equivalence_margin: a gain whose 90% interval lies inside ±this (metric units, in (0, 1)) over
@@ -143,6 +149,7 @@ class ExperimentConfig:
     test_limit: int | None = None
     tune: str = "every_cell"
     selection: str = "auto"
+    select_by: str = "auto"
     folds: int = 5
     cv_max_k: int = 10
     equivalence_margin: float = 0.01

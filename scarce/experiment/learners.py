@@ -26,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from scarce._checks import check_int
+from scarce._checks import check_choice, check_int
 from scarce.data.datasets import LabelledDataset
 from scarce.remedies.composition import changes_of
 from scarce.experiment.rows import LEARNERS
 from scarce.experiment.selection import Learner
+from scarce.metrics import METRICS, classification_metrics
 from scarce.modalities import get_modality, modality_names
 from scarce.remedies.base import Remedy, TrainSetup, create_remedy, remedy_label
 
@@ -41,11 +42,13 @@ ENGINE = "model"
 def create_learner(row, *, plan) -> Any:
     """The learner of ``row`` (a :class:`~scarce.experiment.config.Row`) for the cell ``plan`` (a
     :class:`~scarce.experiment.plan.CellPlan`): the engine for remedy rows. The row's remedy is built
-    here, once for the cell, and applied to every part the selection trains on."""
+    here, once for the cell, and applied to every part the selection trains on; every learner scores
+    validation in the cell's ``plan.select_by``."""
     if row.learner is None:
-        return ModelLearner(plan.config, plan.base_setup, create_remedy(row.remedy))
+        return ModelLearner(plan.config, plan.base_setup, create_remedy(row.remedy), select_by=plan.select_by)
     spec = dict(row.learner)
-    return LEARNERS.create(spec.pop("name"), remedy=row.remedy, num_classes=plan.bundle.num_classes, **spec)
+    return LEARNERS.create(spec.pop("name"), remedy=row.remedy, num_classes=plan.bundle.num_classes,
+                           select_by=plan.select_by, **spec)
 
 
 def check_row(row, *, modality: str) -> None:
@@ -75,11 +78,13 @@ class ModelLearner(Learner):
         config: the recipe (its ``train`` section: grid, steps, device).
         base_setup: ``part -> TrainSetup`` before the remedy (:meth:`CellPlan.base_setup`).
         remedy: the row's remedy, built once.
+        select_by: the metric of the validation score that keeps checkpoints and chooses points.
     """
 
     config: Any
     base_setup: Callable[[LabelledDataset], TrainSetup]
     remedy: Remedy
+    select_by: str = "accuracy"
 
     @property
     def axes(self) -> dict:
@@ -107,7 +112,8 @@ class ModelLearner(Learner):
     def _fit(self, setup: TrainSetup, points, *, seed: int, val, stop_at: int | None = None) -> list:
         from scarce.train import fit_setup
 
-        configs = [self.config.train.engine_config(lr=hp["lr"], weight_decay=hp["weight_decay"]) for hp in points]
+        configs = [self.config.train.engine_config(lr=hp["lr"], weight_decay=hp["weight_decay"], select_by=self.select_by)
+                   for hp in points]
         return fit_setup(setup, configs=configs, seed=seed, val=val, stop_at=stop_at)
 
     def score(self, setup: TrainSetup, fitted, test: LabelledDataset) -> dict:
@@ -156,13 +162,14 @@ class LogisticLearner(Learner):
         standardize: standardise features (fitted on the training part).
         features: options of the modality's featurizer (e.g. ``max_features`` for TF-IDF).
         max_iter: the solver's iteration cap.
+        select_by: the metric ``C`` is chosen by on validation (``scarce.metrics.METRICS``).
     """
 
     modalities = frozenset(modality_names())
     honours = frozenset({"train", "class_prior"})
 
     def __init__(self, *, remedy: Any = "baseline", num_classes: int, C=DEFAULT_C, standardize: bool = True,
-                 features: Mapping[str, Any] | None = None, max_iter: int = 2000) -> None:
+                 features: Mapping[str, Any] | None = None, max_iter: int = 2000, select_by: str = "accuracy") -> None:
         if isinstance(C, (int, float)) and not isinstance(C, bool):
             C = [C]
         if not isinstance(C, (list, tuple)) or not C or not all(
@@ -176,6 +183,7 @@ class LogisticLearner(Learner):
         self.axes = {"C": [float(c) for c in C]}
         self.standardize, self.features = standardize, dict(features or {})
         self.max_iter = check_int("max_iter", max_iter, minimum=1)
+        self.select_by = check_choice("select_by", select_by, METRICS)
 
     def prepare(self, part: LabelledDataset, *, seed: int) -> _Features:
         setup = self.remedy.apply(TrainSetup(train=part, num_classes=self.num_classes, model_fn=_no_model,
@@ -200,12 +208,11 @@ class LogisticLearner(Learner):
         if val is None:
             return LogisticFit(clf, None, [], summary)
         xv = feats.of(val)
-        acc, nll = float(clf.score(xv, val.labels)), float(log_loss(val.labels, clf.predict_proba(xv), labels=classes))
-        return LogisticFit(clf, (acc, -nll), [{"step": None, "val_accuracy": acc, "val_nll": nll}], summary)
+        score = classification_metrics(val.labels, clf.predict(xv), num_classes=self.num_classes)[self.select_by]
+        nll = float(log_loss(val.labels, clf.predict_proba(xv), labels=classes))
+        return LogisticFit(clf, (score, -nll), [{"step": None, "val_score": score, "val_nll": nll}], summary)
 
     def score(self, feats: _Features, fitted: LogisticFit, test: LabelledDataset) -> dict:
-        from scarce.metrics import classification_metrics
-
         pred = fitted.model.predict(feats.featurizer.transform(test))
         out = {"metrics": classification_metrics(test.labels, pred, num_classes=test.num_classes)}
         if feats.setup.train is not feats.setup.clean_train:  # a remedy changed the rows: say what it did

@@ -22,6 +22,7 @@ from scarce.data.loaders import DatasetBundle, load_dataset, stratified_test_spl
 from scarce.data.subsets import SubsetSplit, long_tailed_subset, stratified_subset
 from scarce.experiment.config import ExperimentConfig, ModelConfig
 from scarce.experiment.selection import create_selection, resolve_selection
+from scarce.metrics import auto_metric
 from scarce.modalities import get_modality
 from scarce.train_setup import TrainSetup
 
@@ -60,6 +61,21 @@ def selection_for(config: ExperimentConfig, *, smallest: int) -> tuple[str, int]
     """
     name = resolve_selection(config.selection, smallest=smallest, cv_max_k=config.cv_max_k)
     return name, (min(config.folds, smallest) if config.selection == "auto" else config.folds)
+
+
+def resolve_select_by(select_by: str, *, metric: str, test_counts) -> str:
+    """The metric a cell chooses by: ``select_by`` itself unless it is ``auto``, which is the headline
+    metric: ``metric`` when the config sets one, else the rule of ``metric: auto``
+    (:func:`scarce.metrics.auto_metric`) on ``test_counts``, the test split's class counts.
+
+    Example:
+        >>> resolve_select_by("auto", metric="auto", test_counts=[90, 10]), resolve_select_by(
+        ...     "auto", metric="macro_f1", test_counts=[90, 10])
+        ('balanced_accuracy', 'macro_f1')
+    """
+    if select_by != "auto":
+        return select_by
+    return metric if metric != "auto" else auto_metric(test_counts)
 
 
 def test_set(config: ExperimentConfig, bundle: DatasetBundle) -> LabelledDataset:
@@ -124,6 +140,12 @@ class CellPlan:
     def test(self) -> LabelledDataset:
         """The fixed test set (or its fixed sample of ``test_limit`` examples)."""
         return test_set(self.config, self.bundle)
+
+    @cached_property
+    def select_by(self) -> str:
+        """The metric every row of the cell chooses by (:func:`resolve_select_by` on the test split)."""
+        counts = np.bincount(self.test.labels, minlength=self.bundle.num_classes)
+        return resolve_select_by(self.config.select_by, metric=self.config.metric, test_counts=counts)
 
     @cached_property
     def smallest(self) -> int:

@@ -98,6 +98,7 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None,
     check_choice("metric", config.metric, ("auto", *METRICS))
     check_choice("tune", config.tune, TUNE_MODES)
     check_choice("selection", config.selection, selection_names())
+    check_choice("select_by", config.select_by, ("auto", *METRICS))
     check_int("folds", config.folds, minimum=2)
     check_int("cv_max_k", config.cv_max_k, minimum=1)
     check_float("equivalence_margin", config.equivalence_margin, low=0.0, high=1.0, low_inclusive=False,

@@ -7,9 +7,11 @@ neural setup, the logistic-regression reference) behind a few members:
 * ``axes``: hyper-parameter name → the values of its grid (the grid is their product);
 * ``prepare(part, *, seed)``: everything built from a training part (for a remedy: the setup and
   ``remedy.apply``), timed as the cell's ``prep_seconds``;
+* ``select_by``: the metric its validation scores are in (default ``accuracy``; a cell sets the one
+  it resolved, :attr:`scarce.experiment.plan.CellPlan.select_by`, for every row);
 * ``fit(prepared, *, hparams, seed, val, stop_at=None)``: a fit with ``val_score``
-  ``(accuracy, -NLL)``, ``history`` (checks with ``step``, ``val_accuracy``, ``val_nll``) and a
-  ``summary`` dict; timed as ``train_seconds``;
+  ``(score in select_by, -NLL)``, ``history`` (checks with ``step``, ``val_score``, ``val_nll``) and
+  a ``summary`` dict; timed as ``train_seconds``;
 * ``fit_grid(prepared, *, points, seed, val)``: one such fit per point, by default one ``fit`` after
   the other; a learner may train them together (the engine trains a grid as one wide model, see
   ``scarce.train.fit_points``);
@@ -20,12 +22,12 @@ Strategies (``SELECTIONS``, created by :func:`create_selection`):
 
 ``holdout``
     Prepare once on the training part, fit every grid point with the validation part, keep the
-    best validation score (the best checkpoint inside each fit).
+    best validation score (the best checkpoint inside each fit; ties: lower NLL, then grid order).
 ``cross_validation``
     Stratified k-fold inside the whole subset (training ∪ validation part): for every fold the
     learner is prepared on the fold's training part only (a remedy never sees the held-out fold),
     every grid point is fitted with the fold as validation; the (point, step) with the best mean
-    validation accuracy over folds wins (ties: lower mean NLL, then the earlier step, then grid
+    validation score over folds wins (ties: lower mean NLL, then the earlier step, then grid
     order). The learner is then prepared on the whole subset and trained with the chosen point on
     the same schedule, stopped at the chosen step.
 
@@ -35,6 +37,10 @@ choice of the first seed's cell) skips the search: hold-out fits that point once
 trains once on the whole subset up to the reused step. So does a grid of one point whose fit has one check
 (``eval_every`` >= ``steps``, the learner's ``checks``): cross-validation has nothing to choose, so it
 trains once on the whole subset.
+
+Both strategies compare the scores the learner computed, so the metric they choose by is the
+learner's ``select_by``; :class:`Selected` says how the vote went (its margin and what it was scored
+on) and whether the chosen step was an end of the checks (:mod:`scarce.experiment.edges`).
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ import numpy as np
 
 from scarce._checks import check_int
 from scarce.data.datasets import LabelledDataset
+from scarce.experiment.edges import selectable_steps, step_edge, vote_margin
 from scarce.registry import Registry
 
 SELECTIONS = Registry("selection")
@@ -66,10 +73,14 @@ class Learner(abc.ABC):
         checks: validation checks in one fit (the step counts a selection can choose from), when the
             learner knows it. Default ``None`` (unknown): cross-validation then always runs its folds;
             with ``1`` and a one-point grid it has nothing to choose and trains once.
+        select_by: the metric of its fits' validation scores (one of ``scarce.metrics.METRICS``).
+            Default ``accuracy``; a registered reference learner's factory is given the cell's as
+            ``select_by=``.
     """
 
     axes: Mapping[str, Sequence[Any]]
     checks: int | None = None
+    select_by: str = "accuracy"
 
     @abc.abstractmethod
     def prepare(self, part: LabelledDataset, *, seed: int) -> Any:
@@ -100,34 +111,37 @@ class Selected:
         prepared: the learner prepared on the data the kept model was trained on.
         fitted: the kept fit (its ``model`` is scored on test).
         hparams: the chosen point (+ ``step`` when cross-validation chose a step count).
-        val_accuracy: validation accuracy of the choice (mean over folds for cross-validation).
+        val_score: validation score of the choice in the learner's ``select_by`` (mean over folds for
+            cross-validation; ``None`` when nothing was scored).
         summary: the training summary of the kept fit (``val_improving_late`` from the fold curves
             for cross-validation).
         prep_seconds, train_seconds: time in ``prepare`` and in ``fit``.
+        step_edge: ``first_check`` / ``last_check`` when the kept step is the first / last of the
+            validation checks it was chosen among (:func:`scarce.experiment.edges.step_edge`).
+        margin: the choice's score minus the best score of any other grid point
+            (:func:`~scarce.experiment.edges.vote_margin`; ``None`` without a vote between points).
+        n_val: held-out examples the vote was scored on (for cross-validation the whole pool).
+        candidates: the (point, check) pairs the choice was made among in this cell (0: reused or
+            unscored; 1: nothing to choose).
     """
 
     prepared: Any
     fitted: Any
     hparams: dict
-    val_accuracy: float | None
+    val_score: float | None
     summary: dict
     prep_seconds: float
     train_seconds: float
+    step_edge: str | None = None
+    margin: float | None = None
+    n_val: int = 0
+    candidates: int = 0
 
 
 def grid_points(axes: Mapping[str, Sequence[Any]]) -> list[dict]:
     """Every point of the grid spanned by ``axes``, in order (the last axis varies fastest)."""
     names = list(axes)
     return [dict(zip(names, values)) for values in itertools.product(*(axes[n] for n in names))]
-
-
-def at_edge(hparams: Mapping[str, Any], axes: Mapping[str, Sequence[Any]]) -> list[str]:
-    """Names whose chosen value is the smallest or largest of a grid axis of three or more values.
-
-    On such an axis an end value means the best may lie beyond the grid (widen it). An axis of two
-    values has no interior, so a choice there says nothing about the grid's reach and is not flagged.
-    """
-    return [n for n, values in axes.items() if len(set(values)) > 2 and hparams.get(n) in (min(values), max(values))]
 
 
 class _Clock:
@@ -189,23 +203,28 @@ class Holdout:
         points = [dict(fixed)] if fixed is not None else grid_points(learner.axes)
         held_out = val if len(val) else None
         points = points if held_out is not None else points[:1]
-        best = None
-        for hp, fitted in zip(points, clock.fit_grid(prepared, points=points, seed=seed, val=held_out)):
-            if best is None or (fitted.val_score is not None and fitted.val_score > best[1].val_score):
-                best = (hp, fitted)
-        hp, fitted = best
-        return Selected(prepared, fitted, dict(hp), fitted.val_score[0] if fitted.val_score else None,
-                        dict(fitted.summary), clock.prep, clock.train)
+        fits = clock.fit_grid(prepared, points=points, seed=seed, val=held_out)
+        best = 0
+        for i, fitted in enumerate(fits):
+            if fitted.val_score is not None and (fits[best].val_score is None or fitted.val_score > fits[best].val_score):
+                best = i
+        fitted, steps = fits[best], [selectable_steps(f.history) for f in fits]
+        return Selected(prepared, fitted, dict(points[best]), fitted.val_score[0] if fitted.val_score else None,
+                        dict(fitted.summary), clock.prep, clock.train,
+                        step_edge=step_edge(fitted.summary.get("best_step"), steps[best]),
+                        margin=None if fixed is not None else vote_margin(
+                            [f.val_score[0] if f.val_score else None for f in fits], best),
+                        n_val=len(val), candidates=sum(len(s) for s in steps))
 
 
 def mean_curve(histories: Sequence[Sequence[dict]]) -> list[dict]:
-    """Mean ``val_accuracy`` / ``val_nll`` per step over folds, on the steps every fold checked; a
+    """Mean ``val_score`` / ``val_nll`` per step over folds, on the steps every fold checked; a
     step a fold marks ``selectable: False`` (before a remedy's ``select_from``) stays marked."""
-    common = set.intersection(*({c["step"] for c in h if "val_accuracy" in c} for h in histories))
+    common = set.intersection(*({c["step"] for c in h if "val_score" in c} for h in histories))
     out = []
     for step in sorted(common, key=lambda s: -1 if s is None else s):
         checks = [next(c for c in h if c["step"] == step) for h in histories]
-        out.append({"step": step, "val_accuracy": float(np.mean([c["val_accuracy"] for c in checks])),
+        out.append({"step": step, "val_score": float(np.mean([c["val_score"] for c in checks])),
                     "val_nll": float(np.mean([c["val_nll"] for c in checks]))})
         if not all(c.get("selectable", True) for c in checks):
             out[-1]["selectable"] = False
@@ -213,10 +232,10 @@ def mean_curve(histories: Sequence[Sequence[dict]]) -> list[dict]:
 
 
 def choose(curves: Sequence[Sequence[dict]]) -> tuple[int, dict]:
-    """The (grid index, mean check) with the best mean validation accuracy; ties: lower mean NLL,
+    """The (grid index, mean check) with the best mean validation score; ties: lower mean NLL,
     then the earlier step, then the earlier grid point. ``curves[i]`` is :func:`mean_curve` of
     grid point ``i``; a check marked ``selectable: False`` is never chosen."""
-    candidates = [((-c["val_accuracy"], c["val_nll"], -1 if c["step"] is None else c["step"], i), i, c)
+    candidates = [((-c["val_score"], c["val_nll"], -1 if c["step"] is None else c["step"], i), i, c)
                   for i, curve in enumerate(curves) for c in curve if c.get("selectable", True)]
     if not candidates:
         raise ValueError("Cross-validation produced no validation check to choose from.")
@@ -256,7 +275,7 @@ class CrossValidation:
         from scarce.checkpoints import still_improving  # torch only when a cell runs
 
         clock = _Clock(learner)
-        curve, steps, score = [], None, None
+        curve, steps, score, margin, candidates = [], None, None, None, 0
         points = grid_points(learner.axes)
         if fixed is None and len(points) == 1 and learner.checks == 1:
             fixed = dict(points[0])  # nothing to choose (one point, one check): no folds, one training
@@ -270,7 +289,9 @@ class CrossValidation:
                     steps = fitted.summary.get("steps")
             curves = [mean_curve(h) for h in histories]
             index, check = choose(curves)
-            hp, step, curve, score = dict(points[index]), check["step"], curves[index], check["val_accuracy"]
+            hp, step, curve, score = dict(points[index]), check["step"], curves[index], check["val_score"]
+            best = [max((c["val_score"] for c in cv if c.get("selectable", True)), default=None) for cv in curves]
+            margin, candidates = vote_margin(best, index), sum(len(selectable_steps(cv)) for cv in curves)
         else:
             hp = {k: v for k, v in fixed.items() if k != "step"}
             step = fixed.get("step")
@@ -280,7 +301,9 @@ class CrossValidation:
         summary["val_improving_late"] = (still_improving(curve, best_step=step, steps=steps)
                                          if curve and step is not None and steps else None)
         chosen = {**hp, "step": step} if step is not None else hp
-        return Selected(prepared, fitted, chosen, score, summary, clock.prep, clock.train)
+        return Selected(prepared, fitted, chosen, score, summary, clock.prep, clock.train,
+                        step_edge=step_edge(step, selectable_steps(curve)), margin=margin,
+                        n_val=len(pool) if curve else 0, candidates=candidates)
 
 
 def create_selection(name: str, *, folds: int):

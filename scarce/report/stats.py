@@ -3,8 +3,10 @@ headline metric (``metric: auto``), chance and majority-class rates, the tuning 
 hyperparameters, cost and under-training warnings.
 
 Every field read here is optional in a record (``test_counts``, ``hparams``, ``hparams_at_edge``,
-``tuning``, ``train_summary``, ``prep_seconds``, ``train_seconds``), so logs written before these
-fields existed still report, with the statement that the information is not recorded.
+``edge_reasons``, ``tuning``, ``train_summary``, ``prep_seconds``, ``train_seconds``), so logs written
+before these fields existed still report, with the statement that the information is not recorded
+(an edge without a reason is read as ``end``: before ``edge_reasons`` only axes of three or more
+values were flagged).
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from scarce.experiment.edges import REASONS
 from scarce.metrics import AUTO_IMBALANCE_RATIO, auto_metric, imbalance_ratio
 
 UNDERTRAINED_TRAIN_ACCURACY = 0.95
 """A row whose mean class-balanced training accuracy on the clean subset (``inference.fit_score``) is below
 this is flagged as under-trained."""
+DIVERGED_CHANCE_MULTIPLE = 2.0
+"""A reused point "did not train" on a seed whose class-balanced training accuracy at the last step is at
+most this multiple of chance (1/C) while the tuning seed's is above it."""
 LATE_SHARE = 0.5
 """A row is flagged when validation was still improving in the last quarter of steps in at least this
 share of its seeds."""
@@ -47,9 +53,8 @@ def n_test(records: Sequence[dict]) -> int | None:
 def resolve_metric(requested: str | None, counts: Sequence[int] | None) -> tuple[str, str]:
     """The headline metric and why it was chosen.
 
-    ``auto`` (or no metric in the config) becomes balanced accuracy when the test split's
-    largest/smallest class ratio exceeds ``AUTO_IMBALANCE_RATIO``, accuracy otherwise, and accuracy when
-    the log has no ``test_counts``.
+    ``auto`` (or no metric in the config) follows :func:`scarce.metrics.auto_metric` on the test
+    split's class counts, and is accuracy when the log has no ``test_counts``.
     """
     if requested not in (None, "auto"):
         return requested, "set by `metric` in the config"
@@ -72,14 +77,17 @@ def tuning_text(records: Sequence[dict], grid: Mapping[str, Sequence[float]]) ->
     Example:
         >>> recs = [{"size": k, "tuning": {"mode": "first_seed", "selection": sel, "folds": f, "grid_points": 6}}
         ...         for k, sel, f in ((5, "cross_validation", 5), (10, "cross_validation", 5), (50, "holdout", None))]
-        >>> tuning_text(recs, {"lr": [0.01, 0.1], "weight_decay": [0.0001]}).split("; ")[1:]
-        ['selection `cross_validation` (5 folds) at k=5, 10, `holdout` at k=50', 'grid lr {0.01, 0.1} × weight_decay {0.0001}']
+        >>> tuning_text(recs, {"lr": [0.01, 0.1], "weight_decay": [0.0001]}).split("; ")[1:]  # doctest: +NORMALIZE_WHITESPACE
+        ['selection `cross_validation` (5 folds) at k=5, 10, `holdout` at k=50', 'grid lr {0.01, 0.1} × weight_decay {0.0001}',
+         "tuning variance is not in the intervals (one seed's vote reused by every seed)"]
     """
     tunings = [(r.get("size"), r["tuning"]) for r in records if isinstance(r.get("tuning"), dict)]
     axes = " × ".join(f"{name} {{{', '.join(f'{v:g}' for v in values)}}}" for name, values in grid.items() if values)
     grid = f"; grid {axes}" if axes else ""
     if not tunings:
         return f"tuning mode and selection not recorded in this log{grid}"
+    if all(_nothing_chosen(r) for r in records if isinstance(r.get("tuning"), dict)):
+        return f"nothing was tuned: one grid point{grid}"
     modes = sorted({t.get("mode") for _, t in tunings}, key=str)
     groups: dict[tuple, set] = {}
     for size, t in tunings:
@@ -90,7 +98,22 @@ def tuning_text(records: Sequence[dict], grid: Mapping[str, Sequence[float]]) ->
         where = "" if sizes == all_sizes else " at k=" + ", ".join(str(k) for k in sorted(sizes, key=_size_key))
         sel.append(f"`{name}`" + (f" ({folds} folds)" if folds else "") + where)
     mode = ", ".join(_MODES.get(m, f"`{m}`") for m in modes)
-    return f"tuning {mode}; selection {', '.join(sel)}{grid}"
+    metrics = sorted({t["select_by"] for _, t in tunings if t.get("select_by")})
+    by = f" by validation {', '.join(f'`{m}`' for m in metrics)}" if metrics else ""
+    reused = ("; tuning variance is not in the intervals (one seed's vote reused by every seed)"
+              if "first_seed" in modes else "")
+    return f"tuning {mode}; selection {', '.join(sel)}{by}{grid}{reused}"
+
+
+def _nothing_chosen(record: dict) -> bool:
+    """A one-point grid whose cell chose nothing either (at most one check compared; older logs: a
+    cross-validation cell that chose no step)."""
+    t = record["tuning"]
+    if t.get("grid_points") != 1:
+        return False
+    if t.get("candidates") is not None:
+        return t["candidates"] <= 1
+    return t.get("selection") == "cross_validation" and "step" not in (record.get("hparams") or {})
 
 
 def hparam_text(records: Sequence[dict]) -> tuple[str, int]:
@@ -109,13 +132,40 @@ def hparam_text(records: Sequence[dict]) -> tuple[str, int]:
         counts = Counter(h[name] for h in chosen if name in h).most_common()
         values = ", ".join(f"{_num(v)} ×{c}" for v, c in counts) if len(counts) > 1 else _num(counts[0][0])
         parts.append(f"{name} {values}")
-    edge = sum(1 for r in records if r.get("hparams_at_edge"))
+    edge = sum(1 for r in records if edge_reasons(r))
     return "; ".join(parts), edge
 
 
+def edge_reasons(record: dict) -> dict[str, str]:
+    """Name → reason code (``scarce.experiment.edges.REASONS``) of each choice at an edge in ``record``;
+    a name listed in ``hparams_at_edge`` without a reason (older logs) is an ``end``."""
+    reasons = record.get("edge_reasons")
+    given = reasons if isinstance(reasons, dict) else {}
+    return {n: given.get(n, "end") for n in (record.get("hparams_at_edge") or given)}
+
+
 def edge_names(records: Sequence[dict]) -> list[str]:
-    """Hyperparameter names chosen at an edge of their grid in any of the records."""
-    return list(dict.fromkeys(n for r in records for n in (r.get("hparams_at_edge") or [])))
+    """Each name chosen at an edge in any of the records, with its reason: ``"lr: end of grid"``.
+
+    Example:
+        >>> edge_names([{"hparams_at_edge": ["lr", "step"], "edge_reasons": {"lr": "narrow", "step": "last_check"}},
+        ...             {"hparams_at_edge": ["lr"]}])
+        ['lr: too narrow to tell', 'step: last check', 'lr: end of grid']
+    """
+    return [f"{name}: {_reason(code)[2]}" for name, code in _edge_groups(records)]
+
+
+def _edge_groups(records: Sequence[dict]) -> dict[tuple[str, str], int]:
+    """(name, reason code) → the number of records with that choice at an edge, in first-seen order."""
+    groups: dict[tuple[str, str], int] = {}
+    for r in records:
+        for item in edge_reasons(r).items():
+            groups[item] = groups.get(item, 0) + 1
+    return groups
+
+
+def _reason(code: str) -> tuple[str, str, str]:
+    return REASONS.get(code, (f"an edge ({code})", "check the grid", code))
 
 
 def mean_field(records: Sequence[dict], name: str) -> float:
@@ -159,19 +209,58 @@ def undertraining(records: Sequence[dict]) -> list[str]:
     return reasons
 
 
+def fragile_tuning(records: Sequence[dict]) -> list[str]:
+    """Reasons the one vote that ``tune: first_seed`` reused is fragile (empty under ``every_cell``):
+
+    * the tuning seed's vote was decided by less than one validation example (``tuning.vote_margin``
+      < 1 / ``tuning.n_val``, in the selection metric);
+    * a reusing seed's fit did not train (class-balanced training accuracy at the last step at most
+      ``DIVERGED_CHANCE_MULTIPLE`` × chance) while the tuning seed's did.
+    """
+    reasons = []
+    first = [r for r in records if isinstance(r.get("tuning"), dict) and r["tuning"].get("mode") == "first_seed"]
+    tuners = [r for r in first if r["tuning"].get("tuned_on_seed") == r.get("seed")]
+    for r in tuners:
+        margin, n = r["tuning"].get("vote_margin"), r["tuning"].get("n_val")
+        if margin is not None and n and margin * n < 1 - 1e-6:  # float32 scores: one example is 1/n up to rounding
+            reasons.append(f"fragile tuning: the vote on seed {r['seed']} that every seed reuses was decided by less "
+                           f"than one validation example (margin {margin:.3g} < 1/{n}; use `tune: every_cell` or "
+                           "more validation data)")
+    c = num_classes(records)
+    if not c:
+        return reasons
+    floor = DIVERGED_CHANCE_MULTIPLE / c
+    trained = {r.get("seed") for r in tuners if (_last_fit(r) or 0.0) > floor}
+    for r in first:
+        seed, tuned_on = r.get("seed"), r["tuning"].get("tuned_on_seed")
+        if seed != tuned_on and tuned_on in trained and _last_fit(r) is not None and _last_fit(r) <= floor:
+            reasons.append(f"fragile tuning: the reused point did not train on seed {seed} (a reused lr diverged? "
+                           f"training accuracy {100 * _last_fit(r):.0f}% at the last step, chance {100 / c:.0f}%)")
+    return reasons
+
+
+def _last_fit(record: dict) -> float | None:
+    s = record.get("train_summary")
+    if not isinstance(s, dict):
+        return None
+    value = s.get("last_train_accuracy", s.get("train_accuracy"))
+    return None if value is None else float(value)
+
+
 def row_flags(records: Sequence[dict]) -> list[str]:
     """Every reason the records of one (row, size) cannot carry a verdict, each a short phrase with its
-    fix: under-training (:func:`undertraining`) and a choice at an edge of the grid. Empty when none.
+    fix: under-training (:func:`undertraining`), a choice at an edge of the grid or of the validation
+    checks (each with its reason, :data:`scarce.experiment.edges.REASONS`) and fragile ``first_seed``
+    tuning (:func:`fragile_tuning`). Empty when none.
 
     The verdict rule (``scarce.report.verdict``) reads these for the row and for its reference: a
     comparison with any flag on either side is ``not shown``.
     """
     reasons = list(undertraining(records))
-    edges = edge_names(records)
-    if edges:
-        n = sum(1 for r in records if r.get("hparams_at_edge"))
-        reasons.append(f"{', '.join(edges)} chosen at an end of the grid in {n}/{len(records)} seeds (widen the grid)")
-    return reasons
+    for (name, code), n in _edge_groups(records).items():
+        where, fix, _ = _reason(code)
+        reasons.append(f"{name} chosen at {where} in {n}/{len(records)} seeds ({fix})")
+    return reasons + fragile_tuning(records)
 
 
 def _size_key(size) -> tuple:
