@@ -67,7 +67,7 @@ def test_not_shown_when_the_reference_is_flagged():
 def test_not_shown_when_the_row_is_flagged():
     edge = {"hparams_at_edge": ["lr"]}
     v, _ = verdict_of({"baseline": BASE, "remedy": [(a, edge) for a in shifted([0.05] * 8)]})
-    assert v.outcome == "not shown" and "lr chosen at an end of the grid in 8/8 seeds (widen the grid)" in v.reason
+    assert v.outcome == "not shown" and "lr chosen at an end of its grid in 8/8 seeds (widen the grid)" in v.reason
     assert not v.reason.startswith("reference:")
 
 
