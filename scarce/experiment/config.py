@@ -57,7 +57,7 @@ class TrainSection:
     batch_size: int = 64
     optimizer: str = "adamw"
     lr: list[float] = field(default_factory=lambda: [3e-4, 1e-3, 3e-3])
-    weight_decay: list[float] = field(default_factory=lambda: [1e-4, 5e-2])
+    weight_decay: list[float] = field(default_factory=lambda: [1e-2])  # one value: never a 2-value edge
     warmup: float = 0.05
     eval_every: int = 50
     patience: int | None = None
