@@ -87,9 +87,10 @@ def test_smoke_recipe_is_one_cell(tmp_path):
     expected = {remedy_label(s) for s in load_config(ROOT / "recipes/digits.yaml").remedies} | {"logreg"}
     assert sorted(r["remedy"] for r in rows) == sorted(expected)
     assert {(r["size"], r["seed"]) for r in rows} == {(5, 0)}
-    # a balanced test split: `select_by: auto` is accuracy, and the choices are those made before select_by
+    # a balanced test split: `select_by: auto` is accuracy (the smoke grid: the recipe's first lr and its one
+    # weight decay)
     assert {r["tuning"]["select_by"] for r in rows} == {"accuracy"}
     assert all(r["val_accuracy"] == r["val_score"] for r in rows)
     assert {r["remedy"]: r["hparams"] for r in rows} == {
-        **{label: {"lr": 0.003, "step": 2, "weight_decay": 0.0001} for label in expected - {"logreg"}},
+        **{label: {"lr": 0.001, "step": 2, "weight_decay": 0.01} for label in expected - {"logreg"}},
         "logreg": {"C": 1.0}}
