@@ -209,11 +209,18 @@ def undertraining(records: Sequence[dict]) -> list[str]:
     return reasons
 
 
+CLOSE_VOTE_EXAMPLES = 1.5
+"""A ``first_seed`` vote whose margin is below this many validation examples' worth of the score (×1/n_val)
+is flagged as fragile: it was decided by at most one example."""
+
+
 def fragile_tuning(records: Sequence[dict]) -> list[str]:
     """Reasons the one vote that ``tune: first_seed`` reused is fragile (empty under ``every_cell``):
 
-    * the tuning seed's vote was decided by less than one validation example (``tuning.vote_margin``
-      < 1 / ``tuning.n_val``, in the selection metric);
+    * the tuning seed's vote was decided by at most one validation example (``tuning.vote_margin``
+      < ``CLOSE_VOTE_EXAMPLES`` / ``tuning.n_val``, in the selection metric: under cross-validation
+      one example moves the mean fold score by 1/(folds × its fold's size), a little more or less than
+      1/n_val, so the bound sits between one and two examples);
     * a reusing seed's fit did not train (class-balanced training accuracy at the last step at most
       ``DIVERGED_CHANCE_MULTIPLE`` × chance) while the tuning seed's did.
     """
@@ -222,10 +229,10 @@ def fragile_tuning(records: Sequence[dict]) -> list[str]:
     tuners = [r for r in first if r["tuning"].get("tuned_on_seed") == r.get("seed")]
     for r in tuners:
         margin, n = r["tuning"].get("vote_margin"), r["tuning"].get("n_val")
-        if margin is not None and n and margin * n < 1 - 1e-6:  # float32 scores: one example is 1/n up to rounding
-            reasons.append(f"fragile tuning: the vote on seed {r['seed']} that every seed reuses was decided by less "
-                           f"than one validation example (margin {margin:.3g} < 1/{n}; use `tune: every_cell` or "
-                           "more validation data)")
+        if margin is not None and n and margin * n < CLOSE_VOTE_EXAMPLES:
+            reasons.append(f"fragile tuning: the vote on seed {r['seed']} that every seed reuses was decided by at "
+                           f"most one validation example (margin {margin:.3g} < {CLOSE_VOTE_EXAMPLES:g}/{n}; use "
+                           "`tune: every_cell` or more validation data)")
     c = num_classes(records)
     if not c:
         return reasons
