@@ -152,3 +152,13 @@ def test_the_tuning_caption_says_what_first_seed_leaves_out_and_when_nothing_was
     checks = [rec(0, tuning={"grid_points": 1, "candidates": 8, "select_by": "balanced_accuracy"})]
     assert "nothing was tuned" not in tuning_text(checks, grid)  # one point, but the step was chosen
     assert "by validation `balanced_accuracy`" in tuning_text(checks, grid)
+
+
+def test_a_reused_step_carries_the_tuning_seeds_edge_to_every_seed():
+    tuner = first_seed(0)
+    tuner.update(hparams_at_edge=["step"], edge_reasons={"step": "last_check"})
+    flags = row_flags([tuner, first_seed(1), first_seed(2)])
+    assert any("step chosen at the last validation check in 3/3 seeds" in f for f in flags)
+    every = [rec(s, tuning={"mode": "every_cell", "tuned_on_seed": s}) for s in range(3)]
+    every[0].update(hparams_at_edge=["step"], edge_reasons={"step": "last_check"})
+    assert any("in 1/3 seeds" in f for f in row_flags(every))  # each seed chose its own step

@@ -132,7 +132,7 @@ def hparam_text(records: Sequence[dict]) -> tuple[str, int]:
         counts = Counter(h[name] for h in chosen if name in h).most_common()
         values = ", ".join(f"{_num(v)} ×{c}" for v, c in counts) if len(counts) > 1 else _num(counts[0][0])
         parts.append(f"{name} {values}")
-    edge = sum(1 for r in records if edge_reasons(r))
+    edge = sum(1 for reasons in _row_edges(records) if reasons)
     return "; ".join(parts), edge
 
 
@@ -155,11 +155,25 @@ def edge_names(records: Sequence[dict]) -> list[str]:
     return [f"{name}: {_reason(code)[2]}" for name, code in _edge_groups(records)]
 
 
+def _row_edges(records: Sequence[dict]) -> list[dict[str, str]]:
+    """:func:`edge_reasons` of each record, a seed that reused another seed's choice (``tune: first_seed``)
+    inheriting that seed's: the step a cross-validation curve chose at its last check is reused, edge and
+    all, by every seed, though only the tuning seed's record saw the curve."""
+    by_seed = {r.get("seed"): edge_reasons(r) for r in records}
+    out = []
+    for r in records:
+        tuning = r.get("tuning") if isinstance(r.get("tuning"), dict) else {}
+        tuned_on = tuning.get("tuned_on_seed", r.get("seed"))
+        inherited = by_seed.get(tuned_on, {}) if tuning.get("mode") == "first_seed" and tuned_on != r.get("seed") else {}
+        out.append({**inherited, **edge_reasons(r)})
+    return out
+
+
 def _edge_groups(records: Sequence[dict]) -> dict[tuple[str, str], int]:
     """(name, reason code) → the number of records with that choice at an edge, in first-seen order."""
     groups: dict[tuple[str, str], int] = {}
-    for r in records:
-        for item in edge_reasons(r).items():
+    for reasons in _row_edges(records):
+        for item in reasons.items():
             groups[item] = groups.get(item, 0) + 1
     return groups
 
