@@ -174,3 +174,35 @@ def test_an_interval_clear_of_zero_over_three_seeds_names_the_floor_not_the_null
     v = decide(c)
     assert v.outcome == "not shown" and v.reason.startswith("90% interval [+19.0, +24.8] excludes 0, but 3 seeds cannot")
     assert "too few for a null" not in v.reason
+
+
+GAIN = shifted([0.03, 0.04, 0.035, 0.03, 0.04, 0.032, 0.038, 0.036])  # helps, unflagged
+
+
+@pytest.mark.parametrize("flagged, extra, phrase", [
+    ("baseline", {"train_summary": {"steps": 300, "best_step": 300, "last_train_accuracy": 0.5,
+                                    "val_improving_late": True}}, "reference: validation was still improving"),
+    ("remedy", {"hparams_at_edge": ["weight_decay"], "edge_reasons": {"weight_decay": "narrow"}},
+     "weight_decay chosen at an end of a two-value grid, too narrow to tell"),
+    ("remedy", {"hparams_at_edge": ["lr"], "edge_reasons": {"lr": "end"}}, "lr chosen at an end of its grid"),
+    ("baseline", {"hparams_at_edge": ["step"], "edge_reasons": {"step": "first_check"}},
+     "reference: step chosen at the first validation check"),
+    ("remedy", {"hparams_at_edge": ["step"], "edge_reasons": {"step": "last_check"}},
+     "step chosen at the last validation check"),
+])
+def test_each_flag_makes_a_significant_gain_not_shown(flagged, extra, phrase):
+    clean, _ = verdict_of({"baseline": BASE, "remedy": GAIN})
+    assert clean.outcome == "helps"
+    rows = {"baseline": BASE, "remedy": GAIN}
+    rows[flagged] = [(a, extra) for a in rows[flagged]]
+    v, _ = verdict_of(rows)
+    assert v.outcome == "not shown" and phrase in v.reason
+
+
+def test_a_fragile_first_seed_vote_makes_a_significant_gain_not_shown():
+    def tuning(seed):
+        t = {"mode": "first_seed", "selection": "holdout", "folds": None, "grid_points": 3, "tuned_on_seed": 0}
+        return {"tuning": {**t, "vote_margin": 0.001, "n_val": 20} if seed == 0 else t}
+    rows = {"baseline": BASE, "remedy": [(a, tuning(s)) for s, a in enumerate(GAIN)]}
+    v, _ = verdict_of(rows)
+    assert v.outcome == "not shown" and "fragile tuning: the vote on seed 0" in v.reason
