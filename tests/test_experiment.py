@@ -199,7 +199,8 @@ def test_first_seed_resumes_after_a_kill_between_the_phases(tmp_path, monkeypatc
 
 
 def test_records_carry_tuning_summary_counts_and_costs(tmp_path):
-    cfg = tiny_config(sizes=[3], seeds=[0], train=TrainSection(steps=2, eval_every=1, lr=[1e-3, 3e-2]))
+    cfg = tiny_config(sizes=[3], seeds=[0], train=TrainSection(steps=2, eval_every=1, lr=[1e-3, 3e-2],
+                                                               weight_decay=[1e-4, 5e-2]))
     recs = {r["remedy"]: r for r in ablate(cfg, out_dir=tmp_path, progress=False).records}
     base, lr = recs["baseline"], recs["logreg"]
     assert {k: v for k, v in base["tuning"].items() if k != "vote_margin"} == {

@@ -21,7 +21,7 @@ Example claims file::
         expect: helps            # helps | hurts | no effect: what the literature predicts here
         margin: 1.0              # equivalence margin in points for a "no effect" verdict (default 1)
         page: transfer.md
-        run: runs/transfer       # a folder beside the claims file with the run's records
+        run: records/transfer    # a folder beside the claims file with the run's records
         compare:
           - {row: probe, reference: baseline, size: 10, label: "CIFAR-10, k=10"}
 """
