@@ -28,6 +28,11 @@ most this multiple of chance (1/C) while the tuning seed's is above it."""
 LATE_SHARE = 0.5
 """A row is flagged when validation was still improving in the last quarter of steps in at least this
 share of its seeds."""
+EDGE_SHARE = 0.5
+"""A row is flagged for a choice at an edge (of the grid, or the first / last validation check) when at
+least this share of its seeds made it (under ``tune: first_seed`` every seed reuses the tuning seed's
+choice, so one vote at an edge flags the row); fewer seeds at an edge show in the hyperparameter table
+only."""
 
 
 def test_counts(records: Sequence[dict]) -> list[int] | None:
@@ -279,6 +284,8 @@ def row_flags(records: Sequence[dict]) -> list[str]:
     """
     reasons = list(undertraining(records))
     for (name, code), n in _edge_groups(records).items():
+        if n < EDGE_SHARE * len(records):  # a minority of seeds at an edge: shown in the table, not a flag
+            continue
         where, fix, _ = _reason(code)
         reasons.append(f"{name} chosen at {where} in {n}/{len(records)} seeds ({fix})")
     return reasons + fragile_tuning(records)
