@@ -102,8 +102,9 @@ def test_untested_comparisons_are_not_shown_and_say_why(tmp_path):
     (lambda d: d["claims"][0].update(expect="maybe"), "claims[0].expect"),
     (lambda d: d["claims"][0].update(margin=-1), "claims[0].margin"),
     (lambda d: d["claims"][0].update(colour="red"), "unknown key"),
-    (lambda d: d["claims"][0]["compare"][0].update(published={"gain": 1, "low": 0, "high": 2, "n": 3}),
-     "exactly one source"),
+    (lambda d: d["claims"][0]["compare"][0].update(published={"gain": 1, "low": 0, "high": 2, "n": 3},
+                                                   run="records/b"), "exactly one source"),
+    (lambda d: d["claims"][0].pop("run"), "exactly one source"),
     (lambda d: d["claims"][0].update(compare=[]), "claims[0].compare"),
 ])
 def test_bad_claims_files_are_refused_naming_the_key(mutate, message):

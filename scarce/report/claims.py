@@ -41,7 +41,7 @@ from scarce.report.stats import row_flags
 from scarce.report.verdict import ALPHA, OUTCOMES, Comparison, Verdict, comparison_flags, decide
 
 CLAIM_KEYS = {"id", "claim", "literature", "expect", "margin", "page", "run", "compare", "note", "date"}
-COMPARE_KEYS = {"row", "reference", "size", "label", "metric", "published", "untested", "expect"}
+COMPARE_KEYS = {"row", "reference", "size", "label", "metric", "published", "untested", "expect", "run"}
 PUBLISHED_KEYS = {"gain", "low", "high", "n", "p_holm", "flags"}
 DEFAULT_MARGIN = 1.0
 """Equivalence margin in points when a claim does not state one."""
@@ -59,6 +59,7 @@ class ClaimComparison:
     metric: str | None = None
     published: dict | None = None
     untested: str | None = None
+    run: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,10 +138,10 @@ def _comparison(i: int, j: int, x: Any, expect: str, *, has_run: bool) -> ClaimC
     if not isinstance(x, dict) or "label" not in x:
         raise ValueError(f"`{where}` must be a mapping with a `label`, got {x!r}.")
     _unknown(x, COMPARE_KEYS, where)
-    sources = [k for k in ("published", "untested") if x.get(k) is not None] + (["run"] if has_run else [])
-    if len(sources) != 1:
-        raise ValueError(f"`{where}` needs exactly one source: the claim's `run`, `published` or `untested`, "
-                         f"got {sources or 'none'}.")
+    sources = [k for k in ("published", "untested", "run") if x.get(k) is not None]
+    if len(sources) > 1 or not (sources or has_run):
+        raise ValueError(f"`{where}` needs exactly one source: its own or the claim's `run`, `published` or "
+                         f"`untested`, got {sources or 'none'}.")
     if x.get("untested") is None:
         for key in ("row", "reference", "size"):
             if key not in x:
@@ -160,7 +161,7 @@ def _comparison(i: int, j: int, x: Any, expect: str, *, has_run: bool) -> ClaimC
                              "sign-flip floor alone no longer rules out significance.")
     own = check_choice(f"{where}.expect", x.get("expect", expect), OUTCOMES[:3])
     return ClaimComparison(str(x["label"]), x.get("row"), x.get("reference"), x.get("size"), own,
-                           x.get("metric"), published, x.get("untested"))
+                           x.get("metric"), published, x.get("untested"), x.get("run"))
 
 
 def load_claims(path: str | Path) -> tuple[dict, list[Claim]]:
@@ -186,7 +187,7 @@ def evaluate(claim: Claim, base: Path) -> list[Outcome]:
             comp = _from_published(c, margin)
             source = " (published; records not kept)"
         else:
-            comp = _from_run(base / claim.run, c, margin, results)
+            comp = _from_run(base / (c.run or claim.run), c, margin, results)
             source = ""
         verdict = decide(comp)
         out.append(Outcome(c, verdict, f"{c.label}: {verdict.line().split(': ', 1)[1]}{source}"))
@@ -253,8 +254,9 @@ def render(path: str | Path) -> str:
     for claim in claims:
         outcomes = evaluate(claim, path.parent)
         here = "; ".join(o.text for o in outcomes) + (f". {claim.note}" if claim.note else "")
-        where = f"[{claim.page.split('#')[0]}]({claim.page}), " + (
-            f"records in `{claim.run}`" if claim.run else "records not kept") + (f" ({claim.date})" if claim.date else "")
+        runs = list(dict.fromkeys(r for r in [claim.run, *(c.run for c in claim.compare)] if r))
+        kept = "records in " + ", ".join(f"`{r}`" for r in runs) if runs else "records not kept"
+        where = f"[{claim.page.split('#')[0]}]({claim.page}), {kept}" + (f" ({claim.date})" if claim.date else "")
         lines.append("| " + " | ".join(_cell(x) for x in (
             claim.id, claim.claim, claim.literature, f"{claim.expect} (margin ±{claim.margin:g})", here,
             holds(claim, outcomes), where)) + " |")
