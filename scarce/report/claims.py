@@ -37,8 +37,7 @@ from typing import Any
 from scarce._checks import check_choice
 from scarce.metrics import METRICS, min_attainable_p
 from scarce.report.results import Results
-from scarce.report.stats import row_flags
-from scarce.report.verdict import ALPHA, OUTCOMES, Comparison, Verdict, comparison_flags, decide
+from scarce.report.verdict import ALPHA, OUTCOMES, Comparison, Verdict, decide
 
 CLAIM_KEYS = {"id", "claim", "literature", "expect", "margin", "page", "run", "compare", "note", "date"}
 COMPARE_KEYS = {"row", "reference", "size", "label", "metric", "published", "untested", "expect", "run"}
@@ -177,19 +176,16 @@ def load_claims(path: str | Path) -> tuple[dict, list[Claim]]:
 def evaluate(claim: Claim, base: Path) -> list[Outcome]:
     """Every comparison of ``claim`` with its verdict; run folders are relative to ``base``."""
     margin = claim.margin / 100
-    results: dict[tuple[str, str | None], list[dict]] = {}
+    results: dict[tuple, list[Verdict]] = {}
     out = []
     for c in claim.compare:
         if c.untested is not None:
             out.append(Outcome(c, None, f"{c.label}: not tested ({c.untested})"))
             continue
         if c.published is not None:
-            comp = _from_published(c, margin)
-            source = " (published; records not kept)"
+            verdict, source = decide(_from_published(c, margin)), " (published; records not kept)"
         else:
-            comp = _from_run(base / (c.run or claim.run), c, margin, results)
-            source = ""
-        verdict = decide(comp)
+            verdict, source = _from_run(base / (c.run or claim.run), c, margin, results), ""
         out.append(Outcome(c, verdict, f"{c.label}: {verdict.line().split(': ', 1)[1]}{source}"))
     return out
 
@@ -205,7 +201,9 @@ def _from_published(c: ClaimComparison, margin: float) -> Comparison:
                       margin=margin)
 
 
-def _from_run(folder: Path, c: ClaimComparison, margin: float, cache: dict) -> Comparison:
+def _from_run(folder: Path, c: ClaimComparison, margin: float, cache: dict) -> Verdict:
+    """The verdict :meth:`Results.verdicts` gives the comparison in the run at ``folder``, measured
+    against ``c.reference`` (the Holm family: that table's comparisons) with the claim's margin."""
     if not folder.is_dir():
         raise FileNotFoundError(f"Run folder '{folder}' of a claim does not exist.")
     key = (str(folder), c.reference, c.metric)
@@ -213,14 +211,11 @@ def _from_run(folder: Path, c: ClaimComparison, margin: float, cache: dict) -> C
         base = Results.from_dir(folder)
         config = dataclasses.replace(base.config, reference=c.reference) if base.config else None
         results = Results(base.records, config, base.failed)
-        cache[key] = (results, results.summary(c.metric))
-    results, rows = cache[key]
-    row = next((r for r in rows if r["remedy"] == c.row and r["size"] == c.size and "gain" in r), None)
-    if row is None:
+        cache[key] = results.verdicts(results.summary(c.metric), margin=margin)
+    verdict = next((v for v in cache[key] if v.comparison.label == c.row and v.comparison.size == c.size), None)
+    if verdict is None:
         raise ValueError(f"Run '{folder}' has no comparison of `{c.row}` with `{c.reference}` at size {c.size}.")
-    flags = comparison_flags(row_flags(results._records(c.row, c.size)),
-                             row_flags(results._records(c.reference, c.size)))
-    return Comparison.from_summary(row, flags=flags, margin=margin, comparisons=sum("gain" in r for r in rows))
+    return verdict
 
 
 def holds(claim: Claim, outcomes: list[Outcome]) -> str:

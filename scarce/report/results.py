@@ -162,11 +162,12 @@ class Results:
             r.update(verdict=v.outcome, verdict_reason=v.reason)
         return rows
 
-    def verdicts(self, rows: list[dict] | None = None) -> list[vd.Verdict]:
+    def verdicts(self, rows: list[dict] | None = None, *, margin: float | None = None) -> list[vd.Verdict]:
         """The verdict (``scarce.report.verdict``) of every compared row of ``rows`` (default: the headline
-        :meth:`summary`), with the flags of the row's and the reference's records at its size."""
-        ref = self.reference
-        return vd.summary_verdicts(self.summary() if rows is None else rows, margin=self.margin, flags=lambda label, size:
+        :meth:`summary`), with the flags of the row's and the reference's records at its size; ``margin``
+        overrides the config's equivalence margin."""
+        ref, margin = self.reference, self.margin if margin is None else margin
+        return vd.summary_verdicts(self.summary() if rows is None else rows, margin=margin, flags=lambda label, size:
                                    vd.comparison_flags(rs.row_flags(self._records(label, size)),
                                                        rs.row_flags(self._records(ref, size))))
 
