@@ -1,4 +1,4 @@
-"""Data layer: labelled datasets, loaders with a data root, and scarce subsets."""
+"""Data layer: labelled and unlabelled datasets, loaders with a data root, and scarce subsets."""
 
 from scarce.data.datasets import (
     ArrayDataset,
@@ -9,11 +9,20 @@ from scarce.data.datasets import (
     as_image_array,
     validate_labels,
 )
+from scarce.data.dedup import fingerprints, overlap
 from scarce.data.loaders import DATASETS, DatasetBundle, list_datasets, load_dataset, resolve_root
 from scarce.data.subsets import SubsetSplit, long_tailed_counts, long_tailed_subset, stratified_subset
+from scarce.data.unlabelled import (
+    PseudoLabelled,
+    UnlabelledDataset,
+    check_unlabelled,
+    hide_labels,
+    read_unlabelled,
+)
 
 __all__ = [
     "ArrayDataset", "ConcatDataset", "DATASETS", "DatasetBundle", "ImageFolderDataset", "LabelledDataset",
-    "Subset", "SubsetSplit", "as_image_array", "list_datasets", "load_dataset", "long_tailed_counts",
-    "long_tailed_subset", "resolve_root", "stratified_subset", "validate_labels",
+    "PseudoLabelled", "Subset", "SubsetSplit", "UnlabelledDataset", "as_image_array", "check_unlabelled",
+    "fingerprints", "hide_labels", "list_datasets", "load_dataset", "long_tailed_counts", "long_tailed_subset",
+    "overlap", "read_unlabelled", "resolve_root", "stratified_subset", "validate_labels",
 ]

@@ -152,6 +152,33 @@ def list_class_folders(root: Path, extensions: Sequence[str], *, class_names: Se
     return paths, labels, names
 
 
+IMAGE_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+"""The PIL mode an image file is converted to, by the channel count of the images it must match."""
+
+
+def decode_image(path: str | Path, *, mode: str = "RGB") -> np.ndarray:
+    """Decode one image file to a uint8 ``(H, W, C)`` array in PIL ``mode`` (``"L"`` gives C = 1).
+
+    Raises:
+        OSError: the file is missing, not an image, truncated or corrupt (the file is named).
+
+    Example:
+        >>> import tempfile, os
+        >>> from PIL import Image
+        >>> p = os.path.join(tempfile.mkdtemp(), "a.png")
+        >>> Image.fromarray(np.zeros((4, 6, 3), np.uint8)).save(p)
+        >>> decode_image(p).shape, decode_image(p, mode="L").shape
+        ((4, 6, 3), (4, 6, 1))
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert(mode), dtype=np.uint8).reshape(im.size[1], im.size[0], -1)
+    except (OSError, SyntaxError) as err:  # PIL: unidentified, truncated or corrupt files
+        raise OSError(f"Cannot read image '{path}': {err}") from None
+
+
 class ImageFolderDataset(LabelledDataset):
     """Images in ``root/<class>/*.{jpg,png,...}``, decoded lazily to uint8 HWC and kept in memory.
 
@@ -170,15 +197,7 @@ class ImageFolderDataset(LabelledDataset):
 
     def get(self, index: int) -> np.ndarray:
         if index not in self._cache:
-            from PIL import Image
-
-            try:
-                with Image.open(self.paths[index]) as im:
-                    self._cache[index] = np.asarray(im.convert(self.mode), dtype=np.uint8).reshape(
-                        im.size[1], im.size[0], -1
-                    )
-            except OSError as err:
-                raise OSError(f"Cannot read image '{self.paths[index]}': {err}") from None
+            self._cache[index] = decode_image(self.paths[index], mode=self.mode)
         return self._cache[index]
 
 
