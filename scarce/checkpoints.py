@@ -35,6 +35,8 @@ class FitResult:
             model on the clean training data (eval mode); the accuracy on a balanced subset.
         last_train_accuracy: the same for the model at the last step run: a model that fits its
             training data by the end but was kept from an early checkpoint is not under-trained.
+        notes: what happened around this fit for the results log (e.g. pseudo-labelling: the rows
+            a teacher added, :mod:`scarce.experiment.selftrain`); merged into the record's ``notes``.
     """
 
     model: nn.Module
@@ -46,6 +48,7 @@ class FitResult:
     steps: int = 0
     train_accuracy: float | None = None
     last_train_accuracy: float | None = None
+    notes: dict = field(default_factory=dict)
 
     @property
     def summary(self) -> dict:

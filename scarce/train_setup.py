@@ -30,6 +30,14 @@ class TrainSetup:
         collate: list of ``(x, y)`` → tensors; ``None`` means the engine's image collate.
         param_groups_fn: ``model -> optimiser param groups`` (freezing, discriminative rates).
         clean_train: the untouched real subset, used for BatchNorm re-estimation; remedies keep it.
+        unlabelled: examples without labels the row may use (``scarce.data.UnlabelledDataset``: the
+            recipe's ``unlabelled:`` pool, the same for every row and part of a cell; ``None``: none).
+            Only semi-supervised remedies read it; selection never scores on it.
+        self_training: a request to train with pseudo-labels on ``unlabelled`` (set by ``pseudo_label``
+            or ``label_spreading``, :mod:`scarce.remedies.semi_supervised`): the learner trains a
+            teacher, labels the pool and trains the student (:mod:`scarce.experiment.selftrain`).
+        consistency: an unlabelled loss the engine adds at every step (FixMatch-style consistency on
+            a batch of ``unlabelled`` examples; ``None``: none).
         select_from: the share of training before which no checkpoint may be kept (0: any check). A
             remedy that changes training partway (DRW, cRT: their ``start``) raises it, so the
             model a selection keeps is one the remedy shaped, not the plain model before it.
@@ -46,6 +54,9 @@ class TrainSetup:
     collate: Callable | None = None
     param_groups_fn: Callable | None = None
     clean_train: LabelledDataset | None = None
+    unlabelled: LabelledDataset | None = None
+    self_training: Any = None
+    consistency: Any = None
     select_from: float = 0.0
     notes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 

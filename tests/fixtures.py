@@ -159,10 +159,13 @@ def tiny_setup(train):
     from scarce.modalities import get_modality
     from scarce.remedies.base import TrainSetup
 
+    from scarce.data.unlabelled import hide_labels
+
     model = ModelConfig(**CHEAP_MODELS[train.modality])
     model_fn, collate = get_modality(train.modality).pipeline(model=model, train=train, num_classes=train.num_classes)
+    pool = hide_labels(train, range(len(train)), source="the rows themselves, labels hidden (a test pool)")
     return TrainSetup(train=train, num_classes=train.num_classes, model_fn=model_fn, collate=collate,
-                      clean_train=train)
+                      clean_train=train, unlabelled=pool)
 
 
 # ---------------------------------------------------------------- remedies
@@ -200,6 +203,9 @@ SPECS = {
     "synthetic_share": {"name": "synthetic", "share": 0.25, "n_per_class": 3, "steps": 1, "ngf": 4, "ndf": 4, "nz": 8,
                         "batch_size": 8},
     "synthetic_control": {"name": "synthetic_control", "share": 0.5},
+    "pseudo_label": {"name": "pseudo_label", "threshold": [0.5, 0.9]},
+    "pseudo_label_share": {"name": "pseudo_label", "threshold": 0.5, "share": 0.5},
+    "label_spreading": {"name": "label_spreading", "threshold": 0.5, "cache_dir": None, **BACKBONE},
 }
 
 

@@ -76,7 +76,7 @@ def _r(v):
 def fingerprint(setup: TrainSetup) -> tuple:
     """What the setup does on fixed inputs (see the module docstring)."""
     labels = np.asarray(setup.train.labels)
-    fp = [len(setup.train), hash(labels.tobytes())]
+    fp = [len(setup.train), hash(labels.tobytes()), repr(setup.self_training), repr(setup.consistency)]
     sampler = setup.sampler_fn(labels, seed=0) if setup.sampler_fn is not None else None
     if hasattr(sampler, "set_epoch"):
         sampler.set_epoch(0)

@@ -109,9 +109,11 @@ def _path_in(ds: LabelledDataset, index: int) -> str | None:
 class _View(UnlabelledDataset):
     """Some examples of another dataset, its labels hidden (see :func:`hide_labels`)."""
 
-    def __init__(self, base: LabelledDataset, indices: Any, *, source: str) -> None:
+    def __init__(self, base: LabelledDataset, indices: Any, *, source: str,
+                 class_names: Sequence[str] | None = None) -> None:
         idx = _positions(indices, len(base), "indices")
-        super().__init__(size=len(idx), class_names=base.class_names, modality=base.modality, source=source,
+        names = base.class_names if class_names is None else list(class_names)
+        super().__init__(size=len(idx), class_names=names, modality=base.modality, source=source,
                          sample_rate=getattr(base, "sample_rate", None))
         self.base, self.indices = base, idx
         self.from_path = isinstance(base, UnlabelledDataset) and base.from_path
@@ -123,7 +125,8 @@ class _View(UnlabelledDataset):
         return _path_in(self.base, int(self.indices[index]))
 
 
-def hide_labels(base: LabelledDataset, indices: Sequence[int], *, source: str) -> UnlabelledDataset:
+def hide_labels(base: LabelledDataset, indices: Sequence[int], *, source: str,
+                class_names: Sequence[str] | None = None) -> UnlabelledDataset:
     """A view on ``base`` at ``indices`` (no copy) whose labels are hidden.
 
     ``get(i)`` is ``base.get(indices[i])``; the base's labels are never read.
@@ -132,6 +135,8 @@ def hide_labels(base: LabelledDataset, indices: Sequence[int], *, source: str) -
         base: any dataset (e.g. the training pool).
         indices: positions in ``base``.
         source: where the examples came from, e.g. "training pool minus the cell's subset".
+        class_names: the task's classes when they are not the base's (a pool drawn partly from
+            classes outside the task; default: the base's).
 
     Raises:
         TypeError: ``base`` is not a dataset.
@@ -147,7 +152,7 @@ def hide_labels(base: LabelledDataset, indices: Sequence[int], *, source: str) -
     """
     if not isinstance(base, LabelledDataset):
         raise TypeError(f"`base` must be a dataset (LabelledDataset), got {type(base).__name__}.")
-    return _View(base, indices, source=source)
+    return _View(base, indices, source=source, class_names=class_names)
 
 
 class _Files(UnlabelledDataset):

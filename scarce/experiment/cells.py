@@ -69,6 +69,10 @@ def run_task(config: ExperimentConfig, data_root: str | None, task: Task) -> dic
     record = {"key": task.key, "remedy": task.label, "size": task.size, "seed": task.seed,
               "n_train": len(plan.train), "n_val": len(plan.val), "n_test": len(test),
               "test_counts": np.bincount(test.labels, minlength=plan.bundle.num_classes).tolist()}
+    pool_start = time.perf_counter()
+    if plan.unlabelled is not None:  # the pool every row of the cell sees (read once per process for a path)
+        record.update(n_unlabelled=len(plan.unlabelled), unlabelled_source=plan.unlabelled.source,
+                      unlabelled_seconds=round(time.perf_counter() - pool_start, 3))
     learner = create_learner(task.row, plan=plan)
     name, folds = plan.selection
     strategy = create_selection(name, folds=folds)

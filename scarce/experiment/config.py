@@ -44,6 +44,38 @@ class SubsetConfig:
 
 
 @dataclass
+class MismatchConfig:
+    """Part of a ``from: pool`` pool taken from classes outside the labelled task (Oliver et al. 2018).
+
+    ``classes`` (names or indices) are left out of the labelled task (its training subsets and its
+    test set); ``share`` of the unlabelled pool is drawn from their training examples."""
+
+    share: float = 0.0
+    classes: list = field(default_factory=list)
+
+
+@dataclass
+class UnlabelledConfig:
+    """Where a cell's unlabelled examples come from (``unlabelled:``; none by default).
+
+    ``from: pool``: the dataset's training pool minus the cell's labelled subset, labels hidden
+    (for measuring a remedy), ``limit`` of them drawn per cell with its seed, optionally with a
+    ``mismatch`` share from classes outside the task. ``path``: a user's own unlabelled data (an
+    image or audio folder without class folders, a text/CSV/JSONL file with ``text_column``), read
+    and checked like labelled data; ``limit`` takes a seeded sample of it."""
+
+    source: str | None = None
+    path: str | None = None
+    limit: int | None = None
+    text_column: str = "text"
+    mismatch: MismatchConfig = field(default_factory=MismatchConfig)
+
+    @property
+    def enabled(self) -> bool:
+        return self.source is not None or self.path is not None
+
+
+@dataclass
 class TrainSection:
     """Training budget and the (lr, weight decay) grid every row is tuned on (see ``selection``).
 
@@ -129,6 +161,7 @@ class ExperimentConfig:
             :attr:`scarce.experiment.plan.CellPlan.select_by`.
         folds: folds of cross-validation (2..the smallest class count of every size's subset).
         cv_max_k: the ``auto`` threshold.
+        unlabelled: the unlabelled examples semi-supervised remedies read (:class:`UnlabelledConfig`).
         equivalence_margin: a gain whose 90% interval lies inside ±this (metric units, in (0, 1)) over
             enough seeds is a ``no effect`` verdict (``scarce.report.verdict``; docs/verdicts.md).
         run: where the cells run (:class:`RunSection`); ``scarce ablate --executor/--jobs/...``
@@ -153,6 +186,7 @@ class ExperimentConfig:
     folds: int = 5
     cv_max_k: int = 10
     equivalence_margin: float = 0.01
+    unlabelled: UnlabelledConfig = field(default_factory=UnlabelledConfig)
     run: RunSection = field(default_factory=RunSection)
 
     def rows(self) -> list[Row]:
@@ -187,6 +221,11 @@ class ExperimentConfig:
         """The config a cell of ``size`` trains with (``train.steps_by_size`` resolved)."""
         train = self.train.at_size(size)
         return self if train is self.train else dataclasses.replace(self, train=train)
+
+
+KEY_ALIASES = {UnlabelledConfig: {"from": "source"}}
+"""Keys a section reads under another name (``from`` is a Python keyword, so ``unlabelled.from`` is the
+field ``source``)."""
 
 
 def _type_name(tp: Any) -> str:
@@ -231,8 +270,10 @@ def from_dict(cls: type, data: Any, *, prefix: str = "") -> Any:
         raise ValueError(f"Config section '{prefix.rstrip('.') or '<top>'}' must be a mapping, got {data!r}.")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
+    aliases = KEY_ALIASES.get(cls, {})
     kwargs = {}
     for key, value in data.items():
+        key = aliases.get(key, key)
         if key not in names:
             raise ValueError(f"Unknown config key '{prefix}{key}'.{did_you_mean(str(key), names)} "
                              f"Known keys here: {', '.join(names)}.")

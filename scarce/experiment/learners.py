@@ -21,7 +21,7 @@ stop_at=None)``, ``score(prepared, fitted, test)`` and, with defaults, ``fit_gri
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,11 @@ from scarce.experiment.rows import LEARNERS
 from scarce.experiment.selection import Learner
 from scarce.metrics import METRICS, classification_metrics
 from scarce.modalities import get_modality, modality_names
+from scarce.data.datasets import ConcatDataset
+from scarce.experiment.selftrain import Trainer, self_train
+from scarce.remedies.added_rows import ShareSamplerFn
 from scarce.remedies.base import Remedy, TrainSetup, create_remedy, remedy_label
+from scarce.remedies.semi_supervised import request_of
 
 ENGINE = "model"
 """The learner of the ``remedies`` rows (not registered: it is the config's ``model``)."""
@@ -48,7 +52,7 @@ def create_learner(row, *, plan) -> Any:
         return ModelLearner(plan.config, plan.base_setup, create_remedy(row.remedy), select_by=plan.select_by)
     spec = dict(row.learner)
     return LEARNERS.create(spec.pop("name"), remedy=row.remedy, num_classes=plan.bundle.num_classes,
-                           select_by=plan.select_by, **spec)
+                           select_by=plan.select_by, unlabelled=plan.unlabelled, **spec)
 
 
 def check_row(row, *, modality: str) -> None:
@@ -88,7 +92,9 @@ class ModelLearner(Learner):
 
     @property
     def axes(self) -> dict:
-        return {"lr": list(self.config.train.lr), "weight_decay": list(self.config.train.weight_decay)}
+        """The ``train`` grid (lr, weight decay) and the options the remedy tunes (its ``axes``)."""
+        return {"lr": list(self.config.train.lr), "weight_decay": list(self.config.train.weight_decay),
+                **tuned_axes(self.remedy, taken=("lr", "weight_decay"))}
 
     @property
     def checks(self) -> int:
@@ -103,11 +109,37 @@ class ModelLearner(Learner):
 
     def fit(self, setup: TrainSetup, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
             stop_at: int | None = None):
-        return self._fit(setup, [hparams], seed=seed, val=val, stop_at=stop_at)[0]
+        return self.fit_points(setup, [hparams], seed=seed, val=val, stop_at=stop_at)[0]
 
     def fit_grid(self, setup: TrainSetup, *, points, seed: int, val: LabelledDataset | None) -> list:
         """One fit per point of the grid, trained together (``scarce.train.fit_points``)."""
-        return self._fit(setup, points, seed=seed, val=val)
+        return self.fit_points(setup, points, seed=seed, val=val)
+
+    def fit_points(self, setup: TrainSetup, points, *, seed: int, val: LabelledDataset | None,
+                   stop_at: int | None = None) -> list:
+        """One fit per point; with a self-training request, teacher and students
+        (:func:`scarce.experiment.selftrain.self_train`)."""
+        request = request_of(setup)
+        if request is not None:
+            return self_train(_EngineTrainer(self, seed), replace(setup, self_training=None), request,
+                              unlabelled=setup.unlabelled, points=points, val=val, stop_at=stop_at,
+                              num_classes=setup.num_classes)
+        return self._by_axes(setup, points, seed=seed, val=val, stop_at=stop_at)
+
+    def _by_axes(self, setup: TrainSetup, points, *, seed: int, val, stop_at: int | None = None) -> list:
+        """The points grouped by the remedy's tuned options (each group trained together, on the
+        setup with those options taken: :func:`at_point`), in the order of ``points``."""
+        names = [n for n in self.remedy.axes if n not in ("lr", "weight_decay")]
+        groups: dict[tuple, list[int]] = {}
+        for i, p in enumerate(points):
+            groups.setdefault(tuple(p.get(n) for n in names), []).append(i)
+        fits: list = [None] * len(points)
+        for members in groups.values():
+            part = at_point(setup, points[members[0]])
+            for i, f in zip(members, self._fit(part, [points[i] for i in members], seed=seed, val=val,
+                                               stop_at=stop_at)):
+                fits[i] = f
+        return fits
 
     def _fit(self, setup: TrainSetup, points, *, seed: int, val, stop_at: int | None = None) -> list:
         from scarce.train import fit_setup
@@ -120,7 +152,71 @@ class ModelLearner(Learner):
         from scarce.inference import evaluate, image_collate
 
         metrics = evaluate(fitted.model, test, collate=setup.collate or image_collate, device=self.config.train.device)
-        return {"metrics": metrics, "n_train_after_remedy": len(setup.train), "notes": dict(setup.notes)}
+        notes = {**setup.notes, **fitted.notes}
+        return {"metrics": metrics, "n_train_after_remedy": len(setup.train) + notes.get("n_pseudo", 0), "notes": notes}
+
+
+def tuned_axes(remedy: Remedy, *, taken: tuple[str, ...]) -> dict:
+    """The remedy's tuned options (``Remedy.axes``) as grid axes; a name the learner's own grid
+    uses is refused."""
+    axes = {name: list(values) for name, values in remedy.axes.items()}
+    clash = sorted(set(axes) & set(taken))
+    if clash:
+        raise ValueError(f"Remedy '{remedy.name}' tunes '{clash[0]}', which the learner's grid already holds.")
+    return axes
+
+
+def at_point(setup: TrainSetup, point: Mapping[str, Any]) -> TrainSetup:
+    """``setup`` with the grid point's values of the options its parts tune (a consistency loss's
+    ``at``); unchanged when none is tuned."""
+    if setup.consistency is None:
+        return setup
+    return replace(setup, consistency=setup.consistency.at(point))
+
+
+class _EngineTrainer(Trainer):
+    """Self-training through the engine (:class:`ModelLearner`)."""
+
+    def __init__(self, learner: ModelLearner, seed: int) -> None:
+        self.learner, self.seed = learner, seed
+
+    def fit(self, setup, points, *, val, stop_at):
+        return self.learner._by_axes(setup, points, seed=self.seed, val=val, stop_at=stop_at)
+
+    def probabilities(self, setup, fitted, data):
+        from scarce.inference import image_collate, predict
+
+        logits = predict(fitted.model, data, collate=setup.collate or image_collate,
+                         device=self.learner.config.train.device)
+        return softmax(logits)
+
+    def features(self, setup, data):
+        from scarce.inference import image_collate
+
+        collate, rows = setup.collate or image_collate, []
+        for start in range(0, len(data), 256):
+            x, _ = collate([data[i] for i in range(start, min(start + 256, len(data)))])
+            rows.append(np.asarray(x, dtype=np.float32))
+        x = np.concatenate(rows)
+        if x.ndim != 2:
+            raise ValueError(f"label_spreading needs feature vectors; this row's model reads inputs of shape "
+                             f"{tuple(x.shape[1:])}. It runs on a frozen-feature probe.")
+        return x
+
+    def labelled(self, setup):
+        return setup.train, setup.train.labels
+
+    def with_rows(self, setup, rows, *, share):
+        train = ConcatDataset([setup.train, rows])
+        sampler_fn = ShareSamplerFn(len(setup.train), len(train), share) if share is not None else setup.sampler_fn
+        return replace(setup, train=train, sampler_fn=sampler_fn)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``(N, C)`` logits."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = np.exp(z - z.max(1, keepdims=True))
+    return z / z.sum(1, keepdims=True)
 
 
 @dataclass
@@ -130,6 +226,13 @@ class _Features:
     labels: np.ndarray
     setup: TrainSetup
     _cache: tuple = (None, None)
+    pool: tuple = (None, None)
+
+    def of_pool(self, data: LabelledDataset) -> np.ndarray:
+        """Features of the unlabelled pool (computed once per prepared part)."""
+        if self.pool[0] is not data:
+            self.pool = (data, self.featurizer.transform(data))
+        return self.pool[1]
 
     def of(self, data: LabelledDataset) -> np.ndarray:
         """Features of ``data`` (the last one asked for is kept: the grid reuses one validation part)."""
@@ -144,6 +247,7 @@ class LogisticFit:
     val_score: tuple[float, float] | None
     history: list
     summary: dict
+    notes: dict = field(default_factory=dict)
 
 
 DEFAULT_C = (0.01, 0.1, 1.0, 10.0)
@@ -163,13 +267,16 @@ class LogisticLearner(Learner):
         features: options of the modality's featurizer (e.g. ``max_features`` for TF-IDF).
         max_iter: the solver's iteration cap.
         select_by: the metric ``C`` is chosen by on validation (``scarce.metrics.METRICS``).
+        unlabelled: the cell's unlabelled pool (the recipe's ``unlabelled:``), for a remedy that
+            self-trains (``pseudo_label``): the teacher is this learner on the labelled rows.
     """
 
     modalities = frozenset(modality_names())
-    honours = frozenset({"train", "class_prior"})
+    honours = frozenset({"train", "class_prior", "self_training"})
 
     def __init__(self, *, remedy: Any = "baseline", num_classes: int, C=DEFAULT_C, standardize: bool = True,
-                 features: Mapping[str, Any] | None = None, max_iter: int = 2000, select_by: str = "accuracy") -> None:
+                 features: Mapping[str, Any] | None = None, max_iter: int = 2000, select_by: str = "accuracy",
+                 unlabelled: LabelledDataset | None = None) -> None:
         if isinstance(C, (int, float)) and not isinstance(C, bool):
             C = [C]
         if not isinstance(C, (list, tuple)) or not C or not all(
@@ -179,20 +286,27 @@ class LogisticLearner(Learner):
             raise ValueError(f"`standardize` must be true or false, got {standardize!r}.")
         if features is not None and not isinstance(features, Mapping):
             raise ValueError(f"`features` must be a mapping of featurizer options, got {features!r}.")
-        self.remedy, self.num_classes = create_remedy(remedy), num_classes
-        self.axes = {"C": [float(c) for c in C]}
+        self.remedy, self.num_classes, self.unlabelled = create_remedy(remedy), num_classes, unlabelled
+        self.axes = {"C": [float(c) for c in C], **tuned_axes(self.remedy, taken=("C",))}
         self.standardize, self.features = standardize, dict(features or {})
         self.max_iter = check_int("max_iter", max_iter, minimum=1)
         self.select_by = check_choice("select_by", select_by, METRICS)
 
     def prepare(self, part: LabelledDataset, *, seed: int) -> _Features:
         setup = self.remedy.apply(TrainSetup(train=part, num_classes=self.num_classes, model_fn=_no_model,
-                                             clean_train=part), seed=seed)
+                                             clean_train=part, unlabelled=self.unlabelled), seed=seed)
         featurizer = get_modality(part.modality).featurizer(**self.features)
         return _Features(featurizer, featurizer.fit_transform(setup.train), setup.train.labels, setup)
 
     def fit(self, feats: _Features, *, hparams: Mapping[str, Any], seed: int, val: LabelledDataset | None,
             stop_at: int | None = None) -> LogisticFit:
+        request = request_of(feats.setup)
+        if request is not None:
+            return self_train(_LogisticTrainer(self), feats, request, unlabelled=feats.setup.unlabelled,
+                              points=[hparams], val=val, stop_at=stop_at, num_classes=self.num_classes)[0]
+        return self._fit_one(feats, hparams=hparams, val=val)
+
+    def _fit_one(self, feats: _Features, *, hparams: Mapping[str, Any], val: LabelledDataset | None) -> LogisticFit:
         from sklearn.linear_model import LogisticRegression
         from sklearn.metrics import balanced_accuracy_score, log_loss
         from sklearn.pipeline import make_pipeline
@@ -215,6 +329,40 @@ class LogisticLearner(Learner):
     def score(self, feats: _Features, fitted: LogisticFit, test: LabelledDataset) -> dict:
         pred = fitted.model.predict(feats.featurizer.transform(test))
         out = {"metrics": classification_metrics(test.labels, pred, num_classes=test.num_classes)}
-        if feats.setup.train is not feats.setup.clean_train:  # a remedy changed the rows: say what it did
-            out.update(n_train_after_remedy=len(feats.setup.train), notes=dict(feats.setup.notes))
+        notes = {**feats.setup.notes, **fitted.notes}
+        if feats.setup.train is not feats.setup.clean_train or notes:  # a remedy changed the rows: say what it did
+            out.update(n_train_after_remedy=len(feats.setup.train) + notes.get("n_pseudo", 0), notes=notes)
         return out
+
+
+class _LogisticTrainer(Trainer):
+    """Self-training of the logistic-regression reference (features of the pool computed once)."""
+
+    def __init__(self, learner: LogisticLearner) -> None:
+        self.learner = learner
+
+    def fit(self, feats, points, *, val, stop_at):
+        return [self.learner._fit_one(feats, hparams=p, val=val) for p in points]
+
+    def probabilities(self, feats, fitted, data):
+        probs = np.zeros((len(data), self.learner.num_classes))
+        probs[:, fitted.model.classes_] = fitted.model.predict_proba(feats.of_pool(data))
+        return probs
+
+    def features(self, feats, data):
+        import scipy.sparse
+
+        x = feats.x if data is feats.setup.train else feats.of_pool(data)
+        return x.toarray() if scipy.sparse.issparse(x) else np.asarray(x)
+
+    def labelled(self, feats):
+        return feats.setup.train, feats.labels
+
+    def with_rows(self, feats, rows, *, share):
+        import scipy.sparse
+
+        extra = feats.featurizer.transform(rows)
+        x = (scipy.sparse.vstack([feats.x, extra]).tocsr() if scipy.sparse.issparse(feats.x)
+             else np.concatenate([feats.x, extra]))
+        return _Features(feats.featurizer, x, np.concatenate([feats.labels, rows.labels]), feats.setup,
+                         pool=feats.pool)

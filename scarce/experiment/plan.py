@@ -20,8 +20,9 @@ import numpy as np
 from scarce.data.datasets import LabelledDataset, Subset
 from scarce.data.loaders import DatasetBundle, load_dataset, stratified_test_split
 from scarce.data.subsets import SubsetSplit, long_tailed_subset, stratified_subset
-from scarce.experiment.config import ExperimentConfig, ModelConfig
+from scarce.experiment.config import ExperimentConfig, MismatchConfig, ModelConfig, UnlabelledConfig
 from scarce.experiment.selection import create_selection, resolve_selection
+from scarce.experiment.unlabelled import cell_pool, task_bundle
 from scarce.metrics import auto_metric
 from scarce.modalities import get_modality
 from scarce.train_setup import TrainSetup
@@ -32,9 +33,18 @@ def _cached_bundle(name: str, root: str | None, options_json: str) -> DatasetBun
     return load_dataset(name, root=root, **json.loads(options_json))
 
 
+@functools.lru_cache(maxsize=4)
+def _task(name: str, root: str | None, options_json: str, classes_json: str) -> DatasetBundle:
+    return task_bundle(_cached_bundle(name, root, options_json),
+                       UnlabelledConfig(mismatch=MismatchConfig(classes=json.loads(classes_json))))
+
+
 def get_bundle(config: ExperimentConfig, data_root: str | None) -> DatasetBundle:
-    """Load (once per process) the config's dataset."""
-    return _cached_bundle(config.dataset.name, data_root, json.dumps(config.dataset.options, sort_keys=True))
+    """Load (once per process) the config's dataset: the labelled task, without the classes an
+    ``unlabelled.mismatch`` leaves out (:func:`scarce.experiment.unlabelled.task_bundle`)."""
+    key = (config.dataset.name, data_root, json.dumps(config.dataset.options, sort_keys=True))
+    classes = config.unlabelled.mismatch.classes
+    return _task(*key, json.dumps(classes)) if classes else _cached_bundle(*key)
 
 
 def cut_subset(config: ExperimentConfig, labels: np.ndarray, size: int, seed: int) -> SubsetSplit:
@@ -87,11 +97,14 @@ def test_set(config: ExperimentConfig, bundle: DatasetBundle) -> LabelledDataset
     return Subset(test, keep)
 
 
-def base_setup(part: LabelledDataset, *, model: ModelConfig, num_classes: int) -> TrainSetup:
+def base_setup(part: LabelledDataset, *, model: ModelConfig, num_classes: int,
+               unlabelled: LabelledDataset | None = None) -> TrainSetup:
     """The setup built from ``part`` only by its modality's pipeline (model and collate), before any
-    remedy: what every row of a cell (and ``scarce train``) starts from."""
+    remedy, with the cell's ``unlabelled`` pool: what every row of a cell (and ``scarce train``)
+    starts from."""
     model_fn, collate = get_modality(part.modality).pipeline(model=model, train=part, num_classes=num_classes)
-    return TrainSetup(train=part, num_classes=num_classes, model_fn=model_fn, collate=collate, clean_train=part)
+    return TrainSetup(train=part, num_classes=num_classes, model_fn=model_fn, collate=collate, clean_train=part,
+                      unlabelled=unlabelled)
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,7 @@ class CellPlan:
         bundle: the dataset (training pool and test split).
         size, seed: the cell.
         split: the subset's training and validation indices into ``bundle.train``.
+        unlabelled_limit: a cap on the unlabelled pool below the recipe's (the preflight's tiny cells).
 
     Example:
         >>> plan = CellPlan.cut(ExperimentConfig(sizes=[5]), get_bundle(ExperimentConfig(), None), size=5, seed=0)
@@ -115,6 +129,7 @@ class CellPlan:
     size: int
     seed: int
     split: SubsetSplit
+    unlabelled_limit: int | None = None
 
     @classmethod
     def cut(cls, config: ExperimentConfig, bundle: DatasetBundle, *, size: int, seed: int) -> CellPlan:
@@ -135,6 +150,13 @@ class CellPlan:
     def pool(self) -> LabelledDataset:
         """The whole subset (cross-validation folds it and retrains on all of it)."""
         return self.bundle.train.subset(self.split.all)
+
+    @cached_property
+    def unlabelled(self) -> LabelledDataset | None:
+        """The cell's unlabelled pool (``None`` without ``unlabelled:``): the same for every row and
+        part (:func:`scarce.experiment.unlabelled.cell_pool`)."""
+        return cell_pool(self.config.unlabelled, self.bundle, self.split, size=self.size, seed=self.seed,
+                         limit=self.unlabelled_limit)
 
     @cached_property
     def test(self) -> LabelledDataset:
@@ -165,4 +187,5 @@ class CellPlan:
 
     def base_setup(self, part: LabelledDataset) -> TrainSetup:
         """:func:`base_setup` of ``part`` (the training part, a fold, or the whole subset)."""
-        return base_setup(part, model=self.config.model, num_classes=self.bundle.num_classes)
+        return base_setup(part, model=self.config.model, num_classes=self.bundle.num_classes,
+                          unlabelled=self.unlabelled)

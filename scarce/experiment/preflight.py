@@ -22,6 +22,8 @@ It checks, in order:
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -135,6 +137,7 @@ def preflight(config, tasks: list[Task], *, data_root: str | None, out_dir: str 
     if tasks and not problems:  # rows are tried on the device they will use
         size, seed = min((t.size, t.seed) for t in tasks)
         plan = CellPlan.cut(config, get_bundle(config, data_root), size=size, seed=seed)
+        plan = dataclasses.replace(plan, unlabelled_limit=PER_CLASS * plan.bundle.num_classes)  # a tiny pool too
         labels, test = plan.bundle.train.labels, plan.test
         part = plan.bundle.train.subset(_tiny(labels, np.asarray(plan.split.train)))
         few = test.subset(_tiny(test.labels, np.arange(len(test))))

@@ -35,7 +35,8 @@ from scarce._checks import check_choice, check_float, check_int
 from scarce._io import atomic_write_text
 from scarce.data.loaders import DATASETS
 from scarce.experiment.cells import Task
-from scarce.experiment.plan import CellPlan, get_bundle
+from scarce.experiment.plan import CellPlan, cut_subset, get_bundle, test_set
+from scarce.experiment.unlabelled import check_config as check_unlabelled_config, check_pools
 from scarce.experiment.config import ExperimentConfig, RunSection, dump_config, read_saved_config
 from scarce.experiment.learners import check_row
 from scarce.executors.local import Executor, create_executor, import_modules
@@ -103,6 +104,7 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None,
     check_int("cv_max_k", config.cv_max_k, minimum=1)
     check_float("equivalence_margin", config.equivalence_margin, low=0.0, high=1.0, low_inclusive=False,
                 high_inclusive=False)
+    check_unlabelled_config(config.unlabelled)
     DATASETS.get(config.dataset.name)
     t = config.train
     if not t.lr or not t.weight_decay:
@@ -124,7 +126,10 @@ def validate_config(config: ExperimentConfig, *, data_root: str | None,
     if config.reference is not None and config.reference not in labels:
         raise ValueError(f"`reference` must be the label of a row, one of {labels}; got {config.reference!r}.")
     bundle = get_bundle(config, data_root)
-    problems = check_data(config, bundle, [(k, s) for k in config.sizes for s in config.seeds if (k, s) not in decoded])
+    cells = [(k, s) for k in config.sizes for s in config.seeds if (k, s) not in decoded]
+    problems = check_data(config, bundle, cells)
+    problems += check_pools(config.unlabelled, bundle, test_set(config, bundle),
+                            [(k, s, cut_subset(config, bundle.train.labels, k, s)) for k, s in cells])
     if problems:  # every unreadable example at once, before anything else reads the data
         raise PreflightError(problems)
     for row in grid_rows:

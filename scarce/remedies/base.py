@@ -16,6 +16,7 @@ import abc
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from scarce.registry import Registry
@@ -45,6 +46,10 @@ class Remedy(abc.ABC):
             changes the model or the collate (a remedy that changes neither needs nothing).
         components: the remedies a composite (a chain) applies in order; ``()`` (the default) for a
             single remedy. Code that walks a chain recurses into a non-empty ``components``.
+        axes: options tuned like the learning rate: name → the values to choose among on
+            validation (e.g. ``{"threshold": (0.8, 0.95)}``), joined to the learner's grid; the
+            setup's part that reads them takes the chosen value (``part.at(point)``). Default
+            ``{}``: nothing tuned.
 
     Example:
         >>> from dataclasses import dataclass, replace
@@ -62,6 +67,7 @@ class Remedy(abc.ABC):
     changes: ClassVar[Changes] = UNDECLARED
     deliverable: ClassVar[bool] = False
     components: ClassVar[tuple[Remedy, ...]] = ()
+    axes: ClassVar[Mapping[str, tuple]] = MappingProxyType({})
 
     @abc.abstractmethod
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
@@ -113,6 +119,18 @@ def member_seed(seed: int, index: int) -> int:
     return seed * 1000 + index
 
 
+def combine_axes(remedies: Sequence[Remedy]) -> Mapping[str, tuple]:
+    """The tuned options (``axes``) of ``remedies`` together; a name two of them tune is refused."""
+    out: dict[str, tuple] = {}
+    for r in remedies:
+        for name, values in r.axes.items():
+            if name in out:
+                raise ValueError(f"Two remedies of a chain tune the option '{name}' ('{r.name}' and an earlier one); "
+                                 "a chain may tune each name once.")
+            out[name] = tuple(values)
+    return MappingProxyType(out)
+
+
 def check_is_remedy(obj: Any, expected: str) -> Remedy:
     """``obj`` itself if it is a :class:`Remedy`; else ``TypeError``: ``expected`` (what should have
     been given), then what was."""
@@ -154,6 +172,7 @@ class Chain(Remedy):
         for r in remedies:
             check_is_remedy(r, "`Chain` takes remedies")
         check_composition(remedies)
+        combine_axes(remedies)  # two members tuning one option: refused here
         object.__setattr__(self, "remedies", tuple(remedies))
         object.__setattr__(self, "name", name or "+".join(r.name for r in remedies))
 
@@ -166,6 +185,11 @@ class Chain(Remedy):
     def changes(self) -> Changes:
         """What the chain as a whole does to the setup."""
         return combine(self.remedies)
+
+    @property
+    def axes(self) -> Mapping[str, tuple]:
+        """The tuned options of every member (two members tuning one name are refused)."""
+        return combine_axes(self.remedies)
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         for i, remedy in enumerate(self.remedies):
@@ -219,6 +243,10 @@ class Delegate(Remedy):
     @property
     def deliverable(self) -> bool:
         return self.inner.deliverable
+
+    @property
+    def axes(self) -> Mapping[str, tuple]:
+        return self.inner.axes
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
         return self.inner.apply(setup, seed=seed)

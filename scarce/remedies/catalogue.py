@@ -10,7 +10,8 @@ another heavy backend at module level (they do so inside the methods that need t
 registers the whole catalogue.
 """
 
-from scarce.remedies import audio, balance, image, synthetic, synthetic_control, text, transfer  # noqa: F401 (registers)
+from scarce.remedies import (  # noqa: F401 (registers)
+    audio, balance, image, semi_supervised, synthetic, synthetic_control, text, transfer)
 from scarce.remedies.base import REMEDIES
 
 __all__ = ["REMEDIES"]

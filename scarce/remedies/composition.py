@@ -20,6 +20,8 @@ part                      what it is
 ``collate``               how rows become tensors
 ``model_fn``              the model
 ``param_groups_fn``       the optimiser's parameter groups
+``self_training``         training on pseudo-labels of the unlabelled pool (a teacher labels it)
+``consistency``           an unlabelled loss at every step (FixMatch-style consistency)
 ``prior_correction``      a correction of the logits by the class prior (logit adjustment in the
                           loss or post hoc, Balanced Softmax): at most one per chain
 ``class_prior``           the class distribution of the training rows (over/under-sampling to
@@ -56,7 +58,7 @@ from typing import Any
 from scarce.modalities import modality_names
 
 FIELDS = ("train", "transform", "batch_transform", "sampler_fn", "loss_fn", "collate", "model_fn",
-          "param_groups_fn")
+          "param_groups_fn", "self_training", "consistency")
 ASPECTS = ("prior_correction", "class_prior", "targets")
 PARTS = frozenset(FIELDS + ASPECTS)
 
