@@ -35,7 +35,7 @@ OPTIONS = {"eda": {"synonyms": TINY_WORDNET}}
 NO_P: dict[str, str] = {}  # entry -> why it takes no `p` (every entry takes one today)
 NEEDS = {"char_noise": "nlpaug", "waveform": "audiomentations", "contextual": "transformers",
          "light": "albumentations", "medium": "albumentations", "strong": "albumentations",
-         "randaugment": "albumentations", "trivialaugment": "albumentations"}
+         "randaugment": "albumentations", "trivialaugment": "albumentations", "cutout": "albumentations"}
 
 TEXTS = ["the film is charming and the acting is superb", "a dull story that no acting can save",
          "superb film", "what a charming little film this is"]

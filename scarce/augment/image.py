@@ -16,7 +16,8 @@ Presets (``create_augment(name, image_shape=..., channels=...)``; ``create_augme
   random grey (RGB) and one cut-out hole of a quarter to half the side;
 * large images: ``light`` = RandomResizedCrop(scale 0.35-1) + flip; ``medium`` = scale 0.25-1 and
   colour jitter; ``strong`` = scale 0.08-1, colour jitter, grey, blur and cut-out;
-* ``randaugment`` and ``trivialaugment`` from :mod:`scarce.augment.policies`.
+* ``randaugment`` and ``trivialaugment`` from :mod:`scarce.augment.policies`;
+* ``cutout``: one black rectangle of a quarter to half the sides (:func:`cutout`).
 
 ``hflip=False`` removes the flip (digits, text). A user's own ``A.Compose`` is wrapped with
 ``ImageAugment(A.Compose([...]))``.
@@ -232,3 +233,26 @@ def _preset(level: str):
 
 # the presets, registered in :mod:`scarce.augment.registry` (the one registry of every modality)
 light, medium, strong = _preset("light"), _preset("medium"), _preset("strong")
+
+
+def cutout(*, image_shape: Sequence[int], channels: int, p: float = 1.0, holes: int = 1,
+           size: Sequence[float] = (0.25, 0.5)) -> ImageAugment:
+    """Cutout (DeVries & Taylor, 2017): ``holes`` black rectangles whose sides are drawn in ``size``
+    (shares of the image's sides), with probability ``p`` (albumentations' ``CoarseDropout``); the
+    last step of FixMatch's strong view.
+
+    Example:
+        >>> aug = cutout(image_shape=(8, 8), channels=1)
+        >>> int((aug(np.full((8, 8, 1), 255, np.uint8), rng=np.random.default_rng(0)) == 0).sum()) > 0
+        True
+    """
+    check_geometry(image_shape, channels)
+    check_int("holes", holes, minimum=1)
+    if not isinstance(size, (list, tuple)) or len(size) != 2:
+        raise ValueError(f"`size` must be (low, high) shares of the side, got {size!r}.")
+    low = check_float("size[0]", size[0], low=0.0, high=1.0, low_inclusive=False)
+    high = check_float("size[1]", size[1], low=low, high=1.0)
+    A = _albumentations()
+    drop = A.CoarseDropout(num_holes_range=(holes, holes), hole_height_range=(low, high),
+                           hole_width_range=(low, high), fill=0, p=1.0)
+    return ImageAugment(A.Compose([drop]), p=p, channels=channels, name="cutout")

@@ -93,6 +93,8 @@ AUGMENTS.register("randaugment", "scarce.augment.policies:randaugment_preset", m
                   help="RandAugment (N ops at magnitude M, torchvision's op list)")
 AUGMENTS.register("trivialaugment", "scarce.augment.policies:trivialaugment_preset", modality="image",
                   kind="sample", help="TrivialAugmentWide (one op, random magnitude, wide ranges)")
+AUGMENTS.register("cutout", f"{_IMAGE}:cutout", modality="image", kind="sample",
+                  help="Cutout: one black rectangle (holes=) of a quarter to half the sides (size=)")
 AUGMENTS.register("mixup", "scarce.augment.mix:MixUp", modality="image", kind="batch",
                   help="MixUp: per-sample lambda ~ Beta(alpha, alpha), soft targets (num_classes=)")
 AUGMENTS.register("cutmix", "scarce.augment.mix:CutMix", modality="image", kind="batch",
