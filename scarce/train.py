@@ -40,6 +40,7 @@ from scarce.wide_model import ModelStack, stackable
 from scarce._torch import resolve_device
 from scarce.data.datasets import LabelledDataset
 from scarce.checkpoints import FitResult, Track
+from scarce.consistency import unlabelled_term
 from scarce.inference import image_collate, to_device
 from scarce.metrics import METRICS
 from scarce.steps import Draws, StepBatches, cosine_with_warmup
@@ -205,7 +206,11 @@ def fit_points(
 def fit_setup(setup: TrainSetup, *, configs: Sequence[TrainConfig], seed: int, val: LabelledDataset | None = None,
               stop_at: int | None = None, stack: bool = True) -> list[FitResult]:
     """Train what a remedy produced: :func:`fit_points` on ``setup`` (its model, data, transforms,
-    sampler, loss, collate, parameter groups, clean data for BatchNorm and ``select_from``).
+    sampler, loss, collate, parameter groups, clean data for BatchNorm and ``select_from``), plus its
+    unlabelled term when it has one (``setup.consistency``, :mod:`scarce.consistency`): every step
+    then also draws ``ratio`` × batch examples of ``setup.unlabelled``, forwards their weak and strong
+    views with the labelled batch (the batch transform acts on the labelled part only) and adds the
+    term to each point's loss; each result's ``notes`` say what share of them counted.
 
     Example:
         >>> from scarce.data import load_dataset
@@ -270,6 +275,9 @@ def _train(setup: TrainSetup, sampler: Any, *, configs, seed, last, first, stack
             batch_sampler=StepBatches(len(train), steps=config.steps, batch_size=batch, seed=seed, sampler=sampler),
             collate_fn=collate, num_workers=config.num_workers, pin_memory=device.type == "cuda",
         )
+        term = unlabelled_term(setup, steps=config.steps, batch=batch, seed=seed, collate=collate, copies=len(models),
+                               num_workers=config.num_workers, pin_memory=device.type == "cuda")
+        views = iter(term) if term is not None else None
         step = 0
         for m in models:
             m.train()
@@ -277,11 +285,15 @@ def _train(setup: TrainSetup, sampler: Any, *, configs, seed, last, first, stack
             x, y = to_device(x, device), y.to(device)
             if progress_hook is not None:
                 progress_hook((step - 1) / config.steps)
-            if batch_transform is not None:
+            if batch_transform is not None:  # the labelled batch only
                 x, y = batch_transform(x, y, generator=gen)
             with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
-                logits = forward(x)
-                losses = [loss_fn(logits[g], y) for g in range(len(models))]
+                if term is None:
+                    logits = forward(x)
+                    losses = [loss_fn(logits[g], y) for g in range(len(models))]
+                else:  # labelled + weak + strong views in one forward where shapes allow
+                    logits, extra = term.losses(forward, x, *(to_device(v, device) for v in next(views)))
+                    losses = [loss_fn(logits[g], y) + extra[g] for g in range(len(models))]
             for loss in losses:
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"Training loss became {loss.item()} at step {step}; "
@@ -303,6 +315,9 @@ def _train(setup: TrainSetup, sampler: Any, *, configs, seed, last, first, stack
         for track in tracks:
             if track.result is None:
                 track.finish(step, detach=False, **done)
+    if term is not None:  # the share of unlabelled examples that counted, up to each point's last step
+        for g, track in enumerate(tracks):
+            track.result.notes.update(term.notes(g, steps=track.result.steps))
     return [t.result for t in tracks]
 
 

@@ -20,7 +20,7 @@ FLOORS = {
     "_threads": 0, "modalities": 0,
     "data": 1,
     "augment": 2, "synth": 2, "balance": 2, "backbones": 2, "models": 2, "steps": 2, "wide_model": 2,
-    "train_setup": 2, "train": 3, "inference": 3, "checkpoints": 3,
+    "train_setup": 2, "consistency": 2, "train": 3, "inference": 3, "checkpoints": 3,
     "remedies": 4, "executors": 4,
     "experiment": 5,
     "report": 6,
