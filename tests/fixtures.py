@@ -206,6 +206,10 @@ SPECS = {
     "pseudo_label": {"name": "pseudo_label", "threshold": [0.5, 0.9]},
     "pseudo_label_share": {"name": "pseudo_label", "threshold": 0.5, "share": 0.5},
     "label_spreading": {"name": "label_spreading", "threshold": 0.5, "cache_dir": None, **BACKBONE},
+    "fixmatch": {"name": "fixmatch", "threshold": [0.5, 0.9], "ratio": 1,
+                 "strong": {"name": "eda", "operations": ["rs", "rd"], "word_rate": 0.3}},
+    "fixmatch_image": {"name": "fixmatch", "ratio": 2, "weight": 0.5, "strong": ["randaugment", "cutout"]},
+    "fixmatch_audio": {"name": "fixmatch", "strong": {"name": "waveform", "preset": "strong"}},
 }
 
 
@@ -240,6 +244,17 @@ def tiny_backbone():
 
 
 @contextlib.contextmanager
+def one_torch_thread():
+    """Within: one torch thread (tiny models: intra-op threads only add overhead, and two cores are shared)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
 def tiny_transfer_backbones():
     """Within: one torch thread (the models are tiny; two cores are shared) and the transfer remedies
     load copies of :func:`tiny_backbone` instead of a real backbone (tested in test_backbones)."""
@@ -250,11 +265,6 @@ def tiny_transfer_backbones():
     from scarce.remedies import transfer
 
     tiny = tiny_backbone()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(transfer, "load_backbone", lambda name, pretrained, **kw: copy.deepcopy(tiny))
-            yield
-    finally:
-        torch.set_num_threads(threads)
+    with one_torch_thread(), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(transfer, "load_backbone", lambda name, pretrained, **kw: copy.deepcopy(tiny))
+        yield

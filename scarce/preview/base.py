@@ -112,6 +112,8 @@ PREVIEWS.register("transform", "scarce.preview.samples:preview_transform", order
                   help="the handful of examples and a few per-sample augmented draws")
 PREVIEWS.register("batch_transform", "scarce.preview.samples:preview_batch", order=2,
                   help="a batch before/after the batch transform (mixed pairs with soft labels, masked log-mels)")
+PREVIEWS.register("consistency", "scarce.preview.samples:preview_consistency", order=2,
+                  help="the weak and strong views an unlabelled term (FixMatch) draws of examples")
 PREVIEWS.register("sampler_fn", "scarce.preview.balance:preview_sampler", order=3,
                   help="class shares of the rows vs one epoch of the sampler's draws")
 for _part in ("loss_fn", "model_fn", "prior_correction"):

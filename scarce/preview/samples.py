@@ -1,5 +1,6 @@
-"""Makers for what a remedy does to examples: the per-sample transform (augmented draws), the batch
-transform (a collated batch before/after, soft labels) and the collate (what the model is fed), plus
+"""Makers for what a remedy does to examples: the per-sample transform (augmented draws), the weak and
+strong views of an unlabelled term, the batch transform (a collated batch before/after, soft labels)
+and the collate (what the model is fed), plus
 :func:`show_examples`, the handful of examples of any modality as blocks.
 
 Draws go through :class:`scarce.steps.Draws` with the cell's seed and batches through the setup's
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from scarce.consistency import ViewDraws, stream_seed
 from scarce.modalities import get_modality
 from scarce.preview.base import Block, PreviewContext
 from scarce.steps import Draws
@@ -47,6 +49,26 @@ def preview_transform(ctx: PreviewContext) -> list[Block]:
     return (display.transform(ctx, originals, rows, title=title, text=text, row_titles=row_titles)
             or [Block(title, f"'{ctx.label}' changes the per-sample transform; no picture for {ctx.modality!r} "
                              "data.")])
+
+
+def preview_consistency(ctx: PreviewContext) -> list[Block]:
+    """The weak and strong views an unlabelled term (``setup.consistency``) draws, on the handful of
+    training examples (the term draws them from the unlabelled pool, with the same code and seeds)."""
+    consistency = ctx.after.consistency
+    title = "Unlabelled views"
+    if consistency is None:
+        return [Block(title, f"'{ctx.label}' removes the unlabelled term.")]
+    views = ViewDraws(ctx.before.train, consistency, stream_seed(ctx.seed))
+    n, rows, row_titles = len(ctx.examples), [], ["original"]
+    for r in range(ctx.draws):
+        pairs = [views[(i, r * n + j)] for j, i in enumerate(ctx.examples)]
+        rows += [[w for w, _ in pairs], [s for _, s in pairs]]
+        row_titles += [f"weak {r + 1}", f"strong {r + 1}"]
+    text = (f"Every step also draws {consistency.ratio} unlabelled examples per labelled one and makes a weak and a "
+            f"strong view of each; shown here on {n} training examples ({ctx.draws} draws each, as training draws "
+            "them). Where the model is confident on the weak view, its prediction is the strong view's target.")
+    return (_display(ctx).transform(ctx, ctx.originals(), rows, title=title, text=text, row_titles=row_titles)
+            or [Block(title, f"{text} (no picture for {ctx.modality!r} data)")])
 
 
 def preview_batch(ctx: PreviewContext) -> list[Block]:

@@ -15,7 +15,8 @@ from scarce.remedies.base import Remedy, TrainSetup, register_remedy
 from scarce.remedies.composition import Changes
 
 
-def _check_audio(setup: TrainSetup, remedy: str) -> int:
+def check_audio(setup: TrainSetup, remedy: str) -> int:
+    """The sample rate of the setup's clips; ``ValueError`` naming ``remedy`` for other data."""
     if setup.train.modality != "audio":
         raise ValueError(f"Remedy '{remedy}' needs an audio dataset, got modality {setup.train.modality!r}.")
     rate = getattr(setup.train, "sample_rate", None)
@@ -54,7 +55,7 @@ class Waveform(Remedy):
         self.preset, self.p, self.sample_rate = preset, p, sample_rate
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
-        rate = _check_audio(setup, self.name)
+        rate = check_audio(setup, self.name)
         if self.sample_rate is not None and self.sample_rate != rate:
             raise ValueError(f"Remedy '{self.name}' was set for `sample_rate`={self.sample_rate} Hz but the clips are "
                              f"{rate} Hz.")
@@ -83,6 +84,6 @@ class SpecAugmentRemedy(Remedy):
                                time_width=time_width, time_warp=time_warp, p=p, valid_channel=1, inplace=True)
 
     def apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
-        _check_audio(setup, self.name)
+        check_audio(setup, self.name)
         bt = self.aug if setup.batch_transform is None else _Then(setup.batch_transform, self.aug)
         return replace(setup, batch_transform=bt).with_notes(specaugment=repr(self.aug))

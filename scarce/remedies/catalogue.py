@@ -11,7 +11,7 @@ registers the whole catalogue.
 """
 
 from scarce.remedies import (  # noqa: F401 (registers)
-    audio, balance, image, semi_supervised, synthetic, synthetic_control, text, transfer)
+    audio, balance, fixmatch, image, semi_supervised, synthetic, synthetic_control, text, transfer)
 from scarce.remedies.base import REMEDIES
 
 __all__ = ["REMEDIES"]

@@ -28,7 +28,8 @@ def check_preset(preset: str) -> str:
     return check_choice("preset", preset, list_augments("image", kind="sample"))
 
 
-def _image_geometry(setup: TrainSetup) -> tuple[tuple[int, int], int]:
+def image_geometry(setup: TrainSetup) -> tuple[tuple[int, int], int]:
+    """``((H, W), C)`` of the setup's training images (the first one's), for an augmentation's geometry."""
     if setup.train.modality != "image":
         raise ValueError(f"Image augmentation needs an image dataset, got modality {setup.train.modality!r}.")
     x = np.asarray(setup.train.get(0))
@@ -39,7 +40,7 @@ def _image_geometry(setup: TrainSetup) -> tuple[tuple[int, int], int]:
 
 def build_augment(preset: str, options: dict, setup: TrainSetup):
     """The per-sample augmentation ``preset`` with ``options`` for the geometry of ``setup``'s images."""
-    shape, channels = _image_geometry(setup)
+    shape, channels = image_geometry(setup)
     return create_augment(preset, image_shape=shape, channels=channels, **options)
 
 

@@ -35,6 +35,19 @@ from scarce.remedies.base import Remedy, TrainSetup, register_remedy
 from scarce.remedies.composition import Changes
 from scarce.remedies.transfer import LinearProbe
 
+
+def require_pool(setup: TrainSetup, remedy: str) -> None:
+    """Refuse a setup without unlabelled examples for ``remedy``, saying how a recipe names a pool.
+
+    Raises:
+        ValueError: ``setup.unlabelled`` is ``None`` or empty.
+    """
+    if setup.unlabelled is None or len(setup.unlabelled) == 0:
+        raise ValueError(f"Remedy '{remedy}' trains on unlabelled examples and this recipe names none: add "
+                         "`unlabelled: {from: pool, limit: 5000}` (the dataset's other training examples, labels "
+                         "hidden) or `unlabelled: {path: <your folder or file>}`.")
+
+
 def _thresholds(value: Any) -> tuple[float, ...]:
     values = value if isinstance(value, (list, tuple)) else [value]
     if not values:
@@ -154,10 +167,7 @@ class _SelfTrainingOptions(Remedy):
                             balance=self.balance, max_per_class=self.max_per_class, share=self.share, **graph)
 
     def _with_request(self, setup: TrainSetup, request: SelfTraining) -> TrainSetup:
-        if setup.unlabelled is None or len(setup.unlabelled) == 0:
-            raise ValueError(f"Remedy '{self.name}' trains on unlabelled examples and this recipe names none: add "
-                             "`unlabelled: {from: pool, limit: 5000}` (the dataset's other training examples, labels "
-                             "hidden) or `unlabelled: {path: <your folder or file>}`.")
+        require_pool(setup, self.name)
         return replace(setup, self_training=request).with_notes(
             self_training=request.teacher, n_unlabelled=len(setup.unlabelled), rounds=request.rounds)
 

@@ -183,9 +183,11 @@ class SentenceEncoderRemedy(Remedy):
     model_path: str | None = None
     cache_dir: str | None = "default"
     hidden: int | None = None
-    changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"}, excludes={"transform", "batch_transform"},
-                      modalities={"text"}, advice="It encodes each text once through a frozen encoder; expand the "
-                      "training texts before it instead (e.g. chain [eda, sentence_encoder]).")
+    changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"},
+                      excludes={"transform", "batch_transform", "consistency"}, modalities={"text"},
+                      advice="It encodes each text once through a frozen encoder (and caches it), so it cannot take "
+                      "augmented texts nor the augmented views of FixMatch; expand the training texts before it "
+                      "instead (e.g. chain [eda, sentence_encoder]).")
 
     def __post_init__(self) -> None:
         from scarce.backbones.sentence import default_model_path

@@ -215,9 +215,11 @@ class LinearProbe(_Common):
     batch_size: int = 64
     deliverable = True  # its model and collate describe themselves for a card (scarce.deliver.parts)
 
-    changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"}, excludes={"transform", "batch_transform"},
-                      modalities={"image"}, advice="Frozen features are computed once per image and cannot take a "
-                      "per-sample or batch augmentation; chain the augmentation with `finetune` instead.")
+    changes = Changes(replaces={"model_fn", "collate", "param_groups_fn"},
+                      excludes={"transform", "batch_transform", "consistency"}, modalities={"image"},
+                      advice="Frozen features are computed once per image (and cached), so they cannot take a "
+                      "per-sample or batch augmentation, nor the augmented views of FixMatch; chain the augmentation "
+                      "or `fixmatch` with `finetune` instead.")
 
     def __post_init__(self) -> None:
         self._check_common()
