@@ -169,6 +169,39 @@ def test_text_rows_show_each_original_with_its_new_rows(hermetic, capsys):
     assert len(_images(sections["dup"])) == 1  # the class counts
 
 
+def test_a_self_training_row_shows_the_pool_examples_a_stand_in_teacher_labels_most_confidently(hermetic, capsys,
+                                                                                                 monkeypatch):
+    from scarce.preview import draw
+
+    grids = []
+    real = draw.image_grid
+    monkeypatch.setattr(draw, "image_grid", lambda rows, **kw: grids.append(kw["cell_titles"]) or real(rows, **kw))
+    spec = "[baseline, {name: pseudo_label, threshold: [0.8, 0.95], label: pl}]"
+    assert main(["preview", str(ROOT / "recipes" / "digits.yaml"), "--out", "o", "--set", f"remedies={spec}",
+                 "--set", "references=[]", "--set", "unlabelled={from: pool, limit: 200}"]) == 0, capsys.readouterr().err
+    section = _sections((hermetic / "o" / "preview.html").read_text(encoding="utf-8"))["pl"]
+    assert re.findall(r"<h4>(.*?)</h4>", section) == ["Pseudo-labels"] and not _unavailable(section)
+    assert "200 unlabelled examples" in section and re.search(r"\d+ at threshold 0.8, \d+ at threshold 0.95", section)
+    assert "stand-in" in section and "the real teacher is the row" in section
+    captions = [c for row in grids[-1] for c in row]  # the pseudo-labels grid: "class (confidence)", class by class
+    parsed = [re.fullmatch(r"(\d) \((0\.\d\d|1\.00)\)", c) for c in captions]
+    assert all(parsed) and len(captions) <= 2 * 10, captions
+    classes = [int(m.group(1)) for m in parsed]
+    assert classes == sorted(classes) and len(set(classes)) >= 5
+    assert len(_images(section)) == 1
+
+
+def test_text_pseudo_labels_are_a_table_of_pool_texts_with_label_and_confidence(hermetic, capsys):
+    write_rotten_tomatoes(hermetic / "data")
+    assert main(["preview", str(ROOT / "recipes" / "text_eda.yaml"), "--out", "o", "--size", "5", "--set",
+                 "remedies=[{name: pseudo_label, label: pl}]", "--set", "references=[]",
+                 "--set", "unlabelled={from: pool}"]) == 0, capsys.readouterr().err
+    section = _sections((hermetic / "o" / "preview.html").read_text(encoding="utf-8"))["pl"]
+    table = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", section)
+    assert table and all(re.fullmatch(r"(fresh|rotten) \(\d\.\d\d\)", label) for label, _ in table), table
+    assert re.search(r"\d+ unlabelled examples \(the dataset&#x27;s training pool minus the cell", section), section
+
+
 @pytest.fixture(scope="module")
 def audio(tmp_path_factory):
     pytest.importorskip("soundfile")

@@ -15,6 +15,14 @@ A remedy that replaces or wraps the model or its collate (a pretrained backbone,
 post-hoc logit adjustment) is saved when its parts describe themselves
 (:mod:`scarce.deliver.parts`); one that cannot is refused before any work.
 
+A row that trains on unlabelled examples (a remedy declaring a change to ``self_training`` or
+``consistency``: ``pseudo_label``, ``label_spreading``...) is trained with the user's whole
+``unlabelled: {path: ...}`` pool (``limit`` of it, drawn with the seed) as ``TrainSetup.unlabelled``
+(:func:`scarce.experiment.unlabelled.delivery_pool`); without ``unlabelled:``, or with ``from:
+pool`` (nothing is left once every labelled example trains), it is refused before any work. The card's
+``train.unlabelled`` records the pool (source, size) and what self-training added (``n_pseudo``, the
+threshold, per class). Options a remedy tunes (its ``axes``, e.g. ``threshold``) must hold one value.
+
 The output folder holds ``model.safetensors`` (the state dict) and ``card.json`` (see
 :data:`scarce.deliver.saved_model.CARD_FIELDS`); it is written to a temporary folder beside it,
 checked by loading it back, then renamed into place, so an interrupted run leaves no half-written
@@ -42,6 +50,7 @@ from scarce.experiment.config import ExperimentConfig, read_recipe
 from scarce.deliver.parts import card_parts, check_deliverable, inference_pair
 from scarce.experiment.learners import ModelLearner
 from scarce.experiment.plan import base_setup
+from scarce.experiment.unlabelled import check_delivery, delivery_pool, reads_pool
 from scarce.executors.local import import_modules
 from scarce.modalities import get_modality
 from scarce.deliver.saved_model import CARD, FORMAT, FORMAT_VERSION, WEIGHTS, load_model, sha256_of
@@ -83,6 +92,15 @@ def _single(config: ExperimentConfig, key: str) -> float:
                          f"one point: give one value, e.g. --set train.{key}=[{values[0]}] (a search's best.yaml "
                          "holds the tuned one).")
     return values[0]
+
+
+def _fixed_axes(remedy: Any, label: str) -> dict:
+    """The options ``remedy`` tunes (its ``axes``), each of which must hold one value: ``{name: value}``."""
+    for name, values in remedy.axes.items():
+        if len(values) != 1:
+            raise ValueError(f"Row '{label}' tunes `{name}` among {list(values)}; `scarce train` fits one point: give "
+                             f"its remedy one value, e.g. {name}: {values[0]} (a search's best.yaml holds the tuned one).")
+    return {name: values[0] for name, values in remedy.axes.items()}
 
 
 def _choose_row(config: ExperimentConfig, row: str | None):
@@ -209,7 +227,9 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
     Raises:
         ValueError: before any work, for a bad recipe, a ``train.lr``/``train.weight_decay`` grid, an
             unknown or reference ``row``, a remedy that changes the model without declaring
-            ``deliverable``, a bad ``deliver:`` mapping, an existing non-empty ``out`` without ``force``.
+            ``deliverable``, a bad ``deliver:`` mapping, an existing non-empty ``out`` without ``force``; a
+            row that reads unlabelled examples without ``unlabelled: {path: ...}`` or with a pool that does
+            not read, is empty or shares an example with the test split; a tuned option with several values.
 
     Example:
         >>> train_model("recipes/digits.yaml", out="model", row="augment",  # doctest: +SKIP
@@ -230,6 +250,9 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
     import_modules(config.run.imports)  # plug-ins the row may name (as the runner does)
     chosen = _choose_row(config, row)
     remedy = create_remedy(chosen.remedy)
+    tuned = _fixed_axes(remedy, chosen.label)
+    reads = reads_pool(remedy)
+    check_delivery(config.unlabelled, row=chosen.label, reads=reads)
     declared = dataset_modality(config.dataset.name)
     if declared is not None:  # before loading anything
         _check_savable(remedy, chosen.label, declared)
@@ -241,14 +264,16 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
     pool, modality = bundle.train, bundle.modality
     if declared is None:
         _check_savable(remedy, chosen.label, modality)
+    unlabelled = delivery_pool(config.unlabelled, bundle, seed=seed) if reads else None
     description = get_modality(modality).pipeline.describe(model=config.model, train=pool)
-    learner = ModelLearner(config, functools.partial(base_setup, model=config.model, num_classes=bundle.num_classes),
-                           remedy)
+    learner = ModelLearner(config, functools.partial(base_setup, model=config.model, num_classes=bundle.num_classes,
+                                                     unlabelled=unlabelled), remedy)
     base = learner.base_setup(pool)
     setup = remedy.apply(base, seed=seed)  # what learner.prepare does
     parts = card_parts(setup, base=base)  # a part that cannot describe itself fails before training
-    fitted = learner.fit(setup, hparams={"lr": lr, "weight_decay": weight_decay}, seed=seed, val=None,
+    fitted = learner.fit(setup, hparams={"lr": lr, "weight_decay": weight_decay, **tuned}, seed=seed, val=None,
                          stop_at=settings["stop_at"])
+    notes = _json_able({**setup.notes, **fitted.notes}, "notes")
     saved, collate = inference_pair(fitted.model, setup.collate)
     weights = _state_bytes(saved)
     card = {
@@ -262,11 +287,10 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
         "model_parts": _json_able(parts, "model_parts"),
         "preprocessing": _preprocessing(modality, parts),
         "remedy": {"label": chosen.label, "spec": _json_able(chosen.remedy, "remedies"),
-                   "notes": _json_able(dict(setup.notes), "notes"),
-                   "n_train_after_remedy": len(setup.train)},
-        "train": {**dataclasses.asdict(config.train), "lr": lr, "weight_decay": weight_decay, "seed": seed,
+                   "notes": notes, "n_train_after_remedy": len(setup.train) + notes.get("n_pseudo", 0)},
+        "train": {**dataclasses.asdict(config.train), "lr": lr, "weight_decay": weight_decay, **tuned, "seed": seed,
                   "validation": None, "stop_at": settings["stop_at"], "steps_run": fitted.summary.get("steps"),
-                  "kept": _kept(settings, config.train.steps)},
+                  "kept": _kept(settings, config.train.steps), "unlabelled": _pool_card(config, unlabelled, notes)},
         "train_summary": _json_able(fitted.summary, "train_summary"),
         "recipe": config.name,
         "evidence": evidence,
@@ -275,6 +299,15 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
     }
     _publish(card, weights, out)
     return TrainedModel(out, card, saved, collate, fitted.model, setup.collate)
+
+
+def _pool_card(config: ExperimentConfig, unlabelled: Any, notes: dict) -> dict | None:
+    """The card's ``train.unlabelled``: the pool the model trained on and what self-training added from
+    it (``None``: the row reads no pool)."""
+    if unlabelled is None:
+        return None
+    added = {k: notes.get(k) for k in ("n_pseudo", "pseudo_threshold", "pseudo_per_class", "pseudo_confidence")}
+    return {"source": unlabelled.source, "n_unlabelled": len(unlabelled), "limit": config.unlabelled.limit, **added}
 
 
 def dataset_modality(dataset: str) -> str | None:
@@ -302,8 +335,10 @@ def train_command(recipe: str, *, out: str, row: str | None, overrides: list[str
     """``scarce train``: train, save and say what was written."""
     trained = train_model(recipe, out=out, row=row, overrides=overrides, data_root=data_root, download=download,
                           force=force)
-    card = trained.card
+    card, pool = trained.card, trained.card["train"]["unlabelled"]
+    extra = "" if pool is None else (f", plus {pool['n_unlabelled']} unlabelled examples in {pool['source']}"
+                                     + ("" if pool["n_pseudo"] is None else f" ({pool['n_pseudo']} pseudo-labelled)"))
     return (f"Trained '{card['remedy']['label']}' on all {card['dataset']['n_train']} training examples of "
-            f"{card['dataset']['name']} ({card['train']['steps_run']} steps, seed {card['train']['seed']}); wrote "
+            f"{card['dataset']['name']}{extra} ({card['train']['steps_run']} steps, seed {card['train']['seed']}); wrote "
             f"{trained.path}/{WEIGHTS} and {trained.path}/{CARD}. Use it: scarce predict {trained.path} INPUTS...")
 

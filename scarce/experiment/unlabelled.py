@@ -9,6 +9,10 @@ mismatch leaves.
 * ``path``: a user's own data, read and decoded once per process with the loaders of labelled data
   (:func:`scarce.data.read_unlabelled`), ``limit`` of it drawn per cell.
 
+A delivered model (``scarce train``) is trained on the whole training pool, so ``from: pool`` has
+nothing left for it: a row that reads the pool (:func:`reads_pool`) needs ``path``
+(:func:`check_delivery`, before any work), and its pool is :func:`delivery_pool`.
+
 The pool is the same for every row of a cell (paired), never holds a labelled example of the cell
 nor a test example (:func:`check_pools`, before any work), and is what every part of the cell
 (hold-out, each fold, the retrain) sees as ``TrainSetup.unlabelled``.
@@ -29,11 +33,15 @@ from scarce.data.loaders import DatasetBundle
 from scarce.data.subsets import SubsetSplit
 from scarce.data.unlabelled import UnlabelledDataset, check_unlabelled, hide_labels, overlap, read_unlabelled
 from scarce.experiment.config import UnlabelledConfig
+from scarce.remedies.composition import changes_of, declared
 
 SOURCES = ("pool",)
 _READ: OrderedDict = OrderedDict()
 MAX_READ = 2
 POOL_SOURCE = "the dataset's training pool minus the cell's labelled subset (labels hidden)"
+POOL_PARTS = frozenset({"self_training", "consistency"})
+"""The parts of a setup (:data:`scarce.remedies.composition.PARTS`) a remedy changes to train on the
+unlabelled pool: a self-training request, an unlabelled consistency loss."""
 
 
 def check_config(u: UnlabelledConfig) -> None:
@@ -140,3 +148,46 @@ def check_pools(u: UnlabelledConfig, bundle: DatasetBundle, test,
                             f"(e.g. {pool.name_of(i)} = test example {j}); a pool that holds test examples would "
                             "train on the test set. Remove them from the unlabelled data.")
     return problems
+
+
+def reads_pool(remedy) -> bool:
+    """Whether ``remedy`` trains on the unlabelled pool: it declares a change to a part of
+    :data:`POOL_PARTS` (a remedy that declares nothing is not taken to).
+
+    Example:
+        >>> from scarce.remedies.base import create_remedy
+        >>> reads_pool(create_remedy("pseudo_label")), reads_pool(create_remedy("augment"))
+        (True, False)
+    """
+    return declared(remedy) and bool(changes_of(remedy).changed & POOL_PARTS)
+
+
+def check_delivery(u: UnlabelledConfig, *, row: str, reads: bool) -> None:
+    """Refuse, before any data is read, a delivered row (``scarce train``) that reads the pool
+    (``reads``: :func:`reads_pool`) without one it can use: no ``unlabelled:``, or ``from: pool``,
+    which leaves nothing once every labelled example trains the model."""
+    check_config(u)
+    if reads and not u.enabled:
+        raise ValueError(f"Row '{row}' trains on unlabelled examples and the recipe names none: add "
+                         "`unlabelled: {path: <your folder or file>}` (images or clips directly in a folder, or a "
+                         "text file) to train the delivered model with them.")
+    if reads and u.source is not None:
+        raise ValueError(f"Row '{row}' reads `unlabelled: {{from: {u.source}}}`, which measures a remedy on the "
+                         "dataset's own examples with their labels hidden; a delivered model is trained on every "
+                         "labelled example, so that pool is empty. A delivered model needs your own unlabelled data: "
+                         "`unlabelled: {path: <your folder or file>}`.")
+
+
+def delivery_pool(u: UnlabelledConfig, bundle: DatasetBundle, *, seed: int) -> UnlabelledDataset:
+    """The unlabelled pool of a delivered model: the user's ``path`` (``limit`` of it, drawn with
+    ``seed``), read and checked as a cell's pool is (it decodes for the task and shares no example
+    with the test split), after :func:`check_delivery`.
+
+    Raises:
+        ValueError: every problem of the pool, naming ``unlabelled.path``.
+    """
+    whole = SubsetSplit(np.arange(len(bundle.train)), np.zeros(0, np.int64))
+    problems = check_pools(u, bundle, bundle.test, [(0, seed, whole)])
+    if problems:
+        raise ValueError(" ".join(problems))
+    return cell_pool(u, bundle, whole, size=0, seed=seed)

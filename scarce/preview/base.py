@@ -3,7 +3,8 @@
 A *maker* turns one row's setups (before and after the remedy) into :class:`Block` s: a picture, a
 table, playable clips or a sentence. Makers are registered in :data:`PREVIEWS` under a part of the
 composition vocabulary (:data:`scarce.remedies.composition.PARTS`: ``train``, ``transform``,
-``batch_transform``, ``sampler_fn``, ``loss_fn``, ``model_fn``, ``collate``, ``prior_correction``...),
+``batch_transform``, ``sampler_fn``, ``loss_fn``, ``model_fn``, ``collate``, ``self_training``,
+``prior_correction``...),
 so a remedy is shown by what it changes, never by its name; a plug-in remedy that declares its
 ``changes`` is previewed like a built-in one. Register a maker for a part with
 ``PREVIEWS.register(part, maker, order=...)`` (one maker per part; the same maker may serve several
@@ -121,3 +122,5 @@ for _part in ("loss_fn", "model_fn", "prior_correction"):
                       help="per-class weights / prior offsets the loss or model applies")
 PREVIEWS.register("collate", "scarce.preview.samples:preview_collate", order=5,
                   help="what the model is fed: the collate's output (e.g. a backbone's preprocessed input)")
+PREVIEWS.register("self_training", "scarce.preview.pseudo:preview_self_training", order=6,
+                  help="the unlabelled examples a stand-in teacher labels most confidently, per class")

@@ -31,6 +31,11 @@ def class_titles(names: list[str], labels: Sequence[int]) -> list[str]:
     return [names[int(y)] for y in labels]
 
 
+def captions_of(ctx: PreviewContext, items: Items, captions: Sequence[str] | None) -> list[str]:
+    """``captions`` as given, else the class name of each item."""
+    return list(captions) if captions is not None else class_titles(ctx.class_names, [y for _, y in items])
+
+
 def soft_label(y, names: list[str]) -> str:
     """A (soft) target as text: ``0.62 cat + 0.38 dog`` (the two largest shares), or the class name."""
     if getattr(y, "dim", lambda: 0)() == 0:
@@ -54,8 +59,10 @@ class Display:
     handful: int = 6
     tabular: bool = False
 
-    def examples(self, ctx: PreviewContext, items: Items, *, title: str, text: str, name: str) -> list[Block] | None:
-        """``items`` (``(x, label)``) as they are."""
+    def examples(self, ctx: PreviewContext, items: Items, *, title: str, text: str, name: str,
+                 captions: Sequence[str] | None = None) -> list[Block] | None:
+        """``items`` (``(x, label)``) as they are, each captioned by its class name or by ``captions``
+        (one per item, e.g. "cat (0.97)": a pseudo-label and its confidence)."""
         return None
 
     def transform(self, ctx: PreviewContext, originals: Items, draws: list[list[Any]], *, title: str, text: str,
@@ -97,11 +104,11 @@ class ImageDisplay(Display):
 
     handful = 8
 
-    def examples(self, ctx, items, *, title, text, name):
+    def examples(self, ctx, items, *, title, text, name, captions=None):
         per_row = max(1, len(ctx.examples))
         xs = [x for x, _ in items]
         rows = [xs[i:i + per_row] for i in range(0, len(xs), per_row)]
-        titles = class_titles(ctx.class_names, [y for _, y in items])
+        titles = captions_of(ctx, items, captions)
         cells = [titles[i:i + per_row] for i in range(0, len(titles), per_row)]
         png = draw.image_grid(rows, row_titles=[""] * len(rows), cell_titles=cells)
         return [Block(title, text, png=png, name=name)]
@@ -142,8 +149,9 @@ class TextDisplay(Display):
 
     tabular = True
 
-    def examples(self, ctx, items, *, title, text, name):
-        table = (("class", "text"),) + tuple((ctx.class_names[y], draw.short(x)) for x, y in items)
+    def examples(self, ctx, items, *, title, text, name, captions=None):
+        titles = captions_of(ctx, items, captions)
+        table = (("class", "text"),) + tuple((t, draw.short(x)) for (x, _), t in zip(items, titles))
         return [Block(title, text, table=table)]
 
     def transform(self, ctx, originals, draws, *, title, text, row_titles):
@@ -183,11 +191,11 @@ class AudioDisplay(Display):
 
     handful = 4
 
-    def examples(self, ctx, items, *, title, text, name):
-        png = draw.spectrogram_grid([log_mels(ctx.before, items)], row_titles=["log-mel"],
-                                    cell_titles=[class_titles(ctx.class_names, [y for _, y in items])])
+    def examples(self, ctx, items, *, title, text, name, captions=None):
+        titles = captions_of(ctx, items, captions)
+        png = draw.spectrogram_grid([log_mels(ctx.before, items)], row_titles=["log-mel"], cell_titles=[titles])
         rate = int(ctx.before.train.sample_rate)
-        clips = tuple((ctx.class_names[y], draw.wav_bytes(x, rate)) for x, y in items[:AUDIO_CLIPS])
+        clips = tuple((t, draw.wav_bytes(x, rate)) for (x, _), t in zip(items[:AUDIO_CLIPS], titles))
         return [Block(title, text, png=png, name=name, audio=clips)]
 
     def transform(self, ctx, originals, draws, *, title, text, row_titles):

@@ -25,10 +25,13 @@ def _display(ctx: PreviewContext):
 
 
 def show_examples(ctx: PreviewContext, items: Sequence[tuple[Any, int]], *, title: str, text: str = "",
-                  name: str = "examples") -> list[Block]:
+                  name: str = "examples", captions: Sequence[str] | None = None) -> list[Block]:
     """``items`` (``(x, label)``) shown for the row's modality: an image grid, a table of texts, or
-    log-mel spectrograms with the first clips playable."""
-    return (_display(ctx).examples(ctx, items, title=title, text=text, name=name)
+    log-mel spectrograms with the first clips playable; each captioned by its class name, or by
+    ``captions`` (one per item)."""
+    if captions is not None and len(captions) != len(items):
+        raise ValueError(f"`captions` must hold one caption per item ({len(items)}), got {len(captions)}.")
+    return (_display(ctx).examples(ctx, items, title=title, text=text, name=name, captions=captions)
             or [Block(title, f"{text} (no picture for {ctx.modality!r} data)".strip())])
 
 

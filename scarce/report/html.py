@@ -1,6 +1,7 @@
 """``report.html``: one self-contained page per ablation, the same content as ``results.md``.
 
-The page holds the title, the command, the resolved config (in a ``<details>``), the headline metric
+The page holds the title, the unlabelled pool (when the run had one: :mod:`scarce.report.pool`), the
+command, the resolved config (in a ``<details>``), the headline metric
 and why it was chosen, the verdicts (``scarce.report.verdict``), the plots (PNG embedded as ``data:`` URIs, so the page opens from disk and sends
 as one file), the Warnings, every table of ``results.md`` as a real HTML ``<table>`` (click a header to
 sort), the Failed cells and, when the results folder holds them (``scarce preview RECIPE --out
@@ -26,7 +27,7 @@ import yaml
 
 from scarce.experiment.config import ExperimentConfig
 from scarce.experiment.log import PREVIEW_SECTIONS
-from scarce.report import plots
+from scarce.report import plots, pool
 from scarce.report import verdict as vd
 
 _CSS = """
@@ -99,6 +100,7 @@ def render_html(results, *, command: str | None = None, previews: str | None = N
     metric, why = results.metric_choice
     summaries = results.summaries()
     parts = [f"<h1>Results: {html.escape(name)}</h1>", f"<p>{_inline(results.overview())}</p>"]
+    parts += [f"<p>{_inline(line)}</p>" for line in [pool.pool_line(results.records)] if line]
     if command:
         parts.append(f"<p>Produced by <code>{html.escape(command)}</code>.</p>")
     parts.append(_config(results.config))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from scarce._io import atomic_write_text
-from scarce.report import plots
+from scarce.report import plots, pool
 from scarce.report import stats as rs
 from scarce.report import verdict as vd
 from scarce.report.html import read_previews, render_html
@@ -31,8 +31,8 @@ ALPHA = vd.ALPHA
 """Family-wise error level of the Holm-adjusted ``*`` marks and of the verdicts."""
 CSV_COLUMNS = ["remedy", "size", "metric", "headline", "n_seeds", "mean", "ci_low", "ci_high", "chance", "majority",
                "not_above_majority", "gain", "gain_low", "gain_high", "ci_excludes_zero", "p", "p_holm",
-               "significant_holm", "wins", "ties", "losses", "win_share", "prep_seconds", "train_seconds",
-               "seconds", "cost_ratio", "hparams", "edge_seeds", "undertrained", "verdict", "verdict_reason"]
+               "significant_holm", "wins", "ties", "losses", "win_share", "prep_seconds", "train_seconds", "seconds",
+               "cost_ratio", "hparams", "edge_seeds", "undertrained", "verdict", "verdict_reason", *pool.CSV_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class Results:
                        "n_seeds": ci.n, "mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
                        "chance": 1 / c if c else math.nan, "majority": majority,
                        "not_above_majority": bool(floor <= majority) if counts else None,
-                       **rs.cost(recs, ref_recs), "hparams": hparams, "edge_seeds": edge,
+                       **rs.cost(recs, ref_recs), **pool.row_fields(recs), "hparams": hparams, "edge_seeds": edge,
                        "undertrained": bool(rs.undertraining(recs))}
                 ref = {r["seed"]: r["metrics"][metric] for r in ref_recs}
                 common = sorted(set(vals) & set(ref))
@@ -269,7 +269,7 @@ class Results:
 
     def to_markdown(self, *, command: str | None = None) -> str:
         metric, why = self.metric_choice
-        lines = [f"# Results: {self.config.name if self.config else ''}", "", self.overview()]
+        lines = [f"# Results: {self.config.name if self.config else ''}", "", self.overview(), *pool.pool_lines(self.records)]
         if command:
             lines += ["", f"Produced by `{command}`."]
         summaries = self.summaries()
@@ -311,7 +311,7 @@ class Results:
         note = (f"_Gain in points [raw 95% t-interval]; {floor}. Holm p: adjusted over the {len(gains)} comparisons of this table, "
                 f"`*` when ≤ {ALPHA}. Win share: seeds where the remedy beat `{ref}`, ties counted half (wins-ties-"
                 f"losses). Cost: mean seconds per cell preparing the remedy and training (incl. the tuning grid); "
-                f"× ref: (preparation + training) over `{ref}`'s training time at the same size._")
+                f"× ref: (preparation + training) over `{ref}`'s training time at the same size.{pool.cost_note(self.records)}_")
         body = tuple((r["remedy"], str(r["size"]), _gain(r), _p(r["p"]), _p(r["p_holm"]),
                       f"{100 * r['win_share']:.0f}% ({r['wins']}-{r['ties']}-{r['losses']})",
                       _sec(r["prep_seconds"]), _sec(r["train_seconds"]), _ratio(r["cost_ratio"])) for r in gains)

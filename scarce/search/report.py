@@ -16,7 +16,10 @@ import yaml
 
 from scarce._io import atomic_write_text
 from scarce.experiment.config import ExperimentConfig
+from scarce.experiment.unlabelled import reads_pool
 from scarce.report import verdict as vd
+from scarce.report.pool import pool_lines
+from scarce.remedies.base import create_remedy
 from scarce.report.plots import save_figure
 from scarce.report.stats import row_flags
 from scarce.metrics import holm, mean_ci, paired_diff_ci, paired_pvalue, prediction_interval
@@ -113,12 +116,30 @@ def evidence(result, rows: list[dict]) -> dict:
                           for k in keep if k in r} for r in rows]}
 
 
+def pin_tuned(spec: Any, hp: dict) -> Any:
+    """``spec`` with each option its remedy tunes (``Remedy.axes``, e.g. a ``threshold`` list) set to the
+    value chosen in ``hp``, a composite's members (its ``remedies``) each in turn; options ``hp`` does not
+    hold are left as they are.
+
+    Example:
+        >>> pin_tuned({"name": "pseudo_label", "threshold": [0.8, 0.95]}, {"lr": 0.01, "threshold": 0.95})
+        {'name': 'pseudo_label', 'threshold': 0.95}
+    """
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec.get("remedies"), list):
+        return {**spec, "remedies": [pin_tuned(s, hp) for s in spec["remedies"]]}
+    return {**spec, **{k: hp[k] for k in create_remedy(spec).axes if k in hp}}
+
+
 def best_recipe(result, config: ExperimentConfig, rows: list[dict] | None = None) -> dict:
-    """The recipe of the winner: its remedy as the only row, the train grid cut to its chosen point,
-    the step count its cells chose as ``deliver: {stop_at: ...}`` (:func:`chosen_step`; ``scarce
-    train`` keeps the model after that step) and, given the standing ``rows``, the ``evidence:``."""
-    spec = next((c.spec for c in result.candidates if c.label == result.winner), result.reference.spec)
+    """The recipe of the winner: its remedy as the only row with the options it tunes set to their chosen
+    values (:func:`pin_tuned`), the train grid cut to its chosen point, the step count its cells chose as
+    ``deliver: {stop_at: ...}`` (:func:`chosen_step`; ``scarce train`` keeps the model after that step),
+    the recipe's other sections as they are (its ``unlabelled:`` pool too) and, given the standing
+    ``rows``, the ``evidence:``."""
     hp = chosen_hparams(result, result.winner)
+    spec = pin_tuned(next((c.spec for c in result.candidates if c.label == result.winner), result.reference.spec), hp)
     train = dataclasses.replace(config.train, steps=config.train.at_size(result.size).steps, steps_by_size={},
                                 **{k: [hp[k]] for k in ("lr", "weight_decay") if k in hp})  # the race's schedule
     best = dataclasses.replace(config, name=f"{config.name}_best", remedies=[spec], references=[], reference=None,
@@ -143,7 +164,8 @@ def to_markdown(result, rows: list[dict]) -> str:
              f"{len(result.candidates)} candidates against `{result.reference.label}` at {result.size} examples per "
              f"class; metric `{result.metric}`; budget {result.budget}; {len(result.rounds)} rounds (one seed each). "
              f"The race stopped because {result.stop_reason}. **Winner: `{result.winner}`**"
-             + (" (no remedy beat the reference)." if result.winner == result.reference.label else "."), "",
+             + (" (no remedy beat the reference)." if result.winner == result.reference.label else "."),
+             *pool_lines(result.records), "",
              "## Standing", "",
              f"Mean {result.metric} with its 95% t-interval over the seeds each row ran; gain: paired difference "
              f"to `{result.reference.label}` on the same seeds (t-interval), p Holm-adjusted over the rows.", "",
@@ -224,6 +246,11 @@ def write_outputs(result, config: ExperimentConfig) -> None:
          "budget": str(result.budget), "stop_reason": result.stop_reason, "cells": len(result.records),
          "rounds": history, "standing": rows}, indent=1, sort_keys=True, default=float) + "\n")
     save_figure(race_figure(result), out / "race.png")
+    recipe = best_recipe(result, config, rows)
     header = (f"# The winner of `scarce search` in {out} ({result.winner}; {result.metric} at {result.size} per class;\n"
               f"# evidence: search.md there). Train it on all labelled data: scarce train best.yaml --out model/\n")
-    atomic_write_text(out / "best.yaml", header + yaml.safe_dump(best_recipe(result, config, rows), sort_keys=False))
+    if config.unlabelled.source is not None and reads_pool(create_remedy(recipe["remedies"][0])):
+        header += ("# It trains on unlabelled examples, measured here on the dataset's own (`from: pool`); a delivered "
+                   "model needs yours:\n# scarce train best.yaml --set 'unlabelled={path: YOUR_FOLDER_OR_FILE}' "
+                   "--out model/\n")
+    atomic_write_text(out / "best.yaml", header + yaml.safe_dump(recipe, sort_keys=False))
