@@ -236,7 +236,10 @@ class LabelSpreading(_SelfTrainingOptions):
                                                        alpha=self.alpha))
 
     def preview_apply(self, setup: TrainSetup, *, seed: int) -> TrainSetup:
-        return self._probe.preview_apply(setup, seed=seed)
+        """The probe's preview (what the backbone is fed) with the request kept, so the page also
+        shows pool examples a cheap stand-in teacher would pseudo-label."""
+        return self._with_request(self._probe.preview_apply(setup, seed=seed),
+                                  self._request("label_spreading", neighbours=self.neighbours, alpha=self.alpha))
 
 
 def spread_labels(labelled: np.ndarray, labels: np.ndarray, pool: np.ndarray, *, num_classes: int,
