@@ -84,8 +84,8 @@ class _Recorder(Trainer):
     def features(self, prepared, data):  # pragma: no cover - not used by the model teacher
         raise AssertionError
 
-    def labelled(self, prepared):  # pragma: no cover
-        raise AssertionError
+    def labelled(self, prepared):
+        return None, np.array([0, 1])
 
     def with_rows(self, prepared, rows, *, share):
         return f"student+{len(rows)}"
@@ -103,6 +103,7 @@ def test_self_training_fits_one_teacher_grid_then_a_student_per_threshold_on_lab
     assert [c[0] for c in student_calls] == ["student+5", "part"]  # 0.9 passes 0.8 (0.7 does not); nothing 0.95
     assert [f.notes["pseudo_threshold"] for f in fits] == [0.8, 0.95, 0.8, 0.95]
     assert fits[0].notes["n_pseudo"] == 5 and fits[0].notes["pseudo_per_class"] == [5, 0]
+    assert fits[0].notes["pseudo_skew"] == 0.5  # every pseudo-label in one of two equally labelled classes
     assert fits[1].notes["n_pseudo"] == 0
     assert fits[0].notes["teacher_val_score"] == 2  # the better teacher of the grid labelled the pool
 

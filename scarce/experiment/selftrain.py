@@ -99,6 +99,8 @@ def self_train(trainer: Trainer, prepared: Any, request: SelfTraining, *, unlabe
         raise ValueError("Self-training needs unlabelled examples; the recipe's `unlabelled:` pool is empty.")
     base_points = _unique(points)
     teacher_score, probs = None, None
+    known = np.asarray(trainer.labelled(prepared)[1])
+    prior = np.bincount(known, minlength=num_classes) / max(len(known), 1)
     if request.teacher == "label_spreading":
         rows, labels = trainer.labelled(prepared)
         probs = spread_labels(trainer.features(prepared, rows), labels, trainer.features(prepared, unlabelled),
@@ -121,7 +123,7 @@ def self_train(trainer: Trainer, prepared: Any, request: SelfTraining, *, unlabe
                      "pseudo_per_class": np.bincount(labels, minlength=num_classes).tolist(),
                      "pseudo_confidence": round(float(conf.mean()), 4) if len(conf) else None,
                      "pseudo_threshold": threshold, "pseudo_round": round_, "teacher_val_score": teacher_score,
-                     "n_unlabelled": len(unlabelled)}
+                     "n_unlabelled": len(unlabelled), "pseudo_skew": skew(labels, prior)}
             for i, f in zip(chosen, trainer.fit(student, [base_points_of(points[i]) for i in chosen],
                                                 val=val, stop_at=stop_at)):
                 fits[i] = replace(f, notes={**f.notes, **notes})
@@ -130,6 +132,21 @@ def self_train(trainer: Trainer, prepared: Any, request: SelfTraining, *, unlabe
             teacher_score = None if teacher.val_score is None else float(teacher.val_score[0])
             probs = trainer.probabilities(prepared, teacher, unlabelled)
     return fits
+
+
+def skew(labels: np.ndarray, prior: np.ndarray) -> float | None:
+    """The total-variation distance between the class shares of the pseudo-labels and ``prior``, those
+    of the labelled rows (0: the same shares; 1: disjoint). A pool holding classes outside the task, or
+    a teacher biased to a few classes, makes it large; ``None`` without pseudo-labels.
+
+    Example:
+        >>> skew(np.array([0, 0, 0, 1]), np.array([0.5, 0.5]))
+        0.25
+    """
+    if len(labels) == 0:
+        return None
+    shares = np.bincount(labels, minlength=len(prior)) / len(labels)
+    return round(float(0.5 * np.abs(shares - prior).sum()), 4)
 
 
 def base_points_of(point: Mapping[str, Any]) -> dict:
