@@ -165,6 +165,9 @@ def test_pseudo_label_rows_run_on_the_engine_and_the_reference_learner_and_recor
     assert base["n_unlabelled"] == pl["n_unlabelled"] == 60
     assert pl["hparams"]["threshold"] in (0.3, 0.9)
     assert pl["notes"]["n_pseudo"] == pl["n_train_after_remedy"] - pl["n_train"]
+    assert (pl["notes"]["pseudo_accuracy"] is None) == (pl["notes"]["n_pseudo"] == 0)
+    assert 0.3 < lr["notes"]["pseudo_accuracy"] <= 1.0  # measured by the harness against the hidden labels
+    assert "pseudo_rows" not in pl["notes"] and "pseudo_rows" not in lr["notes"]
     assert lr["notes"]["pseudo_threshold"] == 0.5 and lr["notes"]["n_pseudo"] > 0
     assert "n_pseudo" not in base.get("notes", {})
 

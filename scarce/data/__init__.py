@@ -12,8 +12,8 @@ from scarce.data.datasets import (
 from scarce.data.dedup import fingerprints, overlap
 from scarce.data.loaders import DATASETS, DatasetBundle, list_datasets, load_dataset, resolve_root
 from scarce.data.subsets import SubsetSplit, long_tailed_counts, long_tailed_subset, stratified_subset
+from scarce.data.pseudo import PseudoLabelled
 from scarce.data.unlabelled import (
-    PseudoLabelled,
     UnlabelledDataset,
     check_unlabelled,
     hide_labels,

@@ -5,7 +5,7 @@ its ``labels`` are ``-1`` (never a class index, so code that would count classes
 loudly) and ``ds[i]`` is ``(x, -1)``. One comes from the training pool (:func:`hide_labels`, a view
 with no copy) or from a user's own files (:func:`read_unlabelled`, decoded as labelled data is);
 :func:`check_unlabelled` decodes every example once so that a bad file fails before any training.
-A teacher's labels on some of them make a :class:`PseudoLabelled` dataset, which concatenates with
+A teacher's labels on some of them make a :class:`scarce.data.pseudo.PseudoLabelled` dataset, which concatenates with
 the labelled part. :func:`overlap` finds examples shared with another dataset (e.g. the test split)
 by content hash.
 """
@@ -30,7 +30,8 @@ from scarce.modalities import modality_names
 ARG = "`unlabelled.path`"
 
 
-def _positions(indices: Any, n: int, name: str) -> np.ndarray:
+def positions_in(indices: Any, n: int, name: str) -> np.ndarray:
+    """``indices`` as int64 positions in ``0..n-1`` (a 1-D integer list), else ``ValueError`` naming ``name``."""
     idx = np.asarray(indices)
     if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
         raise ValueError(f"`{name}` must be a 1-D list of integer positions, got {idx.dtype} of shape {idx.shape}.")
@@ -87,6 +88,12 @@ class UnlabelledDataset(LabelledDataset):
         index = check_int("index", index, minimum=0, maximum=len(self) - 1)
         return self._path(index) or f"example {index}"
 
+    def hidden_classes(self) -> list[str] | None:
+        """The class name of every example where the examples came from a labelled dataset with their
+        labels hidden, else ``None``: for a harness's measurements after training only (the accuracy
+        of pseudo-labels); nothing that trains or selects reads it."""
+        return None
+
     def subset(self, indices: Sequence[int]) -> "UnlabelledDataset":
         """A view on ``indices`` (no copy), still unlabelled."""
         return hide_labels(self, indices, source=self.source)
@@ -96,9 +103,8 @@ def _path_in(ds: LabelledDataset, index: int) -> str | None:
     """The file of example ``index`` of ``ds``, looking through views (``None``: none known)."""
     if isinstance(ds, UnlabelledDataset):
         return ds._path(index)
-    if isinstance(ds, (Subset, PseudoLabelled)):
-        inner = ds.indices if isinstance(ds, Subset) else ds.positions
-        return _path_in(ds.base if isinstance(ds, Subset) else ds.pool, int(inner[index]))
+    if isinstance(ds, Subset):
+        return _path_in(ds.base, int(ds.indices[index]))
     if isinstance(ds, ConcatDataset):
         part = int(np.searchsorted(ds.offsets, index, side="right")) - 1
         return _path_in(ds.parts[part], index - int(ds.offsets[part]))
@@ -111,7 +117,7 @@ class _View(UnlabelledDataset):
 
     def __init__(self, base: LabelledDataset, indices: Any, *, source: str,
                  class_names: Sequence[str] | None = None) -> None:
-        idx = _positions(indices, len(base), "indices")
+        idx = positions_in(indices, len(base), "indices")
         names = base.class_names if class_names is None else list(class_names)
         super().__init__(size=len(idx), class_names=names, modality=base.modality, source=source,
                          sample_rate=getattr(base, "sample_rate", None))
@@ -120,6 +126,12 @@ class _View(UnlabelledDataset):
 
     def get(self, index: int) -> Any:
         return self.base.get(int(self.indices[index]))
+
+    def hidden_classes(self) -> list[str] | None:
+        if isinstance(self.base, UnlabelledDataset):
+            inner = self.base.hidden_classes()
+            return None if inner is None else [inner[i] for i in self.indices]
+        return [self.base.class_names[c] for c in self.base.labels[self.indices]]
 
     def _path(self, index: int) -> str | None:
         return _path_in(self.base, int(self.indices[index]))
@@ -344,62 +356,5 @@ def check_unlabelled(pool: UnlabelledDataset, *, like: LabelledDataset) -> None:
             raise ValueError(f"{who} must hold {expected}, got {given} for '{pool.name_of(i)}'.{fix}")
 
 
-class PseudoLabelled(LabelledDataset):
-    """Some examples of an unlabelled pool with labels given by a teacher.
-
-    Not every class need be present (a teacher may be confident on a few classes only).
-
-    Args:
-        pool: the unlabelled examples.
-        positions: positions in ``pool`` of the labelled examples.
-        labels: one class index in ``0..num_classes-1`` per position.
-        confidence: the teacher's confidence in each label, in [0, 1].
-
-    Raises:
-        TypeError: ``pool`` is not an :class:`UnlabelledDataset`.
-        ValueError: positions outside the pool, labels that are not class indices, confidences
-            outside [0, 1], or lengths that differ.
-
-    Example:
-        >>> import numpy as np
-        >>> from scarce.data import ArrayDataset, ConcatDataset
-        >>> real = ArrayDataset(np.zeros((3, 2, 2, 1), np.uint8), [0, 1, 2])
-        >>> pool = hide_labels(real, [0, 1, 2], source="demo")
-        >>> pseudo = PseudoLabelled(pool, [2, 0], [2, 2], confidence=[0.9, 0.8])
-        >>> ConcatDataset([real, pseudo]).labels.tolist()
-        [0, 1, 2, 2, 2]
-    """
-
-    def __init__(self, pool: UnlabelledDataset, positions: Sequence[int], labels: Any, *, confidence: Any) -> None:
-        if not isinstance(pool, UnlabelledDataset):
-            raise TypeError(f"`pool` must be an UnlabelledDataset, got {type(pool).__name__}.")
-        pos = _positions(positions, len(pool), "positions")
-        y, c = np.asarray(labels), np.asarray(confidence)
-        if y.ndim != 1 or (y.size and y.dtype.kind not in "iu"):
-            raise ValueError(f"`labels` must be a 1-D list of integer class indices, got {y.dtype} of shape {y.shape}.")
-        y = y.astype(np.int64)
-        if y.size and (y.min() < 0 or y.max() >= pool.num_classes):
-            bad = y[(y < 0) | (y >= pool.num_classes)][0]
-            raise ValueError(f"`labels` must be in 0..{pool.num_classes - 1} for {pool.num_classes} classes, got {bad}.")
-        if c.ndim != 1 or (c.size and c.dtype.kind not in "fiu"):
-            raise ValueError(f"`confidence` must be a 1-D list of numbers in [0, 1], got {c.dtype} of shape {c.shape}.")
-        c = c.astype(np.float64)
-        if c.size and not (np.isfinite(c).all() and c.min() >= 0 and c.max() <= 1):
-            raise ValueError(f"`confidence` must be in [0, 1], got values from {c.min()} to {c.max()}.")
-        if not len(pos) == len(y) == len(c):
-            raise ValueError(f"`positions`, `labels` and `confidence` must have one entry per example, got lengths "
-                             f"{len(pos)}, {len(y)} and {len(c)}.")
-        self.pool, self.positions, self.labels, self.confidence = pool, pos, y, c
-        self.class_names, self.modality, self.sample_rate = pool.class_names, pool.modality, pool.sample_rate
-
-    def get(self, index: int) -> Any:
-        return self.pool.get(int(self.positions[index]))
-
-    def name_of(self, index: int) -> str:
-        """The pool's name for example ``index`` (its file when it has one)."""
-        index = check_int("index", index, minimum=0, maximum=len(self) - 1)
-        return self.pool.name_of(int(self.positions[index]))
-
-
-__all__ = ["PseudoLabelled", "UnlabelledDataset", "check_unlabelled", "fingerprints", "hide_labels", "overlap",
+__all__ = ["UnlabelledDataset", "check_unlabelled", "fingerprints", "hide_labels", "overlap", "positions_in",
            "read_unlabelled"]  # fingerprints and overlap live in scarce.data.dedup

@@ -51,6 +51,7 @@ from scarce.deliver.parts import card_parts, check_deliverable, inference_pair
 from scarce.experiment.learners import ModelLearner
 from scarce.experiment.plan import base_setup
 from scarce.experiment.unlabelled import check_delivery, delivery_pool, reads_pool
+from scarce.experiment.selftrain import ROWS
 from scarce.executors.local import import_modules
 from scarce.modalities import get_modality
 from scarce.deliver.saved_model import CARD, FORMAT, FORMAT_VERSION, WEIGHTS, load_model, sha256_of
@@ -273,7 +274,7 @@ def train_model(recipe: str | Path, *, out: str | Path, row: str | None = None, 
     parts = card_parts(setup, base=base)  # a part that cannot describe itself fails before training
     fitted = learner.fit(setup, hparams={"lr": lr, "weight_decay": weight_decay, **tuned}, seed=seed, val=None,
                          stop_at=settings["stop_at"])
-    notes = _json_able({**setup.notes, **fitted.notes}, "notes")
+    notes = _json_able({**setup.notes, **{k: v for k, v in fitted.notes.items() if k != ROWS}}, "notes")
     saved, collate = inference_pair(fitted.model, setup.collate)
     weights = _state_bytes(saved)
     card = {

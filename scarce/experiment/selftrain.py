@@ -31,10 +31,14 @@ from typing import Any
 import numpy as np
 
 from scarce.data.datasets import LabelledDataset
-from scarce.data.unlabelled import PseudoLabelled
+from scarce.data.pseudo import PseudoLabelled
 from scarce.remedies.semi_supervised import SelfTraining, spread_labels
 
 TUNED = "threshold"
+ROWS = "pseudo_rows"
+"""The notes key of the pseudo-labelled rows themselves (pool positions and labels, arrays): the cell
+measures their accuracy against the labels a ``from: pool`` pool hides
+(:func:`scarce.experiment.unlabelled.pseudo_accuracy`) and drops them before the record is written."""
 
 
 class Trainer(abc.ABC):
@@ -123,7 +127,7 @@ def self_train(trainer: Trainer, prepared: Any, request: SelfTraining, *, unlabe
                      "pseudo_per_class": np.bincount(labels, minlength=num_classes).tolist(),
                      "pseudo_confidence": round(float(conf.mean()), 4) if len(conf) else None,
                      "pseudo_threshold": threshold, "pseudo_round": round_, "teacher_val_score": teacher_score,
-                     "n_unlabelled": len(unlabelled), "pseudo_skew": skew(labels, prior)}
+                     "n_unlabelled": len(unlabelled), "pseudo_skew": skew(labels, prior), ROWS: (positions, labels)}
             for i, f in zip(chosen, trainer.fit(student, [base_points_of(points[i]) for i in chosen],
                                                 val=val, stop_at=stop_at)):
                 fits[i] = replace(f, notes={**f.notes, **notes})

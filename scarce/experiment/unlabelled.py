@@ -126,6 +126,26 @@ def cell_pool(u: UnlabelledConfig, bundle: DatasetBundle, split: SubsetSplit, *,
                               f"({', '.join(bundle.extra['outside_classes'])})")
 
 
+def pseudo_accuracy(pool: UnlabelledDataset, positions: np.ndarray, labels: np.ndarray) -> float | None:
+    """The share of pseudo-labels that name the true class of their pool example, for a pool drawn
+    from a labelled dataset (``from: pool``): measured by the harness after training, for the results
+    page; no remedy and no selection ever reads it. An example of a class outside the task counts as
+    wrong. ``None`` for a user's own pool (no labels) or without pseudo-labels.
+
+    Example:
+        >>> from scarce.data import ArrayDataset
+        >>> base = ArrayDataset(np.zeros((4, 1, 1, 1), np.uint8), [0, 1, 0, 1], class_names=["a", "b"])
+        >>> pseudo_accuracy(hide_labels(base, [1, 2, 3], source="x"), np.array([0, 1]), np.array([1, 1]))
+        0.5
+    """
+    truth = pool.hidden_classes()
+    if len(positions) == 0 or truth is None:
+        return None
+    truth = [truth[i] for i in positions]
+    named = [pool.class_names[c] for c in labels]
+    return round(float(np.mean([t == n for t, n in zip(truth, named)])), 4)
+
+
 def check_pools(u: UnlabelledConfig, bundle: DatasetBundle, test,
                 cells: Iterable[tuple[int, int, SubsetSplit]]) -> list[str]:
     """Problems of the pools of ``cells`` ((size, seed, split)), before any work: an empty pool, a
