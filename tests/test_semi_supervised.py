@@ -189,3 +189,24 @@ def test_a_pool_view_never_exposes_its_base_labels(tiny_images):
     pool = hide_labels(tiny_images, [0, 5, 9], source="x")
     assert pool.labels.tolist() == [-1, -1, -1] and pool[1][1] == -1
     assert replace  # noqa: B018  (imported for the fixtures above)
+
+
+def test_the_diagnosis_script_scores_pseudo_labels_against_the_hidden_labels(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    from scarce.report import ablate
+
+    config = _config(dataset={"name": "digits", "options": {"size": 16}}, seeds=[0],
+                     remedies=[{"name": "linear_probe", "label": "linear_probe", "backbone": "resnet18",
+                                "pretrained": False, "size": 16, "cache_dir": None}])
+    path = Path(__file__).parents[1] / "recipes" / "semi_supervised_diagnose.py"
+    spec = importlib.util.spec_from_file_location("semi_supervised_diagnose", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    with tiny_transfer_backbones():
+        ablate(config, out_dir=tmp_path / "run", progress=False)
+        (row,) = script.main(script.get_args_parser().parse_args([str(tmp_path / "run"), "--thresholds", "0", "0.99"]))
+    (t0, kept0, right0), (_, kept99, _) = row["teacher"]
+    assert kept0 == 1.0 and 0.0 <= right0 <= 1.0 and kept99 <= kept0  # threshold 0 keeps the whole pool
+    assert "| teacher |" in capsys.readouterr().out
