@@ -198,6 +198,7 @@ PREVIEW_CASES = {  # part -> (modality, remedy spec) whose setup changes that pa
     "model_fn": [("image", SPECS["logit_adjust_posthoc"])],
     "prior_correction": [("image", "logit_adjust")],
     "collate": [("image", SPECS["finetune"])],
+    "self_training": [("image", SPECS["pseudo_label"]), ("text", SPECS["pseudo_label"])],
     "consistency": [("image", SPECS["fixmatch_image"]), ("text", SPECS["fixmatch"]), ("audio", SPECS["fixmatch_audio"])],
 }
 

@@ -43,8 +43,9 @@ def test_greyscale_is_repeated_and_noted_or_refused(tiny_images, tmp_path):
 def test_frozen_probe_refuses_augmentation():
     for aug in ("augment", "mixup"):
         for order in ([aug, "linear_probe"], ["linear_probe", aug]):
-            with pytest.raises(ValueError, match="cannot take a per-sample or batch augmentation; chain the "
-                                                 "augmentation with `finetune` instead"):
+            with pytest.raises(ValueError, match="cannot take a per-sample or batch augmentation, nor the augmented "
+                                                 "views of FixMatch; chain the augmentation or `fixmatch` with "
+                                                 "`finetune` instead"):
                 create_remedy({"name": "chain", "remedies": order})
     create_remedy({"name": "chain", "remedies": ["augment", "finetune", "mixup"]})
 
