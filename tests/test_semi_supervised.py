@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
@@ -188,7 +188,6 @@ def test_label_spreading_trains_the_probe_head_on_spread_labels(tmp_path):
 def test_a_pool_view_never_exposes_its_base_labels(tiny_images):
     pool = hide_labels(tiny_images, [0, 5, 9], source="x")
     assert pool.labels.tolist() == [-1, -1, -1] and pool[1][1] == -1
-    assert replace  # noqa: B018  (imported for the fixtures above)
 
 
 def test_the_diagnosis_script_scores_pseudo_labels_against_the_hidden_labels(tmp_path, capsys):

@@ -20,7 +20,7 @@ import numpy as np
 from scarce.data.datasets import LabelledDataset, Subset
 from scarce.data.loaders import DatasetBundle, load_dataset, stratified_test_split
 from scarce.data.subsets import SubsetSplit, long_tailed_subset, stratified_subset
-from scarce.experiment.config import ExperimentConfig, MismatchConfig, ModelConfig, UnlabelledConfig
+from scarce.experiment.config import ExperimentConfig, ModelConfig
 from scarce.experiment.selection import create_selection, resolve_selection
 from scarce.experiment.unlabelled import cell_pool, task_bundle
 from scarce.metrics import auto_metric
@@ -35,8 +35,7 @@ def _cached_bundle(name: str, root: str | None, options_json: str) -> DatasetBun
 
 @functools.lru_cache(maxsize=4)
 def _task(name: str, root: str | None, options_json: str, classes_json: str) -> DatasetBundle:
-    return task_bundle(_cached_bundle(name, root, options_json),
-                       UnlabelledConfig(mismatch=MismatchConfig(classes=json.loads(classes_json))))
+    return task_bundle(_cached_bundle(name, root, options_json), json.loads(classes_json))
 
 
 def get_bundle(config: ExperimentConfig, data_root: str | None) -> DatasetBundle:

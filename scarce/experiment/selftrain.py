@@ -76,9 +76,9 @@ def _best(fits: Sequence) -> int:
 
 
 def _unique(points: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """The distinct points once the threshold is set aside (the teacher's grid), in order."""
     out: list[dict] = []
-    for p in points:
-        q = {k: v for k, v in p.items() if k != TUNED}
+    for q in map(base_points_of, points):
         if q not in out:
             out.append(q)
     return out

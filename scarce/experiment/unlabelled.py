@@ -63,12 +63,12 @@ def check_config(u: UnlabelledConfig) -> None:
                          "of the labelled task whose examples make that share of the pool.")
 
 
-def task_bundle(bundle: DatasetBundle, u: UnlabelledConfig) -> DatasetBundle:
-    """The labelled task: ``bundle`` without ``unlabelled.mismatch.classes`` (their training examples
-    kept in ``extra["outside"]`` for the pool), or ``bundle`` itself without a mismatch."""
-    if not u.mismatch.classes:
+def task_bundle(bundle: DatasetBundle, classes) -> DatasetBundle:
+    """The labelled task: ``bundle`` without ``classes`` (``unlabelled.mismatch.classes``; their training
+    examples kept in ``extra["outside"]`` for the pool), or ``bundle`` itself when there are none."""
+    if not classes:
         return bundle
-    out = class_indices(u.mismatch.classes, bundle.train.class_names, name="unlabelled.mismatch.classes")
+    out = class_indices(classes, bundle.train.class_names, name="unlabelled.mismatch.classes")
     keep = [c for c in range(bundle.num_classes) if c not in out]
     if len(keep) < 2:
         raise ValueError(f"`unlabelled.mismatch.classes` leaves {len(keep)} class(es) for the labelled task; "
